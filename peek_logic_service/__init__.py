@@ -1,0 +1,1 @@
+"""The Peek logic service."""

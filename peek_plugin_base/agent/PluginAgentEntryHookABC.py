@@ -1,0 +1,25 @@
+"""Entry hook ABC for plugins on the agent service."""
+
+from __future__ import annotations
+
+from peek_plugin_base.agent.PeekAgentPlatformHookABC import PeekAgentPlatformHookABC
+from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+
+
+class PluginAgentEntryHookABC(PluginCommonEntryHookABC):
+    """Base class of the object a plugin's entry hook returns on this service."""
+
+    def __init__(
+        self, pluginName: str, pluginRootDir: str, platform: PeekAgentPlatformHookABC | None = None
+    ) -> None:
+        super().__init__(pluginName, pluginRootDir, platform)
+
+    @property
+    def platform(self) -> PeekAgentPlatformHookABC:
+        """The platform hook of this service."""
+        return self._platform
+
+    @property
+    def publishedAgentApi(self) -> object | None:
+        """The API this plugin offers other plugins on this service (None: no API)."""
+        return None

@@ -1,0 +1,1 @@
+"""Contract for plugins on the field service (serves the field app)."""

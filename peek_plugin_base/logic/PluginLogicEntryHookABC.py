@@ -1,0 +1,30 @@
+"""Entry hook ABC for plugins on the logic service."""
+
+from __future__ import annotations
+
+from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
+from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+
+
+class PluginLogicEntryHookABC(PluginCommonEntryHookABC):
+    """Base class of the object a plugin's entry hook returns on this service."""
+
+    def __init__(
+        self, pluginName: str, pluginRootDir: str, platform: PeekLogicPlatformHookABC | None = None
+    ) -> None:
+        super().__init__(pluginName, pluginRootDir, platform)
+
+    @property
+    def platform(self) -> PeekLogicPlatformHookABC:
+        """The platform hook of this service."""
+        return self._platform
+
+    @property
+    def publishedLogicApi(self) -> object | None:
+        """The API this plugin offers other plugins on this service (None: no API)."""
+        return None
+
+    @property
+    def publishedServerApi(self) -> object | None:
+        """Legacy name of :attr:`publishedLogicApi`."""
+        return self.publishedLogicApi

@@ -1,0 +1,49 @@
+"""Mixin for logic plugins that own database tables (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from typing import Any
+
+
+class PluginLogicStorageEntryHookABC(metaclass=ABCMeta):
+    """A logic plugin with storage declares its metadata; the platform migrates its schema.
+
+    The platform sets up the plugin's database connection before ``load()``; the
+    properties below then give the plugin its engine and sessions.
+    """
+
+    _storageDb: Any = None
+
+    @property
+    @abstractmethod
+    def dbMetadata(self) -> Any:
+        """The plugin's SQLAlchemy ``MetaData``; its schema must be the plugin's schema."""
+
+    def _connection(self) -> Any:
+        if self._storageDb is None:
+            name = getattr(self, "name", type(self).__name__)
+            raise RuntimeError(
+                f"plugin {name}: storage is not connected; the logic service connects and "
+                "migrates a plugin's storage before calling load()"
+            )
+        return self._storageDb
+
+    @property
+    def dbEngine(self) -> Any:
+        """The SQLAlchemy engine of the plugin's database connection."""
+        return self._connection().dbEngine
+
+    @property
+    def dbSessionCreator(self) -> Any:
+        """A callable returning new ORM sessions (use them off the reactor thread)."""
+        return self._connection().ormSessionCreator
+
+    @property
+    def dbSession(self) -> Any:
+        """A new ORM session (use it off the reactor thread)."""
+        return self._connection().ormSessionCreator()
+
+    def prefetchDeclarativeIds(self, Declarative: Any, count: int) -> Any:
+        """Reserve ``count`` ids of ``Declarative``'s sequence; Deferred of an iterator."""
+        return self._connection().prefetchDeclarativeIds(Declarative, count)

@@ -1,0 +1,1 @@
+"""Contract for plugins on the logic service (storage, admin, central logic)."""

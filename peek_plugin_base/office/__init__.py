@@ -1,0 +1,1 @@
+"""Contract for plugins on the office service (serves the office app)."""

@@ -1,0 +1,7 @@
+"""Legacy name of the logic storage mixin."""
+
+from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import (
+    PluginLogicStorageEntryHookABC as PluginServerStorageEntryHookABC,
+)
+
+__all__ = ["PluginServerStorageEntryHookABC"]

@@ -1,0 +1,15 @@
+"""Platform hook of the worker service."""
+
+from __future__ import annotations
+
+from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
+from peek_plugin_base.PeekPlatformFileStorageHookABC import PeekPlatformFileStorageHookABC
+from peek_plugin_base.PeekPlatformServerInfoHookABC import PeekPlatformServerInfoHookABC
+
+
+class PeekWorkerPlatformHookABC(
+    PeekPlatformCommonHookABC,
+    PeekPlatformServerInfoHookABC,
+    PeekPlatformFileStorageHookABC,
+):
+    """Everything the platform offers plugins on the worker service."""

@@ -1,0 +1,37 @@
+"""Entry hook ABC for plugins on the worker service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+from peek_plugin_base.worker.PeekWorkerPlatformHookABC import PeekWorkerPlatformHookABC
+
+
+class PluginWorkerEntryHookABC(PluginCommonEntryHookABC):
+    """Base class of the object a plugin's ``peekWorkerEntryHook`` returns."""
+
+    def __init__(
+        self, pluginName: str, pluginRootDir: str, platform: PeekWorkerPlatformHookABC | None = None
+    ) -> None:
+        super().__init__(pluginName, pluginRootDir, platform)
+
+    @property
+    def platform(self) -> PeekWorkerPlatformHookABC:
+        """The platform hook of the worker service."""
+        return self._platform
+
+    @property
+    def publishedWorkerApi(self) -> object | None:
+        """The API this plugin offers other plugins on this service (None: no API)."""
+        return None
+
+    @property
+    def celeryAppIncludes(self) -> list[str]:
+        """Dotted module names holding this plugin's Celery tasks (imported by the worker)."""
+        return []
+
+    @property
+    def celeryApp(self) -> Any:
+        """The plugin's Celery app; the platform configures it from the worker's config."""
+        return None

@@ -1,0 +1,1 @@
+"""Contract for plugins on the worker service (Celery tasks)."""

@@ -1,0 +1,60 @@
+"""Distribution of the Peek platform: the vortex, the plugin contract and the five services."""
+
+from setuptools import find_packages, setup
+
+SERVICES = ("logic", "field", "office", "agent", "worker")
+
+setup(
+    name="peek-platform",
+    version="0.1.0",
+    description="Peek: a platform hosting many small plugins across cooperating services.",
+    long_description=open("README.rst", encoding="utf-8").read(),
+    long_description_content_type="text/x-rst",
+    python_requires=">=3.11",
+    packages=find_packages(
+        include=[
+            "vortex",
+            "vortex.*",
+            "peek_plugin_base",
+            "peek_plugin_base.*",
+            "peek_platform",
+            "peek_platform.*",
+            *(f"peek_{name}_service" for name in SERVICES),
+            *(f"peek_{name}_service.*" for name in SERVICES),
+        ]
+    ),
+    include_package_data=True,
+    package_data={
+        "peek_platform": ["scaffold/template/**/*", "scaffold/template/*"],
+        "vortex": ["js/*.js", "js/**/*.js"],
+    },
+    install_requires=[
+        "twisted[tls]>=24.11",
+        "autobahn>=24.4",
+        "sqlalchemy>=2.0",
+        "alembic>=1.13",
+        "celery>=5.3",
+        "redis>=5.0",
+        "psycopg2-binary>=2.9",
+        "json-cfg>=0.4.2",
+        "txhttputil>=1.4",
+        "orjson>=3.9",
+        "packaging>=23",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.2",
+            "hypothesis>=6.100",
+            "ruff>=0.5",
+            "sphinx>=7",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            *(f"run_peek_{name}_service=peek_{name}_service.main:main" for name in SERVICES),
+            "run_peek_platform=peek_platform.launcher:main",
+            "peek=peek_platform.cli.main:main",
+        ]
+    },
+)

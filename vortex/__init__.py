@@ -1,0 +1,1 @@
+"""The vortex: tuples, payloads and the websocket transport Peek services talk over."""
