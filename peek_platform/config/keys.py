@@ -1,0 +1,255 @@
+"""The declarative table of every ``config.json`` key the platform reads (DESIGN.md §5).
+
+Later features add a ``ConfigKey`` to ``CONFIG_KEYS``; the loader, ``peek config check`` and
+the documentation's key table all read this one tuple.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from peek_platform.services import SERVICES_BY_KEY, ServiceSpec
+
+#: Service keys for a setting that every service reads.
+ALL_SERVICE_KEYS: frozenset[str] = frozenset(SERVICES_BY_KEY)
+
+#: The accepted values of ``logging.level`` (matched case-insensitively).
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Human names of the supported value types; ``float`` means "any JSON number".
+_TYPE_NAMES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list[str]: "list of strings",
+    dict: "object",
+}
+
+
+class InvalidValue(ValueError):
+    """A value does not fit its key; ``index`` is the offending list item, if any."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def describeValue(value: Any) -> str:
+    """Name the JSON type of ``value`` for error messages, e.g. ``'an integer (5)'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _article(typeName: str) -> str:
+    """Prefix a type name with its indefinite article."""
+    return f"an {typeName}" if typeName[0] in "aeiou" else f"a {typeName}"
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One dotted ``config.json`` key: its type, default, meaning and where it applies."""
+
+    #: Dotted path inside ``config.json``, e.g. ``logging.level``.
+    path: str
+    #: ``str``, ``int``, ``float`` (any number), ``bool``, ``list[str]`` or ``dict``.
+    type: Any
+    #: Value used (and written back) when the key is missing.
+    default: Any
+    #: One-line description for the docs and ``peek config`` output.
+    description: str
+    #: Keys of the services that read this setting (``ServiceSpec.key``).
+    services: frozenset[str]
+    #: True when the value must be masked wherever config is displayed.
+    secret: bool = False
+    #: The allowed values; strings match case-insensitively and normalise to this spelling.
+    choices: tuple[Any, ...] | None = None
+    #: Inclusive lower bound for numbers (exclusive when ``minimumExclusive``).
+    minimum: float | None = None
+    #: Inclusive upper bound for numbers.
+    maximum: float | None = None
+    minimumExclusive: bool = False
+
+    def __post_init__(self) -> None:
+        """Reject table mistakes at import time rather than when a service starts."""
+        if self.type not in _TYPE_NAMES:
+            raise TypeError(f"config key {self.path}: unsupported type {self.type!r}")
+        unknown = self.services - ALL_SERVICE_KEYS
+        if unknown:
+            raise ValueError(f"config key {self.path}: unknown services {sorted(unknown)}")
+        try:
+            self.check(self.default)
+        except InvalidValue as e:
+            raise ValueError(f"config key {self.path}: bad default: {e}") from None
+
+    @property
+    def typeName(self) -> str:
+        """Human name of the value type: ``string``, ``integer``, ``list of strings``, …"""
+        return _TYPE_NAMES[self.type]
+
+    @property
+    def constraintText(self) -> str:
+        """Human description of the allowed values beyond the type, or ``''``."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(str(c) for c in self.choices)
+            if self.type is str:
+                text += " (any case)"
+            return text
+        parts = []
+        if self.minimum is not None:
+            parts.append(f"{'>' if self.minimumExclusive else '>='} {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum:g}")
+        return ", ".join(parts)
+
+    def appliesTo(self, spec: ServiceSpec) -> bool:
+        """True when the service described by ``spec`` reads this key."""
+        return spec.key in self.services
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` typed and normalised for this key; raise ``InvalidValue`` if wrong."""
+        expected = _article(self.typeName)
+        if self.type == list[str]:
+            if not isinstance(value, list):
+                raise InvalidValue(f"expected {expected}, got {describeValue(value)}")
+            for index, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise InvalidValue(
+                        f"item {index}: expected a string, got {describeValue(item)}", index
+                    )
+            return list(value)
+        if not self._hasType(value):
+            raise InvalidValue(f"expected {expected}, got {describeValue(value)}")
+        if self.type is float and not math.isfinite(value):
+            raise InvalidValue(f"expected a finite number, got {value!r}")
+        self._checkRange(value)
+        if self.type is float:
+            value = float(value)
+        return self._checkChoice(copy.deepcopy(value))
+
+    def _hasType(self, value: Any) -> bool:
+        """True when ``value`` is of this key's JSON type (booleans are never numbers)."""
+        if isinstance(value, bool):
+            return self.type is bool
+        if self.type is float:
+            return isinstance(value, int | float)
+        return isinstance(value, self.type)
+
+    def _checkRange(self, value: Any) -> None:
+        """Raise ``InvalidValue`` when a number is outside ``minimum``/``maximum``."""
+        if self.minimum is not None:
+            if self.minimumExclusive and not value > self.minimum:
+                raise InvalidValue(f"must be greater than {self.minimum:g}, got {value!r}")
+            if not self.minimumExclusive and value < self.minimum:
+                raise InvalidValue(f"must be at least {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidValue(f"must be at most {self.maximum:g}, got {value!r}")
+
+    def _checkChoice(self, value: Any) -> Any:
+        """Return the canonical spelling of ``value`` among ``choices``."""
+        if self.choices is None:
+            return value
+        for choice in self.choices:
+            if choice == value or (
+                isinstance(value, str)
+                and isinstance(choice, str)
+                and choice.lower() == value.lower()
+            ):
+                return choice
+        raise InvalidValue(f"{value!r} is not {self.constraintText}")
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        path="logging.level",
+        type=str,
+        default="INFO",
+        description="Lowest level of log message written to the log file and console.",
+        services=ALL_SERVICE_KEYS,
+        choices=LOG_LEVELS,
+    ),
+    ConfigKey(
+        path="logging.rotateSizeMb",
+        type=int,
+        default=20,
+        description="Size in MiB at which the log file is rotated.",
+        services=ALL_SERVICE_KEYS,
+        minimum=1,
+    ),
+    ConfigKey(
+        path="logging.rotationsToKeep",
+        type=int,
+        default=2,
+        description="Number of rotated log files kept beside the current one.",
+        services=ALL_SERVICE_KEYS,
+        minimum=1,
+    ),
+    ConfigKey(
+        path="logging.logToStdout",
+        type=bool,
+        default=True,
+        description="Also write log messages to the console (standard error).",
+        services=ALL_SERVICE_KEYS,
+    ),
+    ConfigKey(
+        path="plugin.enabled",
+        type=list[str],
+        default=[],
+        description="Package names of the plugins this service loads, in load order.",
+        services=ALL_SERVICE_KEYS,
+    ),
+    ConfigKey(
+        path="plugin.lifecycleDeadlineSeconds",
+        type=float,
+        default=30,
+        description="Seconds each plugin load/start/stop/unload call may take before it fails.",
+        services=ALL_SERVICE_KEYS,
+        minimum=0,
+        minimumExclusive=True,
+    ),
+    ConfigKey(
+        path="dataExchange.host",
+        type=str,
+        default="127.0.0.1",
+        description="Host the logic service's data exchange listens on and the others connect to.",
+        services=ALL_SERVICE_KEYS,
+    ),
+    ConfigKey(
+        path="dataExchange.port",
+        type=int,
+        default=8011,
+        description="TCP port of the logic service's data exchange (0 lets the OS pick one).",
+        services=ALL_SERVICE_KEYS,
+        minimum=0,
+        maximum=65535,
+    ),
+)
+
+
+def keysForService(spec: ServiceSpec) -> list[ConfigKey]:
+    """The keys that the service described by ``spec`` reads, in table order."""
+    return [key for key in CONFIG_KEYS if key.appliesTo(spec)]
+
+
+def configKeyByPath(path: str) -> ConfigKey:
+    """Return the key declared at dotted ``path``; ``KeyError`` naming it otherwise."""
+    for key in CONFIG_KEYS:
+        if key.path == path:
+            return key
+    raise KeyError(f"unknown config key {path!r}")
