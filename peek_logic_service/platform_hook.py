@@ -1,0 +1,68 @@
+"""The platform hook plugins receive on the logic service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from peek_platform.http.plugin_resources import PluginSiteResource, SiteResources
+from peek_platform.platform_hook import PlatformHookBase
+from peek_platform.services import LOGIC
+from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
+
+if TYPE_CHECKING:
+    from peek_platform.plugin.loader import PluginLoader
+
+
+class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
+    """Admin site (``addAdmin...``) and dataExchange site (``addLogic...``/``addServer...``)."""
+
+    def __init__(
+        self,
+        home: Path,
+        config: Mapping[str, Any],
+        pluginName: str,
+        loader: PluginLoader,
+        *,
+        adminSite: SiteResources,
+        logicSite: SiteResources,
+    ) -> None:
+        super().__init__(LOGIC, home, config, pluginName, loader)
+        self._adminSite = adminSite
+        self._logicSite = logicSite
+
+    @property
+    def dbConnectString(self) -> str:
+        """``sqlalchemy.connectUrl`` from the logic config (the storage setup provides it)."""
+        return str(
+            self._configValue(
+                "sqlalchemy.connectUrl", "the logic service's storage settings provide it"
+            )
+        )
+
+    def addAdminResource(self, pluginSubPath: bytes, resource: Any) -> None:
+        """Serve ``resource`` at ``/<pluginName>/<pluginSubPath>`` on the admin site."""
+        self._siteRoot(self._adminSite).addResource(pluginSubPath, resource)
+
+    def addAdminStaticResourceDir(self, dir: str) -> None:
+        """Serve directory ``dir`` at ``/<pluginName>/`` on the admin site."""
+        self._siteRoot(self._adminSite).addStaticResourceDir(dir)
+
+    @property
+    def rootAdminResource(self) -> PluginSiteResource:
+        """The plugin's tree on the admin site."""
+        return self._siteRoot(self._adminSite)
+
+    def addLogicResource(self, pluginSubPath: bytes, resource: Any) -> None:
+        """Serve ``resource`` at ``/<pluginName>/<pluginSubPath>`` on the dataExchange site."""
+        self._siteRoot(self._logicSite).addResource(pluginSubPath, resource)
+
+    def addLogicStaticResourceDir(self, dir: str) -> None:
+        """Serve directory ``dir`` at ``/<pluginName>/`` on the dataExchange site."""
+        self._siteRoot(self._logicSite).addStaticResourceDir(dir)
+
+    @property
+    def rootLogicResource(self) -> PluginSiteResource:
+        """The plugin's tree on the dataExchange site."""
+        return self._siteRoot(self._logicSite)

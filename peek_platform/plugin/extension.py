@@ -1,0 +1,27 @@
+"""Seam for service capabilities that act around a plugin's load and unload."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from twisted.internet.defer import Deferred
+
+if TYPE_CHECKING:
+    from peek_platform.plugin.loader import LoadedPlugin
+
+
+class LoaderExtension(Protocol):
+    """Runs service-specific work per plugin (e.g. storage migration on logic).
+
+    ``beforeLoad`` runs after the entry hook is constructed and before ``load()``; if it
+    fails, only that plugin fails. ``afterUnload`` runs after the plugin's ``unload()``
+    (also when the plugin failed after ``beforeLoad`` succeeded), to undo ``beforeLoad``.
+    Both may return ``None``, a Deferred or a coroutine. They are platform code, so no
+    deadline applies to them (a migration may legitimately take long).
+    """
+
+    def beforeLoad(self, plugin: LoadedPlugin) -> Deferred[None] | None:
+        """Prepare ``plugin`` before its ``load()``; raise or errback to fail it."""
+
+    def afterUnload(self, plugin: LoadedPlugin) -> Deferred[None] | None:
+        """Release what ``beforeLoad`` set up for ``plugin``."""

@@ -1,0 +1,422 @@
+"""Load, start, stop and unload the enabled plugins of one service (DESIGN.md §4).
+
+Order and failure rules:
+
+* Plugins load in the enabled order, adjusted so each ``requiresPlugins`` dependency
+  comes first (:func:`~peek_platform.plugin.ordering.orderPlugins`); they stop and
+  unload in the reverse of that order, so a plugin never outlives what it depends on.
+* A plugin that fails is marked ``FAILED`` with the reason and traceback; what it did
+  so far is undone best-effort (``stop()`` if ``start()`` was entered, ``unload()``, the
+  platform hook's registrations, the extensions' ``afterUnload``) and the service carries
+  on with the others. Plugins that require a failed plugin do not run either.
+* Every lifecycle call has a deadline (``deadlineSeconds``), enforced with
+  ``Deferred.addTimeout`` on the injected reactor. Only a call that returned a Deferred or
+  a coroutine can be cut short: a call that blocks the reactor thread synchronously
+  cannot be interrupted, and the deadline is only noticed once it returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import CoroutineType
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+
+from peek_platform.plugin.entry_hooks import entryHookClass
+from peek_platform.plugin.errors import PluginDependencyError, PluginError, PluginValidationError
+from peek_platform.plugin.extension import LoaderExtension
+from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata, runsOnService
+from peek_platform.plugin.ordering import orderPlugins
+from peek_platform.plugin.state import PluginState, PluginStatus
+from peek_platform.services import ServiceSpec
+
+__all__ = ["LoadedPlugin", "LoaderExtension", "PlatformFactory", "PluginLoader"]
+
+logger = logging.getLogger(__name__)
+
+#: Builds the platform hook handed to a plugin: ``(pluginName, pluginRootDir, loader)``.
+PlatformFactory = Callable[[str, Path, "PluginLoader"], object]
+
+#: States in which a plugin's published API is offered to other plugins.
+_API_STATES = frozenset({PluginState.LOADED, PluginState.STARTED, PluginState.STOPPED})
+
+
+class LoadedPlugin:
+    """One enabled plugin on this service: its package, entry hook, platform and status.
+
+    ``rootDir``, ``metadata``, ``entryHook`` and ``platform`` stay ``None`` until the step
+    that provides them succeeds (a plugin that failed to import has none of them).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rootDir: Path | None = None
+        self.metadata: PluginMetadata | None = None
+        self.entryHook: Any = None
+        self.platform: object | None = None
+        self.status = PluginStatus(name=name)
+        #: ``load()`` was entered and ``unload()`` has not been called yet.
+        self._needsUnload = False
+        #: ``start()`` was entered and ``stop()`` has not been called yet.
+        self._needsStop = False
+        #: Extensions whose ``beforeLoad`` succeeded, in call order.
+        self._preparedBy: list[LoaderExtension] = []
+
+    @property
+    def requiresPlugins(self) -> tuple[str, ...]:
+        """The plugins this one requires (empty until its metadata is read)."""
+        return self.metadata.requiresPlugins if self.metadata else ()
+
+    def __repr__(self) -> str:
+        return f"<LoadedPlugin {self.name} {self.status.state.name}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    """Outcome of a call that raised, errbacked or passed its deadline."""
+
+    failure: Failure
+
+
+class PluginLoader:
+    """Drives the lifecycle of a service's enabled plugins; never errbacks on plugin errors.
+
+    Call :meth:`loadAll`, :meth:`startAll`, :meth:`stopAll`, :meth:`unloadAll` in that
+    order, each after the previous one's Deferred fired.
+    """
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        enabled: Sequence[str],
+        platformFactory: PlatformFactory,
+        *,
+        reactor: IReactorTime,
+        deadlineSeconds: float = 30.0,
+        extensions: Sequence[LoaderExtension] = (),
+    ) -> None:
+        self.spec = spec
+        self._enabled = list(dict.fromkeys(enabled))
+        self._platformFactory = platformFactory
+        self._reactor = reactor
+        self._deadlineSeconds = deadlineSeconds
+        self._extensions = tuple(extensions)
+        self._plugins = {name: LoadedPlugin(name) for name in self._enabled}
+        self._order: list[str] = list(self._enabled)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def statuses(self) -> list[PluginStatus]:
+        """Copies of every enabled plugin's status, in the enabled order."""
+        return [dataclasses.replace(p.status) for p in self._plugins.values()]
+
+    def plugin(self, pluginName: str) -> LoadedPlugin | None:
+        """The record of an enabled plugin, or None if it is not enabled here."""
+        return self._plugins.get(pluginName)
+
+    def getPluginApi(self, pluginName: str) -> object | None:
+        """The API ``pluginName`` publishes on this service; None if it is not loaded."""
+        plugin = self._plugins.get(pluginName)
+        if plugin is None or plugin.entryHook is None or plugin.status.state not in _API_STATES:
+            return None
+        for attribute in self.spec.publishedApiNames:
+            api = getattr(plugin.entryHook, attribute, None)
+            if api is not None:
+                return api
+        return None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def loadAll(self) -> Deferred[None]:
+        """Validate, order, construct and ``load()`` every enabled plugin that runs here."""
+        return Deferred.fromCoroutine(self._loadAll())
+
+    def startAll(self) -> Deferred[None]:
+        """``start()`` every loaded plugin, in load order."""
+        return Deferred.fromCoroutine(self._startAll())
+
+    def stopAll(self) -> Deferred[None]:
+        """``stop()`` every started plugin, in reverse load order."""
+        return Deferred.fromCoroutine(self._stopAll())
+
+    def unloadAll(self) -> Deferred[None]:
+        """``unload()`` every loaded plugin in reverse load order and release its hooks."""
+        return Deferred.fromCoroutine(self._unloadAll())
+
+    async def _loadAll(self) -> None:
+        for plugin in self._plugins.values():
+            self._prepare(plugin)
+        requires = {p.name: p.requiresPlugins for p in self._plugins.values()}
+        self._order, errors = orderPlugins(self._enabled, requires)
+        for name, reason in errors.items():
+            plugin = self._plugins[name]
+            if plugin.status.state is PluginState.PENDING:
+                self._fail(plugin, reason, error=PluginDependencyError(name, reason))
+        self._order += [name for name in self._enabled if name not in self._order]
+        for name in self._order:
+            plugin = self._plugins[name]
+            if plugin.status.state is PluginState.PENDING and self._requirementsMet(
+                plugin, PluginState.LOADED
+            ):
+                await self._load(plugin)
+
+    async def _startAll(self) -> None:
+        for name in self._order:
+            plugin = self._plugins[name]
+            if plugin.status.state is not PluginState.LOADED:
+                continue
+            if not self._requirementsMet(plugin, PluginState.STARTED):
+                await self._undo(plugin)
+                continue
+            began = self._reactor.seconds()
+            plugin._needsStop = True
+            outcome = await self._call(plugin.entryHook.start, deadline=True)
+            if isinstance(outcome, _Failed):
+                self._failCall(plugin, "start", outcome.failure)
+                await self._undo(plugin)
+                continue
+            plugin.status.startSeconds = self._reactor.seconds() - began
+            plugin.status.state = PluginState.STARTED
+            logger.info("%s: started in %.1f ms", name, plugin.status.startSeconds * 1000)
+
+    async def _stopAll(self) -> None:
+        for name in reversed(self._order):
+            plugin = self._plugins[name]
+            if not plugin._needsStop:
+                continue
+            plugin._needsStop = False
+            began = self._reactor.seconds()
+            outcome = await self._call(plugin.entryHook.stop, deadline=True)
+            if isinstance(outcome, _Failed):
+                self._recordAfterFailure(plugin, "stop", outcome.failure)
+                continue
+            if plugin.status.state is not PluginState.FAILED:
+                plugin.status.state = PluginState.STOPPED
+            logger.info("%s: stopped in %.1f ms", name, (self._reactor.seconds() - began) * 1000)
+
+    async def _unloadAll(self) -> None:
+        for name in reversed(self._order):
+            plugin = self._plugins[name]
+            if not plugin._needsUnload:
+                continue
+            plugin._needsUnload = False
+            began = self._reactor.seconds()
+            outcome = await self._call(plugin.entryHook.unload, deadline=True)
+            if isinstance(outcome, _Failed):
+                self._recordAfterFailure(plugin, "unload", outcome.failure)
+            else:
+                if plugin.status.state is not PluginState.FAILED:
+                    plugin.status.state = PluginState.UNLOADED
+                elapsedMs = (self._reactor.seconds() - began) * 1000
+                logger.info("%s: unloaded in %.1f ms", name, elapsedMs)
+            self._releaseRegistrations(plugin)
+            await self._runAfterUnload(plugin, record=True)
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _prepare(self, plugin: LoadedPlugin) -> None:
+        """Locate the package (without importing it), read its metadata, skip if not ours."""
+        try:
+            plugin.rootDir = _packageDir(plugin.name)
+            plugin.metadata = readPluginMetadata(plugin.name, plugin.rootDir)
+        except Exception as e:
+            self._failException(plugin, "", e)
+            return
+        plugin.status.version = plugin.metadata.version
+        if not runsOnService(plugin.metadata, self.spec):
+            accepts = ", ".join(
+                [self.spec.key, *sorted(self.spec.requiresServicesKeys - {self.spec.key})]
+            )
+            reason = (
+                f"requiresServices {list(plugin.metadata.requiresServices)} does not include "
+                f"this service ({self.spec.key}; accepts {accepts})"
+            )
+            plugin.status.state = PluginState.SKIPPED
+            plugin.status.reason = reason
+            logger.info("%s: skipped, %s", plugin.name, reason)
+
+    def _requirementsMet(self, plugin: LoadedPlugin, needed: PluginState) -> bool:
+        """Fail ``plugin`` unless every plugin it requires has reached ``needed``."""
+        for dep in plugin.requiresPlugins:
+            depState = self._plugins[dep].status.state
+            if depState is needed:
+                continue
+            if depState is PluginState.SKIPPED:
+                reason = f"requires {dep}, which does not run on the {self.spec.key} service"
+            else:
+                reason = f"requires {dep}, which failed"
+            self._fail(plugin, reason, error=PluginDependencyError(plugin.name, reason))
+            return False
+        return True
+
+    async def _load(self, plugin: LoadedPlugin) -> None:
+        """Import, construct, run the extensions' ``beforeLoad`` and call ``load()``."""
+        began = self._reactor.seconds()
+        try:
+            module = importlib.import_module(plugin.name)
+        except Exception as e:
+            self._failException(plugin, "import failed: ", e)
+            return
+        try:
+            hookClass = entryHookClass(module, self.spec)
+        except Exception as e:
+            self._failException(plugin, "", e)
+            return
+        try:
+            plugin.platform = self._platformFactory(plugin.name, plugin.rootDir, self)
+            plugin.entryHook = hookClass(plugin.name, str(plugin.rootDir), plugin.platform)
+        except Exception as e:
+            self._failException(plugin, "construct failed: ", e)
+            self._releaseRegistrations(plugin)
+            return
+        for extension in self._extensions:
+            outcome = await self._call(lambda ext=extension: ext.beforeLoad(plugin))
+            if isinstance(outcome, _Failed):
+                step = f"{type(extension).__name__}.beforeLoad"
+                self._failCall(plugin, step, outcome.failure)
+                await self._undo(plugin)
+                return
+            plugin._preparedBy.append(extension)
+        plugin._needsUnload = True
+        outcome = await self._call(plugin.entryHook.load, deadline=True)
+        if isinstance(outcome, _Failed):
+            self._failCall(plugin, "load", outcome.failure)
+            await self._undo(plugin)
+            return
+        plugin.status.loadSeconds = self._reactor.seconds() - began
+        plugin.status.state = PluginState.LOADED
+        logger.info("%s: loaded in %.1f ms", plugin.name, plugin.status.loadSeconds * 1000)
+
+    async def _undo(self, plugin: LoadedPlugin) -> None:
+        """Best-effort cleanup of a plugin that failed: stop, unload, release, afterUnload."""
+        for step in ("stop", "unload"):
+            flag = "_needsStop" if step == "stop" else "_needsUnload"
+            if not getattr(plugin, flag):
+                continue
+            setattr(plugin, flag, False)
+            outcome = await self._call(getattr(plugin.entryHook, step), deadline=True)
+            if isinstance(outcome, _Failed):
+                self._logCleanupFailure(plugin, step, outcome.failure)
+        self._releaseRegistrations(plugin)
+        await self._runAfterUnload(plugin, record=False)
+
+    async def _runAfterUnload(self, plugin: LoadedPlugin, *, record: bool) -> None:
+        """Call ``afterUnload`` of the extensions that prepared ``plugin``, in reverse."""
+        while plugin._preparedBy:
+            extension = plugin._preparedBy.pop()
+            outcome = await self._call(lambda ext=extension: ext.afterUnload(plugin))
+            if isinstance(outcome, _Failed):
+                step = f"{type(extension).__name__}.afterUnload"
+                if record:
+                    self._recordAfterFailure(plugin, step, outcome.failure)
+                else:
+                    self._logCleanupFailure(plugin, step, outcome.failure)
+
+    def _releaseRegistrations(self, plugin: LoadedPlugin) -> None:
+        """Undo what the platform hook registered for ``plugin`` (HTTP resources, ...)."""
+        release = getattr(plugin.platform, "releaseRegistrations", None)
+        if release is not None:
+            release()
+
+    # -- calling and recording ----------------------------------------------------------
+
+    def _call(
+        self, function: Callable[[], object], *, deadline: bool = False
+    ) -> Deferred[_Failed | None]:
+        """Call ``function``; fire with None or :class:`_Failed`, never errback.
+
+        The result may be a plain value, a Deferred or a coroutine; ``deadline`` adds the
+        plugin deadline on the injected reactor.
+        """
+
+        def invoke() -> object:
+            result = function()
+            if isinstance(result, CoroutineType):
+                return Deferred.fromCoroutine(result)
+            return result
+
+        d = defer.maybeDeferred(invoke)
+        if deadline:
+            d.addTimeout(self._deadlineSeconds, self._reactor)
+        return d.addCallbacks(lambda _: None, _Failed)
+
+    def _failCall(self, plugin: LoadedPlugin, step: str, failure: Failure) -> None:
+        """Mark ``plugin`` failed because lifecycle ``step`` failed or passed its deadline."""
+        self._fail(plugin, _describe(step, failure, self._deadlineSeconds), failure=failure)
+
+    def _failException(self, plugin: LoadedPlugin, prefix: str, error: Exception) -> None:
+        """Mark ``plugin`` failed by ``error`` raised while preparing or importing it."""
+        if isinstance(error, PluginError) and error.pluginName == plugin.name:
+            reason = prefix + error.message
+        else:
+            reason = f"{prefix}{type(error).__name__}: {error}"
+        self._fail(plugin, reason, failure=Failure(error), error=error)
+
+    def _fail(
+        self,
+        plugin: LoadedPlugin,
+        reason: str,
+        *,
+        failure: Failure | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Record and log (once) that ``plugin`` failed, with its traceback when known."""
+        plugin.status.state = PluginState.FAILED
+        plugin.status.reason = reason
+        plugin.status.traceback = failure.getTraceback() if failure is not None else None
+        if failure is not None and not isinstance(error, PluginValidationError):
+            logger.error("%s: %s\n%s", plugin.name, reason, plugin.status.traceback)
+        else:
+            logger.error("%s: %s", plugin.name, reason)
+
+    def _logCleanupFailure(self, plugin: LoadedPlugin, step: str, failure: Failure) -> None:
+        """Log a failed cleanup step of a plugin whose own failure is already recorded."""
+        reason = _describe(step, failure, self._deadlineSeconds)
+        logger.error(
+            "%s: %s (cleanup after failure)\n%s", plugin.name, reason, failure.getTraceback()
+        )
+
+    def _recordAfterFailure(self, plugin: LoadedPlugin, step: str, failure: Failure) -> None:
+        """Record a stop/unload/afterUnload failure without interrupting the sequence."""
+        reason = _describe(step, failure, self._deadlineSeconds)
+        status = plugin.status
+        status.state = PluginState.FAILED
+        status.reason = reason if not status.reason else f"{status.reason}; {reason}"
+        trace = failure.getTraceback()
+        status.traceback = trace if not status.traceback else f"{status.traceback}\n{trace}"
+        logger.error("%s: %s\n%s", plugin.name, reason, trace)
+
+
+def _packageDir(pluginName: str) -> Path:
+    """Directory of the installed package ``pluginName``, found without importing it."""
+    spec = importlib.util.find_spec(pluginName)
+    if spec is None:
+        raise PluginValidationError(
+            pluginName,
+            "package not found on sys.path; install it in this service's environment or "
+            'remove it from "plugin.enabled"',
+        )
+    locations = list(spec.submodule_search_locations or [])
+    if not locations:
+        raise PluginValidationError(
+            pluginName,
+            f"{spec.origin} is a module, not a package; a plugin is a package directory "
+            "holding __init__.py and plugin_package.json",
+        )
+    return Path(locations[0])
+
+
+def _describe(step: str, failure: Failure, deadlineSeconds: float) -> str:
+    """One-line reason for a failed call, naming the step and the deadline if passed."""
+    if failure.check(defer.TimeoutError):
+        return f"{step} did not finish within the {deadlineSeconds:g} s deadline and was cancelled"
+    return f"{step} failed: {failure.type.__name__}: {failure.getErrorMessage()}"

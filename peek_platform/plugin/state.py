@@ -1,0 +1,38 @@
+"""What the platform knows about each enabled plugin: its state and why."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PluginState(enum.Enum):
+    """Lifecycle state of one plugin on one service."""
+
+    #: Enabled, not yet loaded.
+    PENDING = "pending"
+    #: Does not run on this service (its ``requiresServices`` does not name it).
+    SKIPPED = "skipped"
+    #: ``load()`` finished.
+    LOADED = "loaded"
+    #: ``start()`` finished.
+    STARTED = "started"
+    #: ``stop()`` finished.
+    STOPPED = "stopped"
+    #: ``unload()`` finished.
+    UNLOADED = "unloaded"
+    #: Refused or broken; ``reason`` (and usually ``traceback``) say why.
+    FAILED = "failed"
+
+
+@dataclass
+class PluginStatus:
+    """State of one plugin, with the failure reason and timings the operator sees."""
+
+    name: str
+    version: str | None = None
+    state: PluginState = PluginState.PENDING
+    reason: str | None = None
+    traceback: str | None = None
+    loadSeconds: float | None = None
+    startSeconds: float | None = None
