@@ -48,6 +48,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.5",
             "sphinx>=7",
+            "wheel",
         ],
     },
     entry_points={

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.metadata
+import importlib.util
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +14,9 @@ from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata
 
 #: Top-level package name prefixes that mark a Peek plugin.
 PLUGIN_PREFIXES = ("peek_plugin_", "peek_core_")
+
+#: Packages of the platform itself that share a plugin prefix.
+NOT_PLUGINS = frozenset({"peek_plugin_base"})
 
 
 @dataclass
@@ -25,32 +31,37 @@ class InstalledPlugin:
 
 def isPluginName(name: str) -> bool:
     """True for top-level package names the platform treats as plugins."""
-    return name.startswith(PLUGIN_PREFIXES)
+    return name.startswith(PLUGIN_PREFIXES) and name not in NOT_PLUGINS
 
 
 def findInstalledPlugins(searchPath: list[str] | None = None) -> list[InstalledPlugin]:
     """List top-level ``peek_plugin_*``/``peek_core_*`` packages on ``searchPath``, by name.
 
-    ``None`` searches ``sys.path``. Packages are located with ``pkgutil.iter_modules`` and
-    never imported; when a name appears twice the first one on the path wins, as for import.
+    ``None`` searches ``sys.path`` and also the top-level packages of installed
+    distributions, which finds editable installs served by an import hook rather than a
+    path entry. Packages are located, never imported; when a name appears twice the first
+    one on the path wins, as for import.
     """
     found: dict[str, InstalledPlugin] = {}
     for info in pkgutil.iter_modules(searchPath):
-        if not info.ispkg or not isPluginName(info.name) or info.name in found:
-            continue
-        found[info.name] = _describe(info)
+        if info.ispkg and isPluginName(info.name) and info.name not in found:
+            spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]
+            found[info.name] = _describe(info.name, spec)
+    if searchPath is None:
+        for name in importlib.metadata.packages_distributions():
+            if isPluginName(name) and name not in found:
+                found[name] = _describe(name, importlib.util.find_spec(name))
     return [found[name] for name in sorted(found)]
 
 
-def _describe(info: pkgutil.ModuleInfo) -> InstalledPlugin:
+def _describe(name: str, spec: importlib.machinery.ModuleSpec | None) -> InstalledPlugin:
     """Locate the package directory and read its metadata, recording any error."""
-    spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]
     locations = list(spec.submodule_search_locations or []) if spec else []
     if not locations:
-        return InstalledPlugin(info.name, None, None, f"{info.name}: package directory not found")
+        return InstalledPlugin(name, None, None, f"{name}: package directory not found")
     rootDir = Path(locations[0])
     try:
-        metadata = readPluginMetadata(info.name, rootDir)
+        metadata = readPluginMetadata(name, rootDir)
     except PluginError as e:
-        return InstalledPlugin(info.name, rootDir, None, str(e))
-    return InstalledPlugin(info.name, rootDir, metadata, None)
+        return InstalledPlugin(name, rootDir, None, str(e))
+    return InstalledPlugin(name, rootDir, metadata, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from peek_platform.plugin.discovery import findInstalledPlugins
+from peek_platform.plugin.discovery import findInstalledPlugins, isPluginName
 
 
 def makePackage(root, name, packageJson=None):
@@ -46,3 +46,16 @@ def test_first_package_on_the_path_wins(tmp_path):
     (found,) = findInstalledPlugins([str(first), str(second)])
     assert found.rootDir == first / "peek_plugin_twice_disc"
     assert "plugin_package.json not found" in found.error
+
+
+def test_platform_contract_package_is_not_a_plugin():
+    """``peek_plugin_base`` shares the plugin prefix but is never listed as a plugin."""
+    assert not isPluginName("peek_plugin_base")
+    assert "peek_plugin_base" not in {p.name for p in findInstalledPlugins()}
+
+
+def test_editable_installed_plugin_is_found():
+    """A plugin installed with ``pip install -e`` (import-hook editable) is discovered."""
+    noop = {p.name: p for p in findInstalledPlugins()}["peek_plugin_noop"]
+    assert noop.error is None
+    assert noop.metadata.title == "Noop Plugin"

@@ -1,0 +1,1 @@
+"""The ``peek`` admin command line: one module per top-level command."""

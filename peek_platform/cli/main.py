@@ -1,0 +1,51 @@
+"""Entry point of the ``peek`` admin command: builds the parser from the command modules.
+
+Each top-level command lives in its own module with a ``register(subparsers)`` function;
+add a new command by writing such a module and listing it in ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from peek_platform import __version__
+from peek_platform.cli import config_command, plugin_command
+from peek_platform.cli.base import EXIT_FAILURE, EXIT_USAGE, CommandFailed, UsageError
+
+#: The modules that each add one top-level command, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[ModuleType, ...] = (config_command, plugin_command)
+
+
+def buildParser() -> argparse.ArgumentParser:
+    """The ``peek`` argument parser with every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="peek",
+        description="Administer a Peek platform installation. Run 'peek COMMAND --help' "
+        "for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``peek`` with ``argv`` (default: the process arguments); return the exit code."""
+    parser = buildParser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        # argparse exits 0 after --help/--version and 2 on bad arguments.
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UsageError as e:
+        print(f"peek: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandFailed as e:
+        print(f"peek: {e}", file=sys.stderr)
+        return EXIT_FAILURE

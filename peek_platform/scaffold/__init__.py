@@ -1,0 +1,1 @@
+"""Scaffolding of new plugin projects from the noop plugin (``peek plugin new``)."""

@@ -1,0 +1,1 @@
+"""Code private to the noop plugin: other plugins must not import from here."""

@@ -1,0 +1,1 @@
+"""The noop plugin's code that runs on the field service."""
