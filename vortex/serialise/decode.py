@@ -1,0 +1,312 @@
+"""Value decoder: rebuilds Python values from parsed JSON, constructing only registered tuples."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from vortex.serialise import tags
+from vortex.serialise.errors import VortexDecodeError
+from vortex.Tuple import TupleSpec, defaultTupleRegistry, tupleSpec
+
+MAX_DEPTH = tags.MAX_DEPTH
+_INT_RE = re.compile(r"-?[0-9]+\Z")
+_OFFSET_MICROS_RE = re.compile(r"([+-])([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})\Z")
+_MISSING = object()
+
+TupleDecoder = Callable[[dict, int], Any]
+_TUPLE_DECODERS: dict[type, TupleDecoder] = {}
+
+
+def _typeName(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "null" if value is None else "number"
+    )
+
+
+def decodeValue(value: Any, depth: int = 0) -> Any:
+    """Decode one parsed JSON value; raises VortexDecodeError with the path on bad input."""
+    kind = type(value)
+    if kind is dict:
+        return _decodeObject(value, depth + 1)
+    if kind is list:
+        return _decodeList(value, depth + 1)
+    return value
+
+
+def _decodeList(value: list, depth: int) -> list:
+    if depth > MAX_DEPTH:
+        raise VortexDecodeError(f"value nests deeper than {MAX_DEPTH} levels")
+    out = []
+    append = out.append
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is dict or kind is list:
+            try:
+                item = decodeValue(item, depth)
+            except VortexDecodeError as e:
+                e.addSegment(f"[{index}]")
+                raise
+        append(item)
+    return out
+
+
+def _decodeObject(value: dict, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise VortexDecodeError(f"value nests deeper than {MAX_DEPTH} levels")
+    typeName = value.get(tags.TUPLE, _MISSING)
+    if typeName is not _MISSING:
+        return decodeTuple(value, typeName, depth)
+    if len(value) == 1:
+        ((key, item),) = value.items()
+        if key[:1] == tags.PREFIX:
+            decoder = _TAG_DECODERS.get(key)
+            if decoder is None:
+                raise VortexDecodeError(f"unknown tag {key!r}")
+            try:
+                return decoder(item, depth)
+            except VortexDecodeError as e:
+                e.addSegment(f"[{key!r}]")
+                raise
+    return _decodeDictItems(value, depth, escaped=False)
+
+
+def _decodeDictItems(value: dict, depth: int, escaped: bool):
+    out = {}
+    for key, item in value.items():
+        if not escaped and key[:1] == tags.PREFIX:
+            raise VortexDecodeError(
+                f"object key {key!r} starts with {tags.PREFIX!r} but the object is not a tag;"
+                f" such dicts must be wrapped in {tags.ESCAPED_DICT!r}"
+            )
+        kind = type(item)
+        if kind is dict or kind is list:
+            try:
+                item = decodeValue(item, depth)
+            except VortexDecodeError as e:
+                e.addSegment(f"[{key!r}]")
+                raise
+        out[key] = item
+    return out
+
+
+def _requireStr(item: Any, tag: str) -> str:
+    if type(item) is not str:
+        raise VortexDecodeError(f"{tag} tag needs a string, got {_typeName(item)}")
+    return item
+
+
+def _decodeInt(item: Any, depth: int) -> int:
+    text = _requireStr(item, tags.INT)
+    if not _INT_RE.match(text):
+        raise VortexDecodeError(f"{tags.INT} value {text[:40]!r} is not a decimal integer")
+    try:
+        return int(text)
+    except ValueError as e:
+        raise VortexDecodeError(f"{tags.INT} value rejected: {e}") from None
+
+
+def _decodeFloat(item: Any, depth: int) -> float:
+    text = _requireStr(item, tags.FLOAT)
+    special = tags.FLOAT_SPECIALS.get(text)
+    if special is None:
+        raise VortexDecodeError(
+            f"{tags.FLOAT} value {text[:40]!r} is not one of {sorted(tags.FLOAT_SPECIALS)}"
+        )
+    return special
+
+
+def _decodeDatetime(item: Any, depth: int) -> datetime:
+    text = _requireStr(item, tags.DATETIME)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise VortexDecodeError(
+            f"{tags.DATETIME} value {text[:40]!r} is not an ISO 8601 datetime"
+        ) from None
+    if text[-7:-6] == ".":
+        match = _OFFSET_MICROS_RE.search(text)
+        if match is not None:
+            # Python 3.11's fromisoformat misreads offset fractions with leading zeros.
+            sign, hours, minutes, seconds, micros = match.groups()
+            offset = timedelta(
+                hours=int(hours),
+                minutes=int(minutes),
+                seconds=int(seconds),
+                microseconds=int(micros),
+            )
+            try:
+                value = value.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+            except ValueError:
+                raise VortexDecodeError(
+                    f"{tags.DATETIME} offset out of range in {text[:40]!r}"
+                ) from None
+    return value
+
+
+def _decodeDate(item: Any, depth: int) -> date:
+    text = _requireStr(item, tags.DATE)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise VortexDecodeError(
+            f"{tags.DATE} value {text[:40]!r} is not an ISO 8601 date"
+        ) from None
+
+
+def _decodeDecimal(item: Any, depth: int) -> Decimal:
+    text = _requireStr(item, tags.DECIMAL)
+    try:
+        return Decimal(text)
+    except (InvalidOperation, ValueError, OverflowError):
+        raise VortexDecodeError(f"{tags.DECIMAL} value {text[:40]!r} is not a decimal") from None
+
+
+def _decodeBytes(item: Any, depth: int) -> bytes:
+    text = _requireStr(item, tags.BYTES)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise VortexDecodeError(f"{tags.BYTES} value is not valid base64") from None
+
+
+def _decodeEscaped(item: Any, depth: int) -> dict:
+    if type(item) is not dict:
+        raise VortexDecodeError(f"{tags.ESCAPED_DICT} tag needs an object, got {_typeName(item)}")
+    return _decodeDictItems(item, depth, escaped=True)
+
+
+_TAG_DECODERS: dict[str, Callable[[Any, int], Any]] = {
+    tags.INT: _decodeInt,
+    tags.FLOAT: _decodeFloat,
+    tags.DATETIME: _decodeDatetime,
+    tags.DATE: _decodeDate,
+    tags.DECIMAL: _decodeDecimal,
+    tags.BYTES: _decodeBytes,
+    tags.ESCAPED_DICT: _decodeEscaped,
+}
+
+
+def decodeTuple(value: dict, typeName: Any, depth: int) -> Any:
+    """Rebuild one tuple from its object; only registered classes and declared fields."""
+    if type(typeName) is not str:
+        raise VortexDecodeError(f"{tags.TUPLE} must be a string, got {_typeName(typeName)}")
+    cls = defaultTupleRegistry.get(typeName)
+    if cls is None:
+        raise VortexDecodeError(
+            f"unknown tuple type {typeName[:200]!r}: no class is registered under that name in"
+            " this process (import the module that declares it with @addTupleType)"
+        )
+    return _decoderFor(cls)(value, depth)
+
+
+def _decoderFor(cls: type) -> TupleDecoder:
+    decoder = _TUPLE_DECODERS.get(cls)
+    if decoder is None:
+        decoder = _TUPLE_DECODERS[cls] = _makeTupleDecoder(tupleSpec(cls))
+    return decoder
+
+
+def decodeTupleList(values: list, root: str) -> list:
+    """Decode a payload's tuples array, with a per-type decoder cache for the common case."""
+    out = []
+    append = out.append
+    byName: dict[str, TupleDecoder] = {}
+    for index, item in enumerate(values):
+        try:
+            decoder = None
+            if type(item) is dict:
+                typeName = item.get(tags.TUPLE)
+                if type(typeName) is str:
+                    decoder = byName.get(typeName)
+                    if decoder is None:
+                        cls = defaultTupleRegistry.get(typeName)
+                        if cls is not None:
+                            decoder = byName[typeName] = _decoderFor(cls)
+            append(decoder(item, 1) if decoder is not None else decodeValue(item, 0))
+        except VortexDecodeError as e:
+            e.addSegment(f"[{index}]")
+            e.setRoot(root)
+            raise
+    return out
+
+
+def _undeclared(value: dict, spec: TupleSpec) -> VortexDecodeError:
+    extra = sorted(k for k in value if k != tags.TUPLE and k not in spec.fieldSet)
+    return VortexDecodeError(
+        f"tuple type {spec.tupleType!r} has no field(s) {[k[:80] for k in extra[:5]]};"
+        f" declared fields are {list(spec.fieldNames)}"
+    )
+
+
+def _makeTupleDecoder(spec: TupleSpec) -> TupleDecoder:
+    cls = spec.cls
+    fieldNames = spec.fieldNames
+    defaults = spec.defaults
+    expectedLen = len(fieldNames) + 1
+
+    if spec.isSqla:
+        newInstance = cls.__mapper__.class_manager.new_instance
+
+        def decodeSqla(value: dict, depth: int) -> Any:
+            if len(value) > expectedLen or not value.keys() - spec.fieldSet <= {tags.TUPLE}:
+                raise _undeclared(value, spec)
+            obj = newInstance()
+            for field in fieldNames:
+                item = value.get(field, _MISSING)
+                if item is _MISSING:
+                    default = defaults.get(field)
+                    if default is not None:
+                        setattr(obj, field, default.makeDefault())
+                    continue
+                kind = type(item)
+                if kind is dict or kind is list:
+                    try:
+                        item = decodeValue(item, depth)
+                    except VortexDecodeError as e:
+                        e.addSegment(f".{field}")
+                        raise
+                setattr(obj, field, item)
+            return obj
+
+        return decodeSqla
+
+    new = cls.__new__
+
+    def decodePlain(value: dict, depth: int) -> Any:
+        obj = new(cls)
+        attrs = obj.__dict__
+        found = 1
+        for field in fieldNames:
+            item = value.get(field, _MISSING)
+            if item is _MISSING:
+                attrs[field] = defaults[field].makeDefault()
+                continue
+            found += 1
+            kind = type(item)
+            if kind is dict or kind is list:
+                try:
+                    item = decodeValue(item, depth)
+                except VortexDecodeError as e:
+                    e.addSegment(f".{field}")
+                    raise
+            attrs[field] = item
+        if found != len(value):
+            raise _undeclared(value, spec)
+        return obj
+
+    return decodePlain
+
+
+def decodeRooted(value: Any, root: str) -> Any:
+    """decodeValue, with errors located under root (e.g. ``header.filt``)."""
+    try:
+        return decodeValue(value)
+    except VortexDecodeError as e:
+        e.setRoot(root)
+        raise

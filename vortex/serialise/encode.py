@@ -1,0 +1,190 @@
+"""Value encoder: turns Python values into JSON-native structures with ``~`` tags.
+
+The result is handed to orjson in one call. Datetimes in UTC or naive are left as
+``datetime`` objects inside their tag so orjson formats them in C (same text as
+``isoformat()``); every other non-JSON value is converted here.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from vortex.serialise import tags
+from vortex.serialise.errors import VortexEncodeError
+from vortex.Tuple import Tuple, TupleField, defaultTupleRegistry, tupleSpec
+
+MAX_SAFE_INT = tags.MAX_SAFE_INT
+MAX_DEPTH = tags.MAX_DEPTH
+_NoneType = type(None)
+
+TupleEncoder = Callable[[Any, int], dict]
+_TUPLE_ENCODERS: dict[type, TupleEncoder] = {}
+
+
+def encodeValue(value: Any, depth: int = 0) -> Any:
+    """Encode any supported value; raises VortexEncodeError naming the type and path."""
+    kind = type(value)
+    if kind is str or kind is _NoneType or kind is bool:
+        return value
+    if kind is int:
+        if -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            return value
+        return _encodeBigInt(value)
+    if kind is float:
+        if value - value == 0.0:
+            return value
+        return {tags.FLOAT: tags.floatSpecialName(value)}
+    if depth >= MAX_DEPTH:
+        raise VortexEncodeError(f"value nests deeper than {MAX_DEPTH} levels")
+    if kind is dict:
+        return _encodeDict(value, depth + 1)
+    if kind is list:
+        return _encodeList(value, depth + 1)
+    if kind is datetime:
+        return encodeDatetime(value)
+    if kind is date:
+        return {tags.DATE: value.isoformat()}
+    if kind is Decimal:
+        return {tags.DECIMAL: str(value)}
+    if kind is bytes:
+        return {tags.BYTES: base64.b64encode(value).decode("ascii")}
+    encoder = _TUPLE_ENCODERS.get(kind)
+    if encoder is not None:
+        return encoder(value, depth + 1)
+    if isinstance(value, Tuple):
+        return tupleEncoder(kind)(value, depth + 1)
+    if kind is TupleField:
+        raise VortexEncodeError(
+            "tuple field was never assigned (does the subclass __init__ call super().__init__?)"
+        )
+    raise VortexEncodeError(
+        f"cannot serialise a value of type {kind.__module__}.{kind.__qualname__}; supported:"
+        " None, bool, int, float, str, bytes, list, dict (str keys), datetime, date, Decimal"
+        " and registered tuples"
+    )
+
+
+def _encodeBigInt(value: int) -> dict:
+    try:
+        return {tags.INT: str(value)}
+    except ValueError as e:
+        raise VortexEncodeError(f"integer too large to serialise: {e}") from None
+
+
+def encodeDatetime(value: datetime) -> dict:
+    """Tag a datetime; orjson formats naive and UTC ones, others keep their exact offset."""
+    tz = value.tzinfo
+    if tz is None or tz is UTC:
+        return {tags.DATETIME: value}
+    return {tags.DATETIME: value.isoformat()}
+
+
+def _encodeDict(value: dict, depth: int) -> dict:
+    out = {}
+    escape = False
+    for key, item in value.items():
+        if type(key) is not str:
+            raise VortexEncodeError(f"dict key {key!r} is not a str; only str keys are supported")
+        if key[:1] == tags.PREFIX:
+            escape = True
+        kind = type(item)
+        if kind is str or kind is _NoneType or kind is bool:
+            out[key] = item
+            continue
+        try:
+            out[key] = encodeValue(item, depth)
+        except VortexEncodeError as e:
+            e.addSegment(f"[{key!r}]")
+            raise
+    if escape:
+        return {tags.ESCAPED_DICT: out}
+    return out
+
+
+def _encodeList(value: list, depth: int) -> list:
+    out = []
+    append = out.append
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str or kind is _NoneType or kind is bool:
+            append(item)
+            continue
+        try:
+            append(encodeValue(item, depth))
+        except VortexEncodeError as e:
+            e.addSegment(f"[{index}]")
+            raise
+    return out
+
+
+def tupleEncoder(cls: type) -> TupleEncoder:
+    """The (cached) encoder for one registered tuple class."""
+    encoder = _TUPLE_ENCODERS.get(cls)
+    if encoder is not None:
+        return encoder
+    name = cls.__dict__.get("__tupleType__")
+    if name is None or defaultTupleRegistry.get(name) is not cls:
+        raise VortexEncodeError(
+            f"tuple class {cls.__module__}.{cls.__qualname__} is not registered;"
+            " decorate it with @addTupleType so receivers can rebuild it"
+        )
+    spec = tupleSpec(cls)
+    fieldNames = spec.fieldNames
+    typeTag = tags.TUPLE
+
+    def encodeTuple(obj: Any, depth: int) -> dict:
+        out = {typeTag: name}
+        for field in fieldNames:
+            value = getattr(obj, field)
+            kind = type(value)
+            if kind is str or kind is _NoneType or kind is bool:
+                out[field] = value
+            elif kind is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+                out[field] = value
+            elif kind is float and value - value == 0.0:
+                out[field] = value
+            elif kind is datetime:
+                tz = value.tzinfo
+                if tz is None or tz is UTC:
+                    out[field] = {tags.DATETIME: value}
+                else:
+                    out[field] = {tags.DATETIME: value.isoformat()}
+            else:
+                try:
+                    out[field] = encodeValue(value, depth)
+                except VortexEncodeError as e:
+                    e.addSegment(f".{field}")
+                    raise
+        return out
+
+    _TUPLE_ENCODERS[cls] = encodeTuple
+    return encodeTuple
+
+
+def encodeTupleList(values: list, root: str) -> list:
+    """Encode a payload's tuples list, adding the index to any error path."""
+    out = []
+    append = out.append
+    encoders = _TUPLE_ENCODERS
+    for index, value in enumerate(values):
+        try:
+            encoder = encoders.get(type(value))
+            append(encoder(value, 1) if encoder is not None else encodeValue(value, 0))
+        except VortexEncodeError as e:
+            e.addSegment(f"[{index}]")
+            e.setRoot(root)
+            raise
+    return out
+
+
+def encodeRooted(value: Any, root: str) -> Any:
+    """encodeValue, with errors located under root (e.g. ``filt``)."""
+    try:
+        return encodeValue(value)
+    except VortexEncodeError as e:
+        e.setRoot(root)
+        raise
