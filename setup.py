@@ -27,6 +27,7 @@ setup(
     package_data={
         "peek_platform": ["scaffold/template/**/*", "scaffold/template/*"],
         "vortex": ["js/*.js", "js/**/*.js"],
+        "peek_logic_service": ["storage/alembic/script.py.mako"],
     },
     install_requires=[
         "twisted[tls]>=24.11",

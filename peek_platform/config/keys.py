@@ -239,6 +239,23 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         minimum=0,
         maximum=65535,
     ),
+    ConfigKey(
+        path="sqlalchemy.connectUrl",
+        type=str,
+        default="",
+        description="SQLAlchemy database URL, e.g. postgresql://peek:PASSWORD@127.0.0.1/peek; "
+        "empty means the embedded SQLite database peek.sqlite in the logic service's home.",
+        services=frozenset({"logic", "worker"}),
+        secret=True,
+    ),
+    ConfigKey(
+        path="sqlalchemy.engineArgs",
+        type=dict,
+        default={},
+        description="Keyword arguments for sqlalchemy.create_engine, e.g. "
+        '{"pool_size": 20, "max_overflow": 50}.',
+        services=frozenset({"logic", "worker"}),
+    ),
 )
 
 

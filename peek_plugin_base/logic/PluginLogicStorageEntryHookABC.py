@@ -45,5 +45,5 @@ class PluginLogicStorageEntryHookABC(metaclass=ABCMeta):
         return self._connection().ormSessionCreator()
 
     def prefetchDeclarativeIds(self, Declarative: Any, count: int) -> Any:
-        """Reserve ``count`` ids of ``Declarative``'s sequence; Deferred of an iterator."""
+        """Reserve ``count`` ids of ``Declarative``'s table; Deferred of an iterator of ints."""
         return self._connection().prefetchDeclarativeIds(Declarative, count)

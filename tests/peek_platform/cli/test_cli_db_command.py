@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from peek_platform.cli import db_cmd
+from peek_platform.cli import db_command
 from peek_platform.cli import main as cliMain
 
 ENV_PY = """\
@@ -54,7 +54,7 @@ def writePlugin(root: Path, name: str, storage: bool = True) -> Path:
         package["storage"] = {"alembicDir": "_private/alembic"}
     (rootDir / "plugin_package.json").write_text(json.dumps(package))
     (alembicDir / "env.py").write_text(ENV_PY.format(extra=""))
-    mako = Path(db_cmd.PLATFORM_ALEMBIC_DIR) / "script.py.mako"
+    mako = Path(db_command.PLATFORM_ALEMBIC_DIR) / "script.py.mako"
     (alembicDir / "script.py.mako").write_text(mako.read_text())
     (alembicDir / "versions" / "r1.py").write_text(R1)
     return alembicDir
@@ -67,7 +67,6 @@ def logicHome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     writePlugin(plugins, "peek_plugin_dbcmd")
     writePlugin(plugins, "peek_plugin_nostore", storage=False)
     monkeypatch.syspath_prepend(str(plugins))
-    monkeypatch.setattr(cliMain, "COMMAND_MODULES", (*cliMain.COMMAND_MODULES, db_cmd))
     home = tmp_path / "logic"
     home.mkdir()
     (home / "config.json").write_text(

@@ -1,0 +1,1 @@
+"""Logic service storage: database URL, platform schema, plugin migrations and settings."""

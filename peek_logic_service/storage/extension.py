@@ -1,0 +1,164 @@
+"""The logic service's storage: migrate the platform schema, then each plugin before load().
+
+Migrations run one plugin at a time in the reactor's thread pool (never on the reactor
+thread); the loader waits on the Deferred. A failing migration fails only its plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twisted.internet import threads
+from twisted.internet.defer import Deferred, DeferredLock
+from twisted.python import threadable
+
+from peek_logic_service.storage.db_config import dbSettingsFromConfig
+from peek_logic_service.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
+from peek_logic_service.storage.plugin_settings import (
+    PluginSettings,
+    PluginSettingsStore,
+    PluginSettingValue,
+)
+from peek_logic_service.storage.plugin_storage import (
+    PluginStorageError,
+    checkMetadataSchema,
+    pluginStorage,
+)
+from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
+from peek_plugin_base.settings.PluginSetting import PluginSetting, parseSettingDeclarations
+from peek_plugin_base.storage.DbConnection import DbConnection
+
+logger = logging.getLogger(__name__)
+
+
+class StorageServiceExtension:
+    """Logic ``ServiceExtension``: database connection, migrations and plugin settings."""
+
+    def __init__(self, isReactorThread: Callable[[], bool] = threadable.isInIOThread) -> None:
+        self._isReactorThread = isReactorThread
+        self._url: str | None = None
+        self._engineArgs: dict = {}
+        self._reactor: Any = None
+        self._platformDb: DbConnection | None = None
+        self._settingsStore: PluginSettingsStore | None = None
+        self._pluginDbs: dict[str, DbConnection] = {}
+        self._pluginSettings: dict[str, tuple[PluginSetting, ...]] = {}
+        self._migrationLock = DeferredLock()
+
+    def _configure(self, ctx: Any) -> None:
+        if self._url is None:
+            self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
+            self._reactor = ctx.reactor
+
+    def inThread(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """Run ``fn`` in the reactor's thread pool; Deferred of its result."""
+        return threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(), fn, *args)
+
+    def newDbConnection(self, metadata: Any, alembicDir: Any) -> DbConnection:
+        """A connection to the configured database for one schema (revisions always run)."""
+        return DbConnection(
+            self._url,
+            metadata,
+            str(alembicDir),
+            self._engineArgs,
+            enableCreateAll=False,
+            reactor=self._reactor,
+            isReactorThread=self._isReactorThread,
+        )
+
+    def startBeforePlugins(self, ctx: Any) -> Deferred[None]:
+        """Connect and migrate the platform schema (plugin settings) before plugins load."""
+        self._configure(ctx)
+        self._platformDb = self.newDbConnection(platformMetadata, PLATFORM_ALEMBIC_DIR)
+        self._settingsStore = PluginSettingsStore(self._platformDb)
+        return self._migrationLock.run(self.inThread, self._platformDb.migrate)
+
+    def loaderExtensions(self, ctx: Any) -> Sequence[PluginStorageLoaderExtension]:
+        """The per-plugin hook: migrate and attach storage and settings before ``load()``."""
+        self._configure(ctx)
+        return [PluginStorageLoaderExtension(self)]
+
+    def stopAfterPlugins(self, ctx: Any) -> Deferred[None] | None:
+        """Close every connection once all plugins have unloaded."""
+        dbs = [*self._pluginDbs.values(), *([self._platformDb] if self._platformDb else [])]
+        self._pluginDbs.clear()
+        self._platformDb = None
+        if not dbs:
+            return None
+
+        def disposeAll() -> None:
+            for db in dbs:
+                db.dispose()
+
+        return self.inThread(disposeAll)
+
+    @property
+    def settingsStore(self) -> PluginSettingsStore:
+        """The plugin settings store (after ``startBeforePlugins``)."""
+        if self._settingsStore is None:
+            raise RuntimeError("storage is not started: startBeforePlugins has not run")
+        return self._settingsStore
+
+    def listPluginSettings(self) -> Deferred[list[PluginSettingValue]]:
+        """Every loaded plugin's declared settings with their current values (for admins)."""
+        declared = [s for settings in self._pluginSettings.values() for s in settings]
+        return self.inThread(self.settingsStore.readAll, declared)
+
+    async def prepare(self, plugin: Any) -> None:
+        """Check, migrate and attach one plugin's storage and settings."""
+        hook = plugin.entryHook
+        packageJson = plugin.metadata.raw
+        storage = pluginStorage(plugin.name, plugin.rootDir, packageJson)
+        settings = parseSettingDeclarations(plugin.name, packageJson.get("settings"))
+        isStorageHook = isinstance(hook, PluginLogicStorageEntryHookABC)
+        if storage is None and isStorageHook:
+            raise PluginStorageError(
+                plugin.name,
+                "the entry hook inherits PluginLogicStorageEntryHookABC but "
+                'plugin_package.json has no "storage": {"alembicDir": ...} section',
+            )
+        if storage is not None:
+            if not isStorageHook:
+                raise PluginStorageError(
+                    plugin.name,
+                    'plugin_package.json declares "storage" but the logic entry hook does not '
+                    "inherit PluginLogicStorageEntryHookABC (it must provide dbMetadata)",
+                )
+            checkMetadataSchema(storage, hook.dbMetadata)
+            db = self.newDbConnection(hook.dbMetadata, storage.alembicDir)
+            try:
+                await self._migrationLock.run(self.inThread, db.migrate)
+            except Exception as e:
+                await self.inThread(db.dispose)
+                raise PluginStorageError(plugin.name, str(e)) from e
+            hook._storageDb = db
+            self._pluginDbs[plugin.name] = db
+            logger.info("%s: schema %s is at its newest revision", plugin.name, storage.schema)
+        if settings:
+            hook._pluginSettings = PluginSettings(settings, self.settingsStore, self._reactor)
+            self._pluginSettings[plugin.name] = settings
+
+    async def release(self, plugin: Any) -> None:
+        """Detach and close what ``prepare`` set up for ``plugin``."""
+        self._pluginSettings.pop(plugin.name, None)
+        db = self._pluginDbs.pop(plugin.name, None)
+        if db is not None:
+            plugin.entryHook._storageDb = None
+            await self.inThread(db.dispose)
+
+
+class PluginStorageLoaderExtension:
+    """``LoaderExtension`` delegating to :class:`StorageServiceExtension`."""
+
+    def __init__(self, storage: StorageServiceExtension) -> None:
+        self._storage = storage
+
+    def beforeLoad(self, plugin: Any) -> Deferred[None]:
+        """Migrate the plugin's schema and attach its connection and settings."""
+        return Deferred.fromCoroutine(self._storage.prepare(plugin))
+
+    def afterUnload(self, plugin: Any) -> Deferred[None]:
+        """Close the plugin's connection."""
+        return Deferred.fromCoroutine(self._storage.release(plugin))

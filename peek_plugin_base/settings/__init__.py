@@ -1,0 +1,1 @@
+"""Plugin settings: persistent, typed values a plugin declares and an admin can edit."""

@@ -1,0 +1,1 @@
+"""Storage helpers for logic and worker plugins: connections, migrations and SQL utilities."""

@@ -1,0 +1,203 @@
+"""Fixtures for the logic storage tests: databases, small plugin packages, a thread reactor."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+from peek_platform.plugin.loader import LoadedPlugin
+from peek_platform.plugin.metadata import readPluginMetadata
+from peek_plugin_base.logic.PluginLogicEntryHookABC import PluginLogicEntryHookABC
+from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
+from peek_plugin_base.storage.PostgreSQLTestServer import (
+    PostgreSQLNotInstalled,
+    PostgreSQLTestServer,
+)
+
+ENV_PY = """\
+import sqlalchemy as sa
+
+from peek_plugin_base.storage.AlembicEnvBase import AlembicEnvBase
+
+metadata = sa.MetaData(schema="{schema}")
+sa.Table("item", metadata, sa.Column("id", sa.Integer, primary_key=True),
+         sa.Column("name", sa.String(50)))
+AlembicEnvBase(metadata).run()
+"""
+
+REVISION = """\
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+{upgrade}
+
+
+def downgrade():
+{downgrade}
+"""
+
+#: Revision r1: the ``item`` table and the ``run_log`` marker table, with one row per run.
+R1_UPGRADE = """
+op.create_table("item", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("name", sa.String(50)), schema="{schema}")
+op.create_table("run_log", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("revision", sa.String(20)), schema="{schema}")
+op.execute("INSERT INTO {schema}.run_log (revision) VALUES ('r1')")
+"""
+R1_DOWNGRADE = """
+op.drop_table("run_log", schema="{schema}")
+op.drop_table("item", schema="{schema}")
+"""
+
+
+class PluginWriter:
+    """A ``peek_plugin_<name>`` package with plugin_package.json and an Alembic directory."""
+
+    def __init__(self, root: Path, name: str, settings: list | None = None) -> None:
+        self.name = f"peek_plugin_{name}"
+        self.schema = f"pl_{name}"
+        self.rootDir = root / self.name
+        self.alembicDir = self.rootDir / "_private" / "alembic"
+        (self.alembicDir / "versions").mkdir(parents=True)
+        (self.rootDir / "__init__.py").write_text('"""Test plugin."""\n')
+        (self.alembicDir / "env.py").write_text(ENV_PY.format(schema=self.schema))
+        (self.alembicDir / "script.py.mako").write_text(
+            (Path(__file__).parent / "script.py.mako.txt").read_text()
+        )
+        package: dict[str, Any] = {
+            "plugin": {"title": name, "packageName": self.name, "version": "1.0.0"},
+            "requiresServices": ["logic", "storage"],
+            "storage": {"alembicDir": "_private/alembic"},
+        }
+        if settings is not None:
+            package["settings"] = settings
+        (self.rootDir / "plugin_package.json").write_text(json.dumps(package))
+        self.addRevision("r1", None, R1_UPGRADE, R1_DOWNGRADE)
+
+    def addRevision(
+        self, revision: str, down: str | None, upgrade: str, downgrade: str = ""
+    ) -> None:
+        """Write ``versions/<revision>.py``; ``{schema}`` in the bodies is the plugin schema."""
+
+        def body(text: str) -> str:
+            code = textwrap.dedent(text).format(schema=self.schema).strip() or "pass"
+            return textwrap.indent(code, "    ")
+
+        (self.alembicDir / "versions" / f"{revision}.py").write_text(
+            REVISION.format(
+                revision=revision, down=down, upgrade=body(upgrade), downgrade=body(downgrade)
+            )
+        )
+
+    def metadata(self, schema: str | None = None) -> sa.MetaData:
+        """Metadata like the plugin's models: ``item`` in ``schema`` (default: its own)."""
+        metadata = sa.MetaData(schema=schema or self.schema)
+        sa.Table(
+            "item",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(50)),
+        )
+        return metadata
+
+    def loaded(self, schema: str | None = None, storageHook: bool = True) -> LoadedPlugin:
+        """A ``LoadedPlugin`` as the loader hands it to ``beforeLoad``."""
+        metadata = self.metadata(schema)
+        bases = (PluginLogicEntryHookABC, PluginLogicStorageEntryHookABC)
+        namespace = {
+            "load": lambda self: None,
+            "start": lambda self: None,
+            "stop": lambda self: None,
+            "unload": lambda self: None,
+            "dbMetadata": property(lambda self: metadata),
+        }
+        hookClass = type("EntryHook", bases if storageHook else bases[:1], namespace)
+        plugin = LoadedPlugin(self.name)
+        plugin.rootDir = self.rootDir
+        plugin.metadata = readPluginMetadata(self.name, self.rootDir)
+        plugin.entryHook = hookClass(self.name, str(self.rootDir), None)
+        return plugin
+
+
+@pytest.fixture
+def makePlugin(tmp_path: Path) -> Any:
+    """Factory: ``makePlugin(name, settings=None)`` writes a plugin package under tmp."""
+    return lambda name, settings=None: PluginWriter(tmp_path / "plugins", name, settings)
+
+
+@pytest.fixture(scope="session")
+def pgServer() -> Iterator[PostgreSQLTestServer]:
+    """One PostgreSQL server for the session; missing binaries fail the tests."""
+    try:
+        server = PostgreSQLTestServer()
+    except PostgreSQLNotInstalled as e:
+        pytest.fail(str(e))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dbUrl(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh empty database: a SQLite file, or a new database on the session's server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'peek.sqlite'}"
+    return request.getfixturevalue("pgServer").createDatabase()
+
+
+class ThreadReactor:
+    """Just enough reactor for ``deferToThreadPool``: a real pool, results fired in-thread."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPool(minthreads=0, maxthreads=4, name="test-logic-db")
+        self.pool.start()
+
+    def getThreadPool(self) -> ThreadPool:
+        return self.pool
+
+    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None:
+        f(*args, **kwargs)
+
+
+@pytest.fixture
+def threadReactor() -> Iterator[ThreadReactor]:
+    """A ``ThreadReactor`` whose pool is stopped after the test."""
+    reactor = ThreadReactor()
+    yield reactor
+    reactor.pool.stop()
+
+
+def waitFor(d: Deferred, timeout: float = 30) -> Any:
+    """Block until ``d`` fires; return its result or raise its failure."""
+    done = threading.Event()
+    outcome: list[Any] = []
+    d.addBoth(lambda result: (outcome.append(result), done.set()))
+    assert done.wait(timeout), "Deferred did not fire"
+    if isinstance(outcome[0], Failure):
+        outcome[0].raiseException()
+    return outcome[0]
+
+
+@pytest.fixture
+def wait() -> Any:
+    """The ``waitFor(deferred)`` helper."""
+    return waitFor
