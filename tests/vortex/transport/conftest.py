@@ -1,0 +1,335 @@
+"""Fixtures for the vortex transport tests: core recorders, a reactor spinner, certificates."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from twisted.internet import defer, task
+from twisted.internet.endpoints import TCP4ClientEndpoint
+
+from vortex.transport import (
+    Backoff,
+    TransportLimits,
+    VortexClient,
+    VortexConnectionCore,
+    VortexServerEndpoint,
+)
+
+SECRET = b"s" * 32  # the same values as in the test modules
+
+
+class Wire:
+    """Records what a core asks its I/O layer to do, optionally forwarding frames to a peer."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[bytes, bool]] = []
+        self.closed: list[tuple[int, str, bool]] = []
+        self.up: list = []
+        self.delivered: list[bytes] = []
+        self.peerCore: VortexConnectionCore | None = None
+
+    def writeMessage(self, data: bytes, isBinary: bool) -> None:
+        self.written.append((data, isBinary))
+        if self.peerCore is not None:
+            self.peerCore.messageReceived(data, isBinary)
+
+    def closeLink(self, code: int, reason: str, abort: bool) -> None:
+        self.closed.append((code, reason, abort))
+
+    def linkUp(self, peer) -> None:
+        self.up.append(peer)
+
+    def deliver(self, data: bytes) -> None:
+        self.delivered.append(data)
+
+
+@dataclass
+class CorePair:
+    """A client core and a server core wired back to back on one Clock."""
+
+    clock: task.Clock
+    client: VortexConnectionCore
+    server: VortexConnectionCore
+    clientWire: Wire
+    serverWire: Wire
+    limits: TransportLimits = field(default_factory=TransportLimits)
+
+    def open(self) -> None:
+        """Open the websocket on both sides (server first, as on a real socket)."""
+        self.server.connectionOpened()
+        self.client.connectionOpened()
+
+
+def makeCore(
+    wire: Wire,
+    clock: task.Clock,
+    *,
+    isServer: bool,
+    name: str,
+    secret: bytes | None,
+    limits: TransportLimits,
+    allowDevices: bool = False,
+) -> VortexConnectionCore:
+    """Build a core with deterministic nonces."""
+    counter = iter(range(1, 1000))
+    return VortexConnectionCore(
+        isServer=isServer,
+        vortexName=name,
+        vortexUuid=f"{name}-uuid",
+        secret=secret,
+        allowDevices=allowDevices,
+        outputs=wire,
+        clock=clock,
+        peerAddress="192.0.2.7:4242" if isServer else "192.0.2.1:8011",
+        limits=limits,
+        randomBytes=lambda n: bytes([next(counter) + (0 if isServer else 100)]) * n,
+    )
+
+
+@pytest.fixture
+def makePair() -> Callable[..., CorePair]:
+    """Factory for wired client/server core pairs."""
+
+    def make(
+        clientSecret: bytes | None = SECRET,
+        serverSecret: bytes | None = SECRET,
+        allowDevices: bool = False,
+        limits: TransportLimits | None = None,
+        wired: bool = True,
+    ) -> CorePair:
+        limits = limits or TransportLimits()
+        clock = task.Clock()
+        cw, sw = Wire(), Wire()
+        client = makeCore(
+            cw, clock, isServer=False, name="peek-agent-service", secret=clientSecret, limits=limits
+        )
+        server = makeCore(
+            sw,
+            clock,
+            isServer=True,
+            name="peek-logic-service",
+            secret=serverSecret,
+            limits=limits,
+            allowDevices=allowDevices,
+        )
+        if wired:
+            cw.peerCore, sw.peerCore = server, client
+        return CorePair(clock, client, server, cw, sw, limits)
+
+    return make
+
+
+# ---- real sockets ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def spin() -> Callable[..., None]:
+    """Run the global reactor until ``predicate()`` is true (guarded by a generous deadline)."""
+    from twisted.internet import reactor
+
+    def spinUntil(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"reactor condition not reached within {timeout} s")
+            reactor.iterate(0.005)
+
+    return spinUntil
+
+
+class Peer:
+    """Records one side's callbacks; echoes every message back when ``echo``."""
+
+    def __init__(self, echo: bool = False) -> None:
+        self.echo = echo
+        self.connected: list = []
+        self.messages: list[bytes] = []
+        self.disconnected: list[tuple[object, str]] = []
+
+    def onConnect(self, conn) -> None:
+        self.connected.append(conn)
+
+    def onMessage(self, conn, data: bytes) -> None:
+        self.messages.append(data)
+        if self.echo:
+            conn.send(data)
+
+    def onDisconnect(self, conn, reason: str) -> None:
+        self.disconnected.append((conn, reason))
+
+    def callbacks(self) -> dict:
+        return {
+            "onConnect": self.onConnect,
+            "onMessage": self.onMessage,
+            "onDisconnect": self.onDisconnect,
+        }
+
+
+class RawClient(WebSocketClientProtocol):
+    """A plain autobahn client that speaks no vortex; sends ``factory.onOpenSend`` raw."""
+
+    def onOpen(self) -> None:
+        frame, isBinary = self.factory.onOpenSend
+        if frame is not None:
+            self.sendMessage(frame, isBinary)
+
+    def onClose(self, wasClean, code, reason) -> None:
+        self.factory.closed.append((code, reason))
+
+
+class LinkKit:
+    """Starts loopback servers and clients for a test and remembers them for cleanup."""
+
+    def __init__(self) -> None:
+        self.ports: list = []
+        self.clients: list[VortexClient] = []
+        self.servers: list[VortexServerEndpoint] = []
+
+    def peer(self, echo: bool = False) -> Peer:
+        """A fresh callback recorder."""
+        return Peer(echo)
+
+    def server(self, peer: Peer, *, port: int = 0, tls=None, **kwargs):
+        """Listen on loopback; returns (endpoint, listening port)."""
+        kwargs.setdefault("secret", SECRET)
+        server = VortexServerEndpoint(
+            "peek-logic-service", "logic-uuid", **peer.callbacks(), **kwargs
+        )
+        self.servers.append(server)
+        listening = server.listen(port, "127.0.0.1", tls=tls)
+        self.ports.append(listening)
+        return server, listening
+
+    def client(self, peer: Peer, port: int, *, name="peek-agent-service", scheme="ws", **kw):
+        """Start a client of a loopback server (fast backoff for tests)."""
+        kw.setdefault("secret", SECRET)
+        kw.setdefault("backoff", Backoff(initial=0.05, factor=2.0, cap=0.2))
+        client = VortexClient(
+            f"{scheme}://127.0.0.1:{port}/vortexws", name, f"{name}-uuid", **peer.callbacks(), **kw
+        )
+        self.clients.append(client)
+        client.start()
+        return client
+
+    def rawClient(self, port: int, frame: bytes | None, isBinary: bool):
+        """Connect a raw websocket client; its close codes land in ``.closed``."""
+        from twisted.internet import reactor
+
+        factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}/vortexws")
+        factory.protocol = RawClient
+        factory.onOpenSend = (frame, isBinary)
+        factory.closed = []
+        TCP4ClientEndpoint(reactor, "127.0.0.1", port).connect(factory)
+        return factory
+
+
+@pytest.fixture
+def kit(spin):
+    """A LinkKit whose clients, links and ports are all closed after the test."""
+    links = LinkKit()
+    yield links
+    stops = [c.stop() for c in links.clients]
+    for s in links.servers:
+        s.closeAll("test over")
+    stops += [defer.maybeDeferred(p.stopListening) for p in links.ports]
+    done = defer.DeferredList(stops)
+    spin(lambda: done.called)
+    spin(lambda: all(not s.connections for s in links.servers))
+
+
+@dataclass(frozen=True)
+class Pki:
+    """PEM files of a throw-away CA with a server and a client certificate."""
+
+    caCert: Path
+    serverCert: Path
+    serverKey: Path
+    clientCert: Path
+    clientKey: Path
+    otherCaCert: Path
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write(path: Path, cert: x509.Certificate | None = None, key=None) -> Path:
+    if cert is not None:
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    else:
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return path
+
+
+def _cert(subject: str, key, issuerName: str, issuerKey, *, ca: bool, san=None, usage=None):
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuerName)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
+        )
+    if san is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    return builder.sign(issuerKey, hashes.SHA256())
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory) -> Pki:
+    """Generate a CA, a server cert for 127.0.0.1/localhost and a client cert."""
+    d = tmp_path_factory.mktemp("pki")
+    caKey, otherKey, serverKey, clientKey = _key(), _key(), _key(), _key()
+    ca = _cert("test vortex CA", caKey, "test vortex CA", caKey, ca=True)
+    other = _cert("other CA", otherKey, "other CA", otherKey, ca=True)
+    server = _cert(
+        "127.0.0.1",
+        serverKey,
+        "test vortex CA",
+        caKey,
+        ca=False,
+        san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+    )
+    client = _cert(
+        "peek-agent-service",
+        clientKey,
+        "test vortex CA",
+        caKey,
+        ca=False,
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+    )
+    return Pki(
+        caCert=_write(d / "ca.pem", ca),
+        serverCert=_write(d / "server.pem", server),
+        serverKey=_write(d / "server.key", key=serverKey),
+        clientCert=_write(d / "client.pem", client),
+        clientKey=_write(d / "client.key", key=clientKey),
+        otherCaCert=_write(d / "other-ca.pem", other),
+    )

@@ -1,0 +1,36 @@
+"""Per-connection limits and timings of the vortex websocket transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TransportLimits:
+    """Bounds that protect a vortex process from a misbehaving or dead peer."""
+
+    #: Largest message (bytes) accepted or sent; a peer sending more is disconnected.
+    maxMessageBytes: int = 16 * 1024 * 1024
+    #: Bytes a connection may queue while the socket is not draining; past it: disconnect.
+    maxQueuedBytes: int = 64 * 1024 * 1024
+    #: Interval between heartbeats; a peer silent for ``missedHeartbeats`` intervals is dead.
+    heartbeatSeconds: float = 5.0
+    #: Number of silent heartbeat intervals after which the peer is declared dead.
+    missedHeartbeats: int = 3
+    #: Time allowed from websocket open to an authenticated link.
+    handshakeTimeoutSeconds: float = 10.0
+    #: Time allowed for the websocket closing handshake before the socket is dropped.
+    closeTimeoutSeconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        """Reject values that would disable a protection by accident."""
+        for name in ("maxMessageBytes", "maxQueuedBytes", "missedHeartbeats"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TransportLimits.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("heartbeatSeconds", "handshakeTimeoutSeconds", "closeTimeoutSeconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TransportLimits.{name} must be > 0, got {getattr(self, name)}")
+
+
+#: The defaults, shared (the dataclass is frozen).
+DEFAULT_LIMITS = TransportLimits()

@@ -1,0 +1,242 @@
+"""Thin autobahn adapters that plug ``VortexConnectionCore`` into real websockets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from autobahn.twisted.websocket import WebSocketClientProtocol, WebSocketServerProtocol
+from autobahn.websocket.compress import (
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+    PerMessageDeflateResponse,
+    PerMessageDeflateResponseAccept,
+)
+from autobahn.websocket.protocol import WebSocketProtocol
+
+from vortex.transport.connection_core import VortexConnectionCore
+from vortex.transport.handshake import CLOSE_NORMAL, PeerIdentity
+from vortex.transport.limits import TransportLimits
+
+logger = logging.getLogger(__name__)
+
+_STATE_OPEN = WebSocketProtocol.STATE_OPEN
+_CLOSE_REASON_BYTES = 123  # RFC 6455: control frame payload <= 125 bytes, 2 for the code
+
+
+class VortexConnection:
+    """One authenticated vortex link, as handed to ``onConnect``/``onMessage``/``onDisconnect``."""
+
+    def __init__(self, core: VortexConnectionCore, protocol: _VortexProtocolMixin) -> None:
+        self._core = core
+        self._protocol = protocol
+        #: Send one opaque, non-empty binary message (bound straight to the core: hot path).
+        self.send: Callable[[bytes], None] = core.send
+
+    @property
+    def remoteVortexName(self) -> str:
+        """Authenticated vortex name of the peer (what ``acceptOnlyFromVortex`` checks)."""
+        return self._core.peer.vortexName
+
+    @property
+    def remoteVortexUuid(self) -> str:
+        """Vortex uuid the peer announced in the handshake."""
+        return self._core.peer.vortexUuid
+
+    @property
+    def isDevice(self) -> bool:
+        """True for an anonymous device (browser) link, False for an authenticated service."""
+        return self._core.peer.isDevice
+
+    @property
+    def peerAddress(self) -> str:
+        """``host:port`` of the remote socket."""
+        return self._core.peerAddress
+
+    @property
+    def isOpen(self) -> bool:
+        """True until the link starts closing."""
+        return self._core.isOpen
+
+    @property
+    def isCompressed(self) -> bool:
+        """True when permessage-deflate was negotiated on this link."""
+        return self._protocol._perMessageCompress is not None
+
+    def close(self, reason: str = "closed by application", code: int = CLOSE_NORMAL) -> None:
+        """Close the link with a websocket close frame (normal closure by default)."""
+        self._core.close(reason, code)
+
+    def pauseReading(self) -> None:
+        """Stop reading from the socket (backpressure towards the peer)."""
+        self._protocol.transport.pauseProducing()
+
+    def resumeReading(self) -> None:
+        """Start reading from the socket again."""
+        self._protocol.transport.resumeProducing()
+
+    def __repr__(self) -> str:
+        return f"<VortexConnection {self._core.describePeer()}>"
+
+
+class LinkOwner:
+    """What the adapter needs from the server endpoint or client that owns its factory."""
+
+    vortexName: str
+    vortexUuid: str
+    secret: bytes | None
+    allowDevices: bool
+    limits: TransportLimits
+    clock: Any
+    onMessage: Callable[[VortexConnection, bytes], None]
+
+    def linkUp(self, connection: VortexConnection) -> None:
+        """An authenticated link is open."""
+        raise NotImplementedError
+
+    def linkDown(self, connection: VortexConnection, reason: str) -> None:
+        """An authenticated link has closed."""
+        raise NotImplementedError
+
+    def protocolClosed(self, protocol: _VortexProtocolMixin, wasUp: bool) -> None:
+        """A websocket (authenticated or not) has closed."""
+
+
+class _VortexProtocolMixin:
+    """Shared adapter: autobahn callbacks in, ``CoreOutputs`` out."""
+
+    isVortexServer = True
+    factory: Any
+    transport: Any
+
+    def connectionMade(self) -> None:
+        """Create the core and register it as the transport's push producer."""
+        super().connectionMade()
+        owner: LinkOwner = self.factory.vortexOwner
+        self._owner = owner
+        self._appOnMessage = owner.onMessage
+        peer = self.transport.getPeer()
+        address = f"{getattr(peer, 'host', peer)}:{getattr(peer, 'port', '')}"
+        self._core = core = VortexConnectionCore(
+            isServer=self.isVortexServer,
+            vortexName=owner.vortexName,
+            vortexUuid=owner.vortexUuid,
+            secret=owner.secret,
+            allowDevices=owner.allowDevices,
+            limits=owner.limits,
+            clock=owner.clock,
+            outputs=self,
+            peerAddress=address,
+        )
+        self.connection = VortexConnection(core, self)
+        # Skip autobahn's dispatch layer: messages go straight to the core.
+        self._onMessage = core.messageReceived
+        # twisted.web's HTTPChannel registered itself as producer before the websocket
+        # took the transport over; the core replaces it so the send-queue bound works.
+        self.transport.unregisterProducer()
+        self.transport.registerProducer(core, True)
+
+    def onOpen(self) -> None:
+        """Websocket upgrade done: the vortex handshake starts."""
+        self._core.connectionOpened()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        """Socket closed: tell the core, then the owner."""
+        core = getattr(self, "_core", None)
+        if core is None:
+            return
+        if self.failedByMe and core.closeReason is None:
+            # autobahn itself refused something (oversized frame, protocol violation).
+            local = (self.localCloseReason or b"").decode("utf-8", "replace")
+            core.protocolFailed(self.localCloseCode, local or self.wasNotCleanReason)
+        reasonText = core.connectionClosed(code, reason)
+        wasUp = core.peer is not None
+        if wasUp:
+            self._owner.linkDown(self.connection, reasonText)
+        self._owner.protocolClosed(self, wasUp)
+
+    # ---- CoreOutputs ---------------------------------------------------------------
+
+    def writeMessage(self, data: bytes, isBinary: bool) -> None:
+        """Send a message; dropped silently once autobahn has started closing."""
+        if self.state == _STATE_OPEN:
+            self.sendMessage(data, isBinary)
+
+    def closeLink(self, code: int, reason: str, abort: bool) -> None:
+        """Close frame with code and reason, or drop the socket at once."""
+        if abort or self.state != _STATE_OPEN:
+            self.dropConnection(abort=True)
+            return
+        reasonBytes = reason.encode("utf-8")[:_CLOSE_REASON_BYTES]
+        reasonBytes = reasonBytes.decode("utf-8", "ignore").encode("utf-8")
+        self.sendCloseFrame(code=code, reasonUtf8=reasonBytes, isReply=False)
+
+    def linkUp(self, peer: PeerIdentity) -> None:
+        """Announce the authenticated link to the owner."""
+        self._owner.linkUp(self.connection)
+
+    def deliver(self, data: bytes) -> None:
+        """Hand one payload to the application; its bugs must not kill the link."""
+        try:
+            self._appOnMessage(self.connection, data)
+        except Exception:
+            logger.exception(
+                "Vortex onMessage callback failed for a message from %s; the link stays up",
+                self._core.describePeer(),
+            )
+
+
+class VortexServerProtocol(_VortexProtocolMixin, WebSocketServerProtocol):
+    """Server side of one vortex websocket."""
+
+    isVortexServer = True
+
+
+class VortexClientProtocol(_VortexProtocolMixin, WebSocketClientProtocol):
+    """Client side of one vortex websocket."""
+
+    isVortexServer = False
+
+
+def _acceptDeflateOffer(offers: list) -> PerMessageDeflateOfferAccept | None:
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return PerMessageDeflateOfferAccept(offer)
+    return None
+
+
+def _acceptDeflateResponse(response: Any) -> PerMessageDeflateResponseAccept | None:
+    if isinstance(response, PerMessageDeflateResponse):
+        return PerMessageDeflateResponseAccept(response)
+    return None
+
+
+def protocolOptions(limits: TransportLimits) -> dict[str, Any]:
+    """autobahn options shared by both sides: binary, unfragmented, size-capped, no autoping."""
+    return {
+        "maxFramePayloadSize": limits.maxMessageBytes,
+        "maxMessagePayloadSize": limits.maxMessageBytes,
+        "autoFragmentSize": 0,
+        "failByDrop": False,  # send a close frame so the peer learns the code and reason
+        "openHandshakeTimeout": limits.handshakeTimeoutSeconds,
+        "closeHandshakeTimeout": limits.closeTimeoutSeconds,
+        "tcpNoDelay": True,
+        "autoPingInterval": 0,  # liveness is the core's heartbeat, which browsers can do too
+        "utf8validateIncoming": False,  # text frames are refused anyway
+    }
+
+
+def serverDeflateOptions(enabled: bool) -> dict[str, Any]:
+    """Server side: accept a permessage-deflate offer only when enabled."""
+    return {"perMessageCompressionAccept": _acceptDeflateOffer if enabled else (lambda _: None)}
+
+
+def clientDeflateOptions(enabled: bool) -> dict[str, Any]:
+    """Client side: offer permessage-deflate only when enabled."""
+    if not enabled:
+        return {"perMessageCompressionOffers": []}
+    return {
+        "perMessageCompressionOffers": [PerMessageDeflateOffer()],
+        "perMessageCompressionAccept": _acceptDeflateResponse,
+    }

@@ -1,0 +1,110 @@
+"""The vortex websocket server: a twisted.web resource accepting authenticated links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from autobahn.twisted.resource import WebSocketResource
+from autobahn.twisted.websocket import WebSocketServerFactory
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from vortex.transport.handshake import CLOSE_GOING_AWAY, checkIdentifier
+from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
+from vortex.transport.protocol import (
+    LinkOwner,
+    VortexConnection,
+    VortexServerProtocol,
+    protocolOptions,
+    serverDeflateOptions,
+)
+from vortex.transport.tls import ServerTls
+
+#: Path segment the vortex resource is mounted at on a ``twisted.web`` site.
+VORTEX_WS_PATH = b"vortexws"
+
+
+class VortexServerEndpoint(LinkOwner):
+    """Accepts vortex links on a ``twisted.web`` resource (mount ``resource`` at ``/vortexws``).
+
+    Service peers must prove ``secret`` (HMAC challenge-response); anonymous device peers
+    (browsers) are accepted only when ``allowDevices`` and are marked ``isDevice``.
+    """
+
+    def __init__(
+        self,
+        vortexName: str,
+        vortexUuid: str,
+        *,
+        secret: bytes | None,
+        onMessage: Callable[[VortexConnection, bytes], None],
+        onConnect: Callable[[VortexConnection], None] | None = None,
+        onDisconnect: Callable[[VortexConnection, str], None] | None = None,
+        allowDevices: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
+        reactor=None,
+        permessageDeflate: bool = False,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        if secret is not None and len(secret) < 16:
+            raise ValueError(
+                f"vortex server {vortexName!r}: the shared secret must be at least 16 bytes "
+                "(use a random value, e.g. secrets.token_bytes(32))"
+            )
+        self.vortexName = checkIdentifier("vortexName", vortexName)
+        self.vortexUuid = checkIdentifier("vortexUuid", vortexUuid)
+        self.secret = secret
+        self.allowDevices = allowDevices
+        self.limits = limits
+        self.clock = reactor
+        self.onMessage = onMessage
+        self._reactor = reactor
+        self._onConnect = onConnect
+        self._onDisconnect = onDisconnect
+        self._connections: dict[VortexConnection, None] = {}
+        factory = WebSocketServerFactory()
+        factory.protocol = VortexServerProtocol
+        factory.vortexOwner = self
+        factory.setProtocolOptions(
+            **protocolOptions(limits), **serverDeflateOptions(permessageDeflate)
+        )
+        #: The ``twisted.web`` resource to mount at ``/vortexws`` (``VORTEX_WS_PATH``).
+        self.resource = WebSocketResource(factory)
+
+    @property
+    def connections(self) -> list[VortexConnection]:
+        """The authenticated links open right now."""
+        return list(self._connections)
+
+    def listen(
+        self, port: int, interface: str = "127.0.0.1", tls: ServerTls | None = None
+    ) -> IListeningPort:
+        """Serve ``resource`` at ``/vortexws`` on a site of its own (TLS if ``tls`` is given)."""
+        root = Resource()
+        root.putChild(VORTEX_WS_PATH, self.resource)
+        site = Site(root)
+        site.noisy = False
+        if tls is None:
+            return self._reactor.listenTCP(port, site, interface=interface)
+        return self._reactor.listenSSL(port, site, tls.contextFactory(), interface=interface)
+
+    def closeAll(self, reason: str = "server stopping") -> None:
+        """Close every open link with 'going away' (used when the service stops)."""
+        for connection in list(self._connections):
+            connection.close(reason, CLOSE_GOING_AWAY)
+
+    # ---- LinkOwner -----------------------------------------------------------------
+
+    def linkUp(self, connection: VortexConnection) -> None:
+        """Track the link and tell the application."""
+        self._connections[connection] = None
+        if self._onConnect is not None:
+            self._onConnect(connection)
+
+    def linkDown(self, connection: VortexConnection, reason: str) -> None:
+        """Forget the link and tell the application."""
+        self._connections.pop(connection, None)
+        if self._onDisconnect is not None:
+            self._onDisconnect(connection, reason)
