@@ -1,0 +1,24 @@
+"""Console entry point of the Peek logic service (``run_peek_logic_service``)."""
+
+import sys
+
+from peek_logic_service.platform_hook import LogicPlatformHook
+from peek_logic_service.storage.extension import StorageServiceExtension
+from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.process import ServiceContext, runService
+from peek_platform.services import LOGIC
+
+
+def main() -> None:
+    """Run the logic service with the process's command line and exit with its status."""
+    adminSite, logicSite = SiteResources("admin"), SiteResources("logic")
+
+    def platformHook(ctx: ServiceContext, pluginName: str) -> LogicPlatformHook:
+        """Each plugin's hook; all share this process's admin and logic site trees."""
+        return LogicPlatformHook(
+            ctx.home, ctx.config, pluginName, ctx.loader, adminSite=adminSite, logicSite=logicSite
+        )
+
+    sys.exit(
+        runService(LOGIC, platformHookFactory=platformHook, extensions=[StorageServiceExtension()])
+    )

@@ -1,0 +1,195 @@
+"""``run_peek_platform``: run all five services on one host as supervised child processes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from peek_platform import __version__
+from peek_platform.config import CONFIG_FILE_NAME, writeConfigFile
+from peek_platform.logging_setup import routeTwistedLogging
+from peek_platform.process.signals import StopSignalHandler, signalName
+from peek_platform.process.supervisor import (
+    ChildCommand,
+    RestartPolicy,
+    Supervisor,
+    reactorSpawner,
+)
+from peek_platform.services import ALL_SERVICES, HOME_ROOT_ENV, ServiceSpec
+
+logger = logging.getLogger(__name__)
+
+#: Plugins enabled on every service by the first-run configuration.
+FIRST_RUN_PLUGINS: tuple[str, ...] = ("peek_plugin_noop",)
+#: Where the services find each other on a single host.
+DATA_EXCHANGE_HOST = "127.0.0.1"
+DATA_EXCHANGE_PORT = 8011
+#: Seconds a child may take to exit after SIGTERM before it gets SIGKILL.
+STOP_GRACE_SECONDS = 15.0
+#: Signals that stop the launcher (SIGHUP too: the children are not in the terminal's group).
+LAUNCHER_STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def defaultHomeRoot(environ: Mapping[str, str] | None = None) -> Path:
+    """``$PEEK_HOME_ROOT`` when set, else the user's home directory."""
+    env = os.environ if environ is None else environ
+    root = env.get(HOME_ROOT_ENV)
+    return Path(root).expanduser() if root else Path.home()
+
+
+def firstRunConfig() -> dict[str, Any]:
+    """The single-host settings every service starts with; they agree on where logic listens."""
+    return {
+        "plugin": {"enabled": list(FIRST_RUN_PLUGINS)},
+        "dataExchange": {"host": DATA_EXCHANGE_HOST, "port": DATA_EXCHANGE_PORT},
+    }
+
+
+def writeFirstRunConfigs(root: Path, specs: Sequence[ServiceSpec] = ALL_SERVICES) -> list[Path]:
+    """Write ``config.json`` for each service that has none; never touch an existing one.
+
+    Returns the paths written. The services fill in every other default themselves.
+    """
+    written = []
+    for spec in specs:
+        path = root / spec.homeDirName / CONFIG_FILE_NAME
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writeConfigFile(path, firstRunConfig())
+        written.append(path)
+    return written
+
+
+def childCommands(
+    root: Path,
+    *,
+    python: str = sys.executable,
+    environ: Mapping[str, str] | None = None,
+    specs: Sequence[ServiceSpec] = ALL_SERVICES,
+) -> list[ChildCommand]:
+    """The command of each service, logic first, each in its own process group."""
+    env = dict(os.environ if environ is None else environ)
+    env[HOME_ROOT_ENV] = str(root)
+    env["PYTHONUNBUFFERED"] = "1"
+    return [
+        ChildCommand(
+            key=spec.key,
+            argv=(
+                python,
+                "-m",
+                "peek_platform.process.own_group",
+                "-m",
+                f"peek_{spec.key}_service",
+                "--home",
+                str(root / spec.homeDirName),
+            ),
+            env=env,
+        )
+        for spec in specs
+    ]
+
+
+def buildArgumentParser() -> argparse.ArgumentParser:
+    """The command line of ``run_peek_platform``."""
+    parser = argparse.ArgumentParser(
+        prog="run_peek_platform",
+        description=(
+            "Run the five Peek services (logic, field, office, agent, worker) on this host, "
+            "restart any that crashes (backoff 1 s doubling to 30 s), and stop them all on "
+            "Ctrl-C or SIGTERM. On first run, each service's config.json is written with "
+            "one shared single-host configuration; existing files are never overwritten."
+        ),
+        epilog=(
+            f"Each service's home is HOME_ROOT/peek-<service>-service.home. HOME_ROOT "
+            f"defaults to ${HOME_ROOT_ENV} when set, else your home directory."
+        ),
+    )
+    parser.add_argument(
+        "--home-root",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="directory holding the five service homes",
+    )
+    parser.add_argument("--version", action="version", version=f"run_peek_platform {__version__}")
+    return parser
+
+
+def relayLine(write: Callable[[str], Any]) -> Callable[[str, str], None]:
+    """A relay that writes each child line to ``write`` prefixed with the service key."""
+    width = max(len(spec.key) for spec in ALL_SERVICES)
+
+    def relay(key: str, line: str) -> None:
+        write(f"{key:<{width}} | {line}\n")
+
+    return relay
+
+
+def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
+    """Write first-run configs, run the services until stopped, return the exit status."""
+    args = buildArgumentParser().parse_args(argv)
+    root = (args.home_root or defaultHomeRoot()).expanduser().resolve()
+    if reactor is None:
+        from twisted.internet import reactor
+
+    for path in writeFirstRunConfigs(root):
+        logger.info("wrote first-run configuration %s", path)
+
+    def writeOut(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    supervisor = Supervisor(
+        childCommands(root),
+        clock=reactor,
+        spawn=reactorSpawner(reactor),
+        relay=relayLine(writeOut),
+        policy=RestartPolicy(),
+        graceSeconds=STOP_GRACE_SECONDS,
+    )
+
+    def requestStop(signum: int) -> None:
+        logger.info(
+            "received %s; stopping every service (send it again to kill them at once)",
+            signalName(signum),
+        )
+        reactor.stop()
+
+    signals = StopSignalHandler(
+        onGraceful=lambda signum: reactor.callFromThread(requestStop, signum),
+        onForced=lambda signum: reactor.callFromThread(supervisor.killAll),
+        signals=LAUNCHER_STOP_SIGNALS,
+    )
+
+    def begin() -> None:
+        signals.install()
+        logger.info("starting Peek %s services under %s (pid %d)", __version__, root, os.getpid())
+        supervisor.start()
+
+    def beginStop() -> Any:
+        signals.markStopping()
+        return supervisor.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", beginStop)
+    reactor.callWhenRunning(begin)
+    reactor.run(installSignalHandlers=True)
+    logger.info("every service has stopped")
+    return 0
+
+
+def main() -> None:
+    """Console entry point of ``run_peek_platform``."""
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=logging.INFO,
+        format="%(asctime)s launcher %(levelname)s %(message)s",
+    )
+    routeTwistedLogging()
+    sys.exit(runLauncher())

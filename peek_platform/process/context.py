@@ -1,0 +1,52 @@
+"""What a service process hands to its extensions: the context and the extension protocol.
+
+Extensions are the seam through which the vortex, storage and Celery plug into a service
+process: they start before any plugin loads and stop after every plugin has unloaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from twisted.internet.defer import Deferred
+
+from peek_platform.services import ServiceSpec
+
+if TYPE_CHECKING:
+    from peek_platform.config import ServiceConfig
+    from peek_platform.plugin.loader import LoaderExtension, PluginLoader
+
+
+@dataclass
+class ServiceContext:
+    """The running service: its spec, home, config, reactor and plugin loader."""
+
+    spec: ServiceSpec
+    home: Path
+    config: ServiceConfig
+    reactor: Any
+    #: The plugin loader; ``None`` only while ``loaderExtensions`` is being asked, because
+    #: the loader is built from the extensions' answers.
+    loader: PluginLoader | None = None
+
+
+#: Builds the platform hook one plugin receives: ``factory(ctx, pluginName)``. Called by
+#: the loader, so ``ctx.loader`` is set by then.
+PlatformHookFactory = Callable[[ServiceContext, str], object]
+
+
+@runtime_checkable
+class ServiceExtension(Protocol):
+    """A platform feature wrapped around the plugins of one service process."""
+
+    def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Start the feature; plugins load only after the returned Deferred fires."""
+
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
+        """Hooks the plugin loader calls around each plugin (asked before the loader exists)."""
+
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Stop the feature; called after every plugin has stopped and unloaded."""
