@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from abc import ABCMeta, abstractmethod
-from typing import Any
+from celery import Celery
+
+from peek_plugin_base.worker.CeleryApp import celeryApp
 
 
-class PluginLogicWorkerEntryHookABC(metaclass=ABCMeta):
+class PluginLogicWorkerEntryHookABC:
     """A logic plugin with worker tasks names the Celery app its tasks are registered on."""
 
     @property
-    @abstractmethod
-    def celeryApp(self) -> Any:
-        """The Celery app the platform configures, so tasks submitted from logic reach workers."""
+    def celeryApp(self) -> Celery:
+        """The platform Celery app, configured by the logic service so tasks reach workers."""
+        return celeryApp

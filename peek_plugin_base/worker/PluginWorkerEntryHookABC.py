@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from celery import Celery
 
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+from peek_plugin_base.worker.CeleryApp import celeryApp
 from peek_plugin_base.worker.PeekWorkerPlatformHookABC import PeekWorkerPlatformHookABC
 
 
@@ -32,6 +33,6 @@ class PluginWorkerEntryHookABC(PluginCommonEntryHookABC):
         return []
 
     @property
-    def celeryApp(self) -> Any:
-        """The plugin's Celery app; the platform configures it from the worker's config."""
-        return None
+    def celeryApp(self) -> Celery:
+        """The platform Celery app the plugin's tasks are defined on (configured by Peek)."""
+        return celeryApp

@@ -1,0 +1,1 @@
+"""Celery on the logic service: submit tasks to the worker service and get Deferreds back."""

@@ -1,0 +1,1 @@
+"""The platform's Celery setup: settings from config, app configuration, worker DB access."""
