@@ -25,9 +25,18 @@ setup(
     ),
     include_package_data=True,
     package_data={
-        "peek_platform": ["scaffold/template/**/*", "scaffold/template/*"],
+        "peek_platform": [
+            "scaffold/template/**/*",
+            "scaffold/template/*",
+            "web/assets/**/*",
+            "web/assets/*",
+        ],
         "vortex": ["js/*.js", "js/**/*.js"],
-        "peek_logic_service": ["storage/alembic/script.py.mako"],
+        "peek_logic_service": [
+            "storage/alembic/script.py.mako",
+            "admin/assets/**/*",
+            "admin/assets/*",
+        ],
     },
     install_requires=[
         "twisted[tls]>=24.11",

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NoReturn
 
-from twisted.web import pages, static
+from twisted.web import pages
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
+from peek_platform.http.static_files import StaticDirectory
 from peek_platform.plugin.errors import PluginError
 
 
@@ -33,7 +34,7 @@ class PluginSiteResource(Resource):
         super().__init__()
         self.siteName = siteName
         self.pluginName = pluginName
-        self._static: static.File | None = None
+        self._static: StaticDirectory | None = None
 
     @property
     def staticDir(self) -> Path | None:
@@ -70,7 +71,7 @@ class PluginSiteResource(Resource):
                 f"already serves static dir {self.staticDir}; a plugin has one static "
                 f"dir per site, so {path} was not added"
             )
-        self._static = static.File(str(path.resolve()))
+        self._static = StaticDirectory(str(path.resolve()))
 
     def getChild(self, path: bytes, request: IRequest) -> IResource:
         """Paths not claimed by an explicit resource come from the static directory."""

@@ -1,0 +1,1 @@
+"""The logic service's admin web site: login, sessions, page shell, plugin admin pages."""

@@ -1,0 +1,100 @@
+"""The logic service's ``ServiceExtension`` for the admin site: credentials, listen, stop."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from peek_logic_service.admin.auth import AdminAuth
+from peek_logic_service.admin.recovery import (
+    RecoveryCredentials,
+    credentialsFromConfig,
+    ensureRecoveryPassword,
+)
+from peek_logic_service.admin.site import buildAdminSiteRoot
+from peek_platform.config import ConfigError
+from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.web.app_site import deviceVortexResource, pluginTitleLookup
+from peek_platform.web.listening import SiteAddress, listenSite, newSite
+from peek_platform.web.site_root import WebSiteRoot
+from vortex.VortexFactory import VortexFactory
+
+logger = logging.getLogger(__name__)
+
+#: Exit status for a config problem found while preparing the admin site (as for config.json).
+EXIT_CONFIG_ERROR = 2
+
+
+class AdminSiteExtension:
+    """Logic ``ServiceExtension`` serving the admin site of ``adminSite``.
+
+    The recovery password is settled in :meth:`loaderExtensions`, the one step that runs
+    before the reactor: a config file that cannot take a generated password then ends the
+    process with status 2 and a message on stderr, like any other config error.
+    """
+
+    def __init__(
+        self,
+        adminSite: SiteResources,
+        *,
+        vortexFactory: Callable[[], VortexFactory] = VortexFactory.default,
+    ) -> None:
+        self.adminSite = adminSite
+        self._vortexFactory = vortexFactory
+        self._credentials: RecoveryCredentials | None = None
+        self._port: Any = None
+        #: The authentication state, once started (phase-2 resources may use it).
+        self.auth: AdminAuth | None = None
+        #: The site's root resource, once started; ``root.mount(name, resource,
+        #: public=False)`` adds a platform path behind login.
+        self.root: WebSiteRoot | None = None
+
+    def _settleCredentials(self, ctx: Any) -> RecoveryCredentials:
+        if self._credentials is None:
+            ctx.config, generated = ensureRecoveryPassword(ctx.config)
+            credentials = credentialsFromConfig(ctx.config)
+            if generated:
+                logger.warning(
+                    "Generated a password for the admin recovery user %r and saved it as "
+                    "admin.recoveryPassword in %s; use it to log in to the admin site",
+                    credentials.user,
+                    ctx.config.path,
+                )
+            self._credentials = credentials
+        return self._credentials
+
+    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
+        """No per-plugin hooks; settles the recovery password (exit 2 if it cannot)."""
+        try:
+            self._settleCredentials(ctx)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            raise SystemExit(EXIT_CONFIG_ERROR) from e
+        return []
+
+    def startBeforePlugins(self, ctx: Any) -> None:
+        """Build the site, mount the admin vortex behind login, and listen."""
+        address = SiteAddress.fromConfig("admin", ctx.config)
+        self.auth = AdminAuth(
+            self._settleCredentials(ctx),
+            ctx.reactor,
+            idleSeconds=float(ctx.config["admin.sessionIdleMinutes"]) * 60,
+        )
+        self.root = root = buildAdminSiteRoot(
+            self.adminSite,
+            self.auth,
+            ctx.spec.vortexName,
+            statuses=ctx.loader.statuses if ctx.loader is not None else list,
+            pluginTitle=pluginTitleLookup(ctx.loader),
+            deviceVortex=deviceVortexResource(self._vortexFactory, siteName="admin"),
+        )
+        self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
+
+    def stopAfterPlugins(self, ctx: Any) -> Any:
+        """Stop listening (a Deferred that fires once the port is closed)."""
+        port, self._port = self._port, None
+        if port is None:
+            return None
+        return port.stopListening()

@@ -1,0 +1,67 @@
+"""The admin site of the logic service (``httpServer.admin.sitePort``, 8010 by default).
+
+Public: ``/health``, ``/login``, ``/static/`` (the shell's scripts and styles) and
+``/vortex/js/`` (the browser vortex client). Behind login: ``/`` (page shell),
+``/logout``, ``/api/session``, ``/api/plugin-pages``, ``/vortexws`` (the admin browser's
+vortex) and every plugin's admin pages at ``/<pluginName>/``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from twisted.web.resource import IResource
+
+from peek_logic_service.admin.auth import AdminAuth
+from peek_logic_service.admin.pages import (
+    ADMIN_STATIC_DIR,
+    AdminShellResource,
+    JsonResource,
+    LoginResource,
+    LogoutResource,
+    pluginPages,
+    sessionInfo,
+)
+from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.http.static_files import StaticDirectory
+from peek_platform.plugin.state import PluginStatus
+from peek_platform.web.app_site import vortexJsResource
+from peek_platform.web.health import HealthResource, pluginsStartedCheck
+from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
+from vortex.transport import VORTEX_WS_PATH
+
+logger = logging.getLogger(__name__)
+
+
+def buildAdminSiteRoot(
+    adminSite: SiteResources,
+    auth: AdminAuth,
+    serviceName: str,
+    *,
+    statuses: Callable[[], Iterable[PluginStatus]],
+    pluginTitle: Callable[[str], str],
+    deviceVortex: IResource | None = None,
+) -> WebSiteRoot:
+    """The admin site's root; ``deviceVortex`` is mounted at ``/vortexws`` behind login."""
+    api = ChildrenOnly(
+        {
+            b"session": JsonResource(sessionInfo(auth)),
+            b"plugin-pages": JsonResource(lambda request: pluginPages(adminSite, pluginTitle)),
+        }
+    )
+    protected: dict[bytes, IResource] = {b"logout": LogoutResource(auth), b"api": api}
+    if deviceVortex is not None:
+        protected[VORTEX_WS_PATH] = deviceVortex
+    return WebSiteRoot(
+        adminSite,
+        AdminShellResource(auth, adminSite, pluginTitle),
+        publicChildren={
+            b"health": HealthResource(serviceName, [pluginsStartedCheck(statuses)]),
+            b"login": LoginResource(auth),
+            b"static": StaticDirectory(str(ADMIN_STATIC_DIR)),
+            b"vortex": vortexJsResource(),
+        },
+        protectedChildren=protected,
+        guard=auth.guard,
+    )

@@ -1,0 +1,1 @@
+"""The Peek web sites: site assembly, health, login sessions, CSRF and the app shell."""

@@ -1,0 +1,72 @@
+"""The field and office app shell at ``/``: links to every plugin that ships an app there.
+
+A plugin ships a field (office) app by registering a resource or static dir on that site
+(``addFieldStaticResourceDir`` …). The list is rendered on the server, so it works
+without scripts; ``/static/shell.mjs`` only keeps the connection status line current.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+
+from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.web.templates import TEMPLATES_DIR, Markup, renderTemplate
+
+#: Human title of each app site.
+SITE_TITLES = {"field": "Peek Field", "office": "Peek Office"}
+
+
+def appListHtml(siteResources: SiteResources, pluginTitle: Callable[[str], str]) -> Markup:
+    """The ``<ul>`` of app links (or a sentence saying there are none)."""
+    names = siteResources.pluginNames()
+    if not names:
+        return Markup(
+            f'    <p class="no-apps">No plugin ships a {html.escape(siteResources.siteName)} '
+            "app on this service yet. Enable one in the service's config.json "
+            "(plugin.enabled) and restart the service.</p>"
+        )
+    items = []
+    for name in names:
+        title = pluginTitle(name)
+        extra = "" if title == name else f'<span class="app-name">{html.escape(name)}</span>'
+        items.append(
+            f'      <li><a href="/{html.escape(name)}/">'
+            f"<span><span>{html.escape(title)}</span>{extra}</span></a></li>"
+        )
+    return Markup(
+        '    <ul class="apps" aria-labelledby="apps-heading">\n' + "\n".join(items) + "\n    </ul>"
+    )
+
+
+class AppShellResource(Resource):
+    """Renders the app shell page for one site, listing the plugins registered right now."""
+
+    isLeaf = True
+
+    def __init__(
+        self,
+        siteResources: SiteResources,
+        serviceName: str,
+        pluginTitle: Callable[[str], str] = lambda name: name,
+    ) -> None:
+        super().__init__()
+        self.siteResources = siteResources
+        self.serviceName = serviceName
+        self.pluginTitle = pluginTitle
+
+    def render_GET(self, request: IRequest) -> bytes:
+        """The shell page; revalidated on every visit so new apps show up."""
+        siteName = self.siteResources.siteName
+        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        request.setHeader(b"Cache-Control", b"no-cache")
+        return renderTemplate(
+            TEMPLATES_DIR / "app_shell.html",
+            title=SITE_TITLES.get(siteName, f"Peek {siteName}"),
+            siteName=siteName,
+            serviceName=self.serviceName,
+            appList=appListHtml(self.siteResources, self.pluginTitle),
+        )

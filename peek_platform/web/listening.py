@@ -1,0 +1,75 @@
+"""Open a web site's listening port, with an error that names the config keys to change."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import IResource
+from twisted.web.server import Site
+
+logger = logging.getLogger(__name__)
+
+
+class WebSiteError(Exception):
+    """A web site cannot be served (port in use, bad address); says which key to change."""
+
+
+@dataclass(frozen=True)
+class SiteAddress:
+    """Where one site listens, and the ``config.json`` keys that set it."""
+
+    siteName: str
+    port: int
+    bindAddress: str
+
+    @property
+    def portKey(self) -> str:
+        """``httpServer.<site>.sitePort``."""
+        return f"httpServer.{self.siteName}.sitePort"
+
+    @property
+    def bindAddressKey(self) -> str:
+        """``httpServer.<site>.bindAddress``."""
+        return f"httpServer.{self.siteName}.bindAddress"
+
+    @classmethod
+    def fromConfig(cls, siteName: str, config: Any) -> SiteAddress:
+        """Read the port and bind address of ``siteName`` from a service config."""
+        return cls(
+            siteName,
+            int(config[f"httpServer.{siteName}.sitePort"]),
+            str(config[f"httpServer.{siteName}.bindAddress"]),
+        )
+
+
+def newSite(root: IResource, reactor: Any = None) -> Site:
+    """A ``Site`` for ``root`` that never shows tracebacks to clients; timers on ``reactor``."""
+    site = Site(root, reactor=reactor)
+    site.displayTracebacks = False
+    site.noisy = False
+    return site
+
+
+def listenSite(reactor: Any, site: Site, address: SiteAddress) -> IListeningPort:
+    """Listen on ``address``; ``WebSiteError`` naming the keys and port when that fails."""
+    try:
+        port = reactor.listenTCP(address.port, site, interface=address.bindAddress)
+    except CannotListenError as e:
+        raise WebSiteError(
+            f"{address.siteName} site: cannot listen on {address.bindAddress}:{address.port} "
+            f"({address.bindAddressKey}, {address.portKey}): {e.socketError}. Stop the program "
+            f"using that port or set {address.portKey} to a free port in config.json."
+        ) from e
+    host = port.getHost()
+    logger.info(
+        "%s site listening on http://%s:%d/ (%s)",
+        address.siteName,
+        host.host,
+        host.port,
+        address.portKey,
+    )
+    return port

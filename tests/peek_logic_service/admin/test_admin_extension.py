@@ -1,0 +1,75 @@
+"""The admin site extension: recovery password before the reactor, listen, stop."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from twisted.internet.testing import MemoryReactorClock
+from twisted.web.static import Data
+
+from peek_logic_service.admin.extension import AdminSiteExtension
+from peek_platform.config import loadServiceConfig
+from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.process import ServiceContext
+from peek_platform.services import LOGIC
+from peek_platform.web.testing import InMemoryBrowser
+
+
+class FakeVortex:
+    """Records listen() calls and hands out a plain resource as the endpoint."""
+
+    def __init__(self) -> None:
+        self.listens: list[dict] = []
+
+    def listen(self, rootResource, **kwargs):
+        self.listens.append(kwargs)
+        endpoint = type("Endpoint", (), {})()
+        endpoint.resource = Data(b"admin vortex", "text/plain")
+        return endpoint
+
+
+def context(tmp_path, configText: str, reactor=None) -> ServiceContext:
+    """A logic ServiceContext whose home holds ``configText``."""
+    home = tmp_path / "logic"
+    home.mkdir()
+    (home / "config.json").write_text(configText, encoding="utf-8")
+    config = loadServiceConfig(LOGIC, home)
+    return ServiceContext(spec=LOGIC, home=home, config=config, reactor=reactor)
+
+
+def test_commented_config_without_password_exits_2(tmp_path, capsys):
+    """Before the reactor: a commented file without a password prints why and exits 2."""
+    ctx = context(tmp_path, '{\n  // keep this comment\n  "plugin": {"enabled": []}\n}\n')
+    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex)
+    with pytest.raises(SystemExit) as info:
+        extension.loaderExtensions(ctx)
+    assert info.value.code == 2
+    assert "admin.recoveryPassword" in capsys.readouterr().err
+
+
+def test_first_run_generates_password_into_config(tmp_path):
+    """loaderExtensions writes a generated password and ctx.config holds it."""
+    ctx = context(tmp_path, "{}")
+    AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex).loaderExtensions(ctx)
+    saved = json.loads((ctx.home / "config.json").read_text())["admin"]["recoveryPassword"]
+    assert saved
+    assert ctx.config["admin.recoveryPassword"] == saved
+
+
+def test_start_listens_and_puts_vortex_behind_login(tmp_path):
+    """The site listens on the admin keys; /vortexws is a device vortex behind login."""
+    reactor = MemoryReactorClock()
+    config = {"httpServer": {"admin": {"sitePort": 18010, "bindAddress": "127.0.0.1"}}}
+    config["admin"] = {"recoveryPassword": "pw-for-tests"}
+    ctx = context(tmp_path, json.dumps(config), reactor)
+    vortex = FakeVortex()
+    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=lambda: vortex)
+    extension.loaderExtensions(ctx)
+    extension.startBeforePlugins(ctx)
+    port, site, _backlog, interface = reactor.tcpServers[0]
+    assert (port, interface) == (18010, "127.0.0.1")
+    assert vortex.listens == [{"secret": None, "allowDevices": True}]
+    assert InMemoryBrowser(site).get("/vortexws").code == 401
+    assert extension.auth.credentials.matches("admin", "pw-for-tests")
+    assert extension.auth.sessions.idleSeconds == 30 * 60
