@@ -1,0 +1,175 @@
+"""TupleActionProcessor: receives tuple actions and answers each with exactly one response.
+
+Message shapes: ``docs/vortex/messaging.rst`` (section Tuple actions).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from vortex.handler.MessageUtil import (
+    ERROR_BAD_REQUEST,
+    ERROR_NO_DELEGATE,
+    ERROR_REFUSED,
+    decodeTuples,
+    errorResultForFailure,
+    ignoreClosedLink,
+    isValidId,
+    makeErrorMsg,
+    makeMsg,
+    resolveFactory,
+)
+from vortex.PayloadEndpoint import PayloadEndpoint
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
+from vortex.Tuple import Tuple
+from vortex.TupleAction import TupleActionABC
+from vortex.VortexFactory import VortexFactory
+
+ACTION_KEY_PREFIX = "vortex.action:"
+RESPONSE_KEY_PREFIX = "vortex.action.response:"
+
+#: How long a delegate may take before the action is answered with a timeout error.
+DEFAULT_PROCESS_TIMEOUT_SECONDS = 30.0
+
+
+class TupleActionProcessorDelegateABC(ABC):
+    """Processes the actions of one or more tuple types."""
+
+    @abstractmethod
+    def processTupleAction(self, tupleAction: TupleActionABC) -> Any:
+        """Process one action; return None, a list of tuples, or a Deferred of either."""
+
+
+class TupleActionProcessor:
+    """Dispatches actions sent to ``tupleActionProcessorName`` to the delegate for their type.
+
+    Every action gets exactly one response: the delegate's result tuples, or an error
+    (no delegate for the type, the delegate raised, or it took longer than timeoutSeconds).
+    """
+
+    def __init__(
+        self,
+        tupleActionProcessorName: str,
+        additionalFilt: dict | None = None,
+        defaultDelegate: TupleActionProcessorDelegateABC | None = None,
+        acceptOnlyFromVortex: str | Iterable[str] | None = None,
+        timeoutSeconds: float = DEFAULT_PROCESS_TIMEOUT_SECONDS,
+        vortexFactory: VortexFactory | None = None,
+        clock: Any = None,
+    ) -> None:
+        factory = resolveFactory(vortexFactory)
+        self.tupleActionProcessorName = tupleActionProcessorName
+        self._defaultDelegate = defaultDelegate
+        self._delegates: dict[str, TupleActionProcessorDelegateABC] = {}
+        if isinstance(acceptOnlyFromVortex, str):
+            acceptOnlyFromVortex = (acceptOnlyFromVortex,)
+        self._accept = None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
+        self._timeoutSeconds = timeoutSeconds
+        self._clock = clock if clock is not None else factory.reactor
+        self._responseKey = RESPONSE_KEY_PREFIX + tupleActionProcessorName
+        self._where = f"tuple action processor {tupleActionProcessorName!r}"
+        self._endpoint = PayloadEndpoint(
+            {**(additionalFilt or {}), "key": ACTION_KEY_PREFIX + tupleActionProcessorName},
+            self._process,
+            payloadIO=factory.payloadIO,
+        )
+
+    def setDelegate(self, tupleName: str | type, delegate: TupleActionProcessorDelegateABC) -> None:
+        """Send actions of tuple type tupleName (a name or a tuple class) to delegate."""
+        if isinstance(tupleName, type):
+            tupleName = tupleName.tupleName()
+        if tupleName in self._delegates:
+            raise ValueError(f"{self._where} already has a delegate for {tupleName!r}")
+        self._delegates[tupleName] = delegate
+
+    def shutdown(self) -> None:
+        """Stop receiving actions."""
+        self._endpoint.shutdown()
+
+    def _process(
+        self,
+        envelope: PayloadEnvelope,
+        vortexName: str | None = None,
+        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        **_: Any,
+    ) -> defer.Deferred | None:
+        responseFilt = dict(envelope.filt)
+        responseFilt["key"] = self._responseKey
+
+        def respondError(code: str, errorType: str, message: str) -> None:
+            sendResponse(makeErrorMsg(responseFilt, code, errorType, message)).addErrback(
+                ignoreClosedLink
+            )
+
+        if not isValidId(responseFilt.get("msgId")):
+            respondError(ERROR_BAD_REQUEST, "ValueError", f"{self._where}: missing msgId")
+            return None
+        if self._accept is not None and vortexName not in self._accept:
+            respondError(
+                ERROR_REFUSED,
+                "PermissionError",
+                f"{self._where} accepts actions only from {sorted(self._accept)},"
+                f" not from {vortexName!r}",
+            )
+            return None
+        try:
+            tuples = decodeTuples(envelope)
+        except VortexDecodeError as e:
+            respondError(ERROR_BAD_REQUEST, type(e).__name__, f"{self._where}: {e}")
+            return None
+        if len(tuples) != 1 or not isinstance(tuples[0], TupleActionABC):
+            respondError(
+                ERROR_BAD_REQUEST,
+                "ValueError",
+                f"{self._where}: a push must carry exactly one TupleActionABC tuple",
+            )
+            return None
+        action = tuples[0]
+        tupleName = action.tupleName()
+        delegate = self._delegates.get(tupleName, self._defaultDelegate)
+        if delegate is None:
+            respondError(
+                ERROR_NO_DELEGATE,
+                "LookupError",
+                f"{self._where} has no delegate for action tuple {tupleName!r}",
+            )
+            return None
+
+        def succeeded(result: Any) -> None:
+            try:
+                msg = makeMsg(responseFilt, _resultTuples(result))
+            except VortexEncodeError as e:
+                failed(Failure(e))
+                return
+            sendResponse(msg).addErrback(ignoreClosedLink)
+
+        def failed(failure: Failure) -> None:
+            error = errorResultForFailure(failure)
+            respondError(
+                error["error"], error["type"], f"{self._where}, {tupleName}: {error['message']}"
+            )
+
+        d = defer.maybeDeferred(delegate.processTupleAction, action)
+        d.addTimeout(self._timeoutSeconds, self._clock)
+        d.addCallbacks(succeeded, failed)
+        return d
+
+
+def _resultTuples(result: Any) -> list:
+    """A delegate's result as the response's tuple list."""
+    if result is None:
+        return []
+    if isinstance(result, (list, tuple)):
+        return list(result)
+    if isinstance(result, Tuple):
+        return [result]
+    raise VortexEncodeError(
+        f"a delegate must return None, a tuple or a list of tuples, got {type(result).__name__}",
+        "result",
+    )

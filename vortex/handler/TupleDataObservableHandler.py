@@ -1,0 +1,339 @@
+"""TupleDataObservableHandler: serves tuple data to subscribers and pushes every update.
+
+Message shapes: ``docs/vortex/messaging.rst`` (section Observables).
+
+Ordering and coalescing: per selector at most one provider call is in flight. A notify (or
+a new subscriber) during a call only marks who needs data; when the call finishes its
+result goes to the subscribers that were waiting for it, and one more call serves everyone
+marked meanwhile. So updates are never reordered, and a burst of notifies costs at most
+two provider calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from vortex.handler.MessageUtil import (
+    ERROR_BAD_REQUEST,
+    ERROR_UNKNOWN_TUPLE,
+    errorResultForFailure,
+    ignoreClosedLink,
+    isInReactorThread,
+    isValidId,
+    makeErrorMsg,
+    rerouteMsg,
+    resolveFactory,
+)
+from vortex.Payload import Payload
+from vortex.PayloadEndpoint import PayloadEndpoint
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.TupleSelector import TupleSelector
+from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
+
+logger = logging.getLogger(__name__)
+
+REQUEST_KEY_PREFIX = "vortex.observable:"
+DATA_KEY_PREFIX = "vortex.observable.data:"
+OP_SUBSCRIBE = "subscribe"
+OP_UNSUBSCRIBE = "unsubscribe"
+OP_POLL = "poll"
+
+#: First item of the keys under which polls wait in ``_Selector.needs``.
+_POLL = object()
+
+
+class TuplesProviderABC(ABC):
+    """Produces the current data for a tuple selector."""
+
+    @abstractmethod
+    def makeVortexMsg(self, filt: dict, tupleSelector: TupleSelector) -> Any:
+        """Return ``Payload(filt, tuples=...).toVortexMsg()`` bytes, or a Deferred of them.
+
+        A Payload or PayloadEnvelope is accepted too.
+        """
+
+
+class Target:
+    """Where one subscription's (or poll's) data goes: the link it came from and its subId."""
+
+    __slots__ = ("dataFilt", "sendResponse", "subId", "vortexUuid")
+
+    def __init__(
+        self,
+        vortexUuid: str | None,
+        subId: str,
+        sendResponse: Callable[[bytes], defer.Deferred],
+        dataFilt: dict,
+    ) -> None:
+        self.vortexUuid = vortexUuid
+        self.subId = subId
+        self.sendResponse = sendResponse
+        self.dataFilt = dataFilt
+
+    def send(self, vortexMsg: bytes) -> None:
+        """Send to this target; a link that has gone away is not an error."""
+        self.sendResponse(vortexMsg).addErrback(ignoreClosedLink)
+
+
+class _Selector:
+    """Subscribers of one selector and the state of its provider calls."""
+
+    __slots__ = ("needs", "running", "subscribers", "tupleSelector")
+
+    def __init__(self, tupleSelector: TupleSelector) -> None:
+        self.tupleSelector = tupleSelector
+        self.subscribers: dict[Hashable, Target] = {}
+        self.needs: dict[Hashable, Target] = {}
+        self.running = False
+
+
+def envelopeFromProvided(provided: Any) -> PayloadEnvelope:
+    """The envelope of what a provider returned (vortex message bytes, Payload or envelope)."""
+    if isinstance(provided, bytes):
+        return PayloadEnvelope.fromVortexMsg(provided)
+    if isinstance(provided, PayloadEnvelope):
+        return provided
+    if isinstance(provided, Payload):
+        return provided.makePayloadEnvelope()
+    raise TypeError(
+        "a tuple provider's makeVortexMsg must return vortex message bytes"
+        f" (Payload(filt, tuples=...).toVortexMsg()), got {type(provided).__name__}"
+    )
+
+
+class ObservableRequest:
+    """A subscribe/unsubscribe/poll request's fields and the filt of data sent back for it."""
+
+    __slots__ = ("dataFilt", "op", "subId", "tupleSelector")
+
+    def __init__(self, filt: dict, additionalFilt: dict, dataKey: str) -> None:
+        self.op = filt.get("op")
+        self.subId = filt.get("subId")
+        self.tupleSelector = filt.get("tupleSelector")
+        self.dataFilt = {
+            **additionalFilt,
+            "key": dataKey,
+            "subId": self.subId,
+            "tupleSelector": self.tupleSelector,
+        }
+
+    def problem(self, where: str) -> str | None:
+        """What is wrong with the request, or None when it is well formed."""
+        if not isValidId(self.subId) or self.op not in (OP_SUBSCRIBE, OP_UNSUBSCRIBE, OP_POLL):
+            return (
+                f"{where}: a request needs op subscribe/unsubscribe/poll and a subId,"
+                f" got op={self.op!r} subId={self.subId!r}"
+            )
+        if self.op != OP_UNSUBSCRIBE and not isinstance(self.tupleSelector, TupleSelector):
+            return f"{where}: {self.op} needs a tupleSelector, got {self.tupleSelector!r}"
+        return None
+
+    def respondError(
+        self,
+        sendResponse: Callable[[bytes], defer.Deferred],
+        code: str,
+        errorType: str,
+        message: str,
+    ) -> None:
+        """Answer the request with an error data message."""
+        sendResponse(makeErrorMsg(self.dataFilt, code, errorType, message)).addErrback(
+            ignoreClosedLink
+        )
+
+
+class TupleDataObservableHandler:
+    """Answers subscriptions to ``observableName`` with data from registered tuple providers."""
+
+    def __init__(
+        self,
+        observableName: str,
+        additionalFilt: dict | None = None,
+        vortexFactory: VortexFactory | None = None,
+    ) -> None:
+        factory = resolveFactory(vortexFactory)
+        self._factory = factory
+        self.observableName = observableName
+        self._where = f"observable {observableName!r}"
+        self._additionalFilt = dict(additionalFilt or {})
+        self._dataKey = DATA_KEY_PREFIX + observableName
+        self._providers: dict[str, TuplesProviderABC] = {}
+        self._selectors: dict[str, _Selector] = {}
+        #: (vortexUuid, subId) → selector key, for unsubscribe and link loss.
+        self._subscriptions: dict[tuple[str | None, str], str] = {}
+        self._endpoint = PayloadEndpoint(
+            {**self._additionalFilt, "key": REQUEST_KEY_PREFIX + observableName},
+            self._onRequest,
+            payloadIO=factory.payloadIO,
+        )
+        self._removeOffline = factory.addOfflineListener(self._onOffline)
+
+    # ---- plugin API ---------------------------------------------------------------
+
+    def addTupleProvider(self, tupleName: str, provider: TuplesProviderABC) -> None:
+        """Serve selectors naming tupleName from provider."""
+        if tupleName in self._providers:
+            raise ValueError(f"{self._where} already has a provider for {tupleName!r}")
+        self._providers[tupleName] = provider
+
+    def hasTupleProvider(self, tupleName: str) -> bool:
+        """True when a provider is registered for tupleName."""
+        return tupleName in self._providers
+
+    def notifyOfTupleUpdate(self, tupleSelector: TupleSelector) -> None:
+        """Send fresh data to every subscriber of tupleSelector; callable from any thread."""
+        if not isInReactorThread():
+            self._factory.reactor.callFromThread(self.notifyOfTupleUpdate, tupleSelector)
+            return
+        selector = self._selectors.get(tupleSelector.toJsonStr())
+        if selector is not None and selector.subscribers:
+            selector.needs.update(selector.subscribers)
+            self._run(selector)
+
+    def notifyOfTupleUpdateForTuple(self, tupleName: str) -> None:
+        """Send fresh data to every subscriber of any selector naming tupleName."""
+        if not isInReactorThread():
+            self._factory.reactor.callFromThread(self.notifyOfTupleUpdateForTuple, tupleName)
+            return
+        for selector in list(self._selectors.values()):
+            if selector.tupleSelector.name == tupleName and selector.subscribers:
+                selector.needs.update(selector.subscribers)
+                self._run(selector)
+
+    def subscriberCount(self, tupleSelector: TupleSelector) -> int:
+        """How many subscriptions tupleSelector has (for status pages and tests)."""
+        selector = self._selectors.get(tupleSelector.toJsonStr())
+        return 0 if selector is None else len(selector.subscribers)
+
+    def shutdown(self) -> None:
+        """Stop answering requests and forget every subscription."""
+        self._endpoint.shutdown()
+        self._removeOffline()
+        self._selectors.clear()
+        self._subscriptions.clear()
+
+    # ---- requests -----------------------------------------------------------------
+
+    def _onRequest(
+        self,
+        envelope: PayloadEnvelope,
+        vortexUuid: str | None = None,
+        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        **_: Any,
+    ) -> None:
+        request = ObservableRequest(envelope.filt, self._additionalFilt, self._dataKey)
+        problem = request.problem(self._where)
+        if problem is not None:
+            request.respondError(sendResponse, ERROR_BAD_REQUEST, "ValueError", problem)
+            return
+        subKey = (vortexUuid, request.subId)
+        if request.op == OP_UNSUBSCRIBE:
+            self._unsubscribe(subKey)
+            return
+        tupleSelector = request.tupleSelector
+        if tupleSelector.name not in self._providers:
+            request.respondError(
+                sendResponse,
+                ERROR_UNKNOWN_TUPLE,
+                "LookupError",
+                f"{self._where} has no tuple provider for {tupleSelector.name!r}",
+            )
+            return
+        target = Target(vortexUuid, request.subId, sendResponse, request.dataFilt)
+        if request.op == OP_SUBSCRIBE:
+            self._subscribe(tupleSelector, target)
+        else:
+            self._poll(tupleSelector, target)
+
+    def _selectorFor(self, tupleSelector: TupleSelector) -> tuple[str, _Selector]:
+        key = tupleSelector.toJsonStr()
+        selector = self._selectors.get(key)
+        if selector is None:
+            selector = self._selectors[key] = _Selector(tupleSelector)
+        return key, selector
+
+    def _subscribe(self, tupleSelector: TupleSelector, target: Target) -> None:
+        subKey = (target.vortexUuid, target.subId)
+        self._unsubscribe(subKey)
+        key, selector = self._selectorFor(tupleSelector)
+        self._subscriptions[subKey] = key
+        selector.subscribers[subKey] = target
+        selector.needs[subKey] = target
+        self._run(selector)
+
+    def _poll(self, tupleSelector: TupleSelector, target: Target) -> None:
+        _, selector = self._selectorFor(tupleSelector)
+        selector.needs[(_POLL, target.vortexUuid, target.subId)] = target
+        self._run(selector)
+
+    def _unsubscribe(self, subKey: tuple[str | None, str]) -> None:
+        key = self._subscriptions.pop(subKey, None)
+        if key is None:
+            return
+        selector = self._selectors[key]
+        selector.subscribers.pop(subKey, None)
+        selector.needs.pop(subKey, None)
+        self._dropIfIdle(key, selector)
+
+    def _dropIfIdle(self, key: str, selector: _Selector) -> None:
+        if not selector.running and not selector.subscribers and not selector.needs:
+            self._selectors.pop(key, None)
+
+    def _onOffline(self, info: RemoteVortexInfo, reason: str) -> None:
+        gone = [subKey for subKey in self._subscriptions if subKey[0] == info.uuid]
+        for subKey in gone:
+            self._unsubscribe(subKey)
+
+    # ---- provider calls -------------------------------------------------------------
+
+    def _run(self, selector: _Selector) -> None:
+        """Start a provider call for the targets needing data, unless one is in flight."""
+        if selector.running or not selector.needs:
+            return
+        targets = selector.needs
+        selector.needs = {}
+        selector.running = True
+        tupleSelector = selector.tupleSelector
+        filt = {**self._additionalFilt, "key": self._dataKey, "tupleSelector": tupleSelector}
+        provider = self._providers.get(tupleSelector.name)
+        d = defer.maybeDeferred(provider.makeVortexMsg, filt, tupleSelector)
+        d.addCallback(envelopeFromProvided)
+        d.addCallbacks(self._deliver, self._deliverError, (selector, targets), None, (targets,))
+        d.addBoth(self._finished, selector)
+
+    def _deliver(
+        self, envelope: PayloadEnvelope, selector: _Selector, targets: dict[Hashable, Target]
+    ) -> None:
+        subscribers = selector.subscribers
+        for subKey, target in targets.items():
+            # Skip subscriptions that ended (or were replaced) while the provider ran.
+            if subKey[0] is _POLL or subscribers.get(subKey) is target:
+                target.send(rerouteMsg(envelope, target.dataFilt))
+
+    def _deliverError(self, failure: Failure, targets: dict[Hashable, Target]) -> None:
+        error = errorResultForFailure(failure)
+        logger.error("%s: tuple provider failed: %s", self._where, failure.getTraceback().rstrip())
+        for target in targets.values():
+            target.send(
+                makeErrorMsg(
+                    target.dataFilt,
+                    error["error"],
+                    error["type"],
+                    f"{self._where}: tuple provider failed: {error['message']}",
+                )
+            )
+
+    def _finished(self, _: Any, selector: _Selector) -> None:
+        selector.running = False
+        key = selector.tupleSelector.toJsonStr()
+        if self._selectors.get(key) is not selector:
+            return
+        if selector.needs:
+            self._run(selector)
+        else:
+            self._dropIfIdle(key, selector)

@@ -1,0 +1,1 @@
+"""Observables, tuple actions, their proxies and Python clients (docs/vortex/messaging.rst)."""

@@ -1,0 +1,330 @@
+"""Vortex RPC: ``@vortexRPC`` functions run in one service and are called from any other.
+
+Message shapes: ``docs/vortex/messaging.rst`` (section RPC).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet import defer, threads
+from twisted.python.failure import Failure
+
+from vortex.handler.MessageUtil import (
+    ERROR_BAD_REQUEST,
+    ERROR_REFUSED,
+    PendingRequests,
+    VortexRemoteError,
+    VortexRPCError,
+    VortexTimeoutError,
+    decodeTuples,
+    errorFromResult,
+    errorResultForFailure,
+    ignoreClosedLink,
+    isErrorResult,
+    isUpstreamLink,
+    isValidId,
+    makeErrorMsg,
+    makeMsg,
+    resolveFactory,
+)
+from vortex.PayloadEndpoint import PayloadEndpoint
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
+from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
+
+__all__ = [
+    "VortexRPCError",
+    "VortexRemoteError",
+    "VortexTimeoutError",
+    "vortexRPC",
+]
+
+logger = logging.getLogger(__name__)
+
+CALL_KEY_PREFIX = "vortex.rpc.call:"
+RESPONSE_KEY_PREFIX = "vortex.rpc.response:"
+
+
+class RPCAlreadyStartedError(RuntimeError):
+    """``start()`` was called on an RPC that is already registered."""
+
+
+def vortexRPC(
+    listeningVortexName: str,
+    timeoutSeconds: float = 30.0,
+    acceptOnlyFromVortex: str | Iterable[str] | None = None,
+    additionalFilt: dict | None = None,
+    deferToThread: bool = False,
+    vortexFactory: VortexFactory | None = None,
+) -> Callable[[Callable[..., Any]], _VortexRPC]:
+    """Decorate a function or method so that calling it anywhere runs it in listeningVortexName.
+
+    The decorated object's ``start(funcSelf=...)`` registers it in the listening service;
+    calling it returns a Deferred of the result.
+    """
+
+    def wrap(func: Callable[..., Any]) -> _VortexRPC:
+        return _VortexRPC(
+            func,
+            listeningVortexName,
+            timeoutSeconds,
+            acceptOnlyFromVortex,
+            additionalFilt,
+            deferToThread,
+            vortexFactory,
+        )
+
+    return wrap
+
+
+class _VortexRPC:
+    """A function callable over the vortex; see :func:`vortexRPC`.
+
+    It is deliberately not a descriptor: ``Class.method(...)`` and ``self.method`` both give
+    this object, and calls never pass ``self`` (the listening side supplies ``funcSelf``).
+    """
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        listeningVortexName: str,
+        timeoutSeconds: float,
+        acceptOnlyFromVortex: str | Iterable[str] | None,
+        additionalFilt: dict | None,
+        deferToThread: bool,
+        vortexFactory: VortexFactory | None,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self._func = func
+        self.listeningVortexName = listeningVortexName
+        self.timeoutSeconds = timeoutSeconds
+        if isinstance(acceptOnlyFromVortex, str):
+            acceptOnlyFromVortex = (acceptOnlyFromVortex,)
+        self.acceptOnlyFromVortex: frozenset[str] | None = (
+            None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
+        )
+        self.additionalFilt = dict(additionalFilt or {})
+        self.deferToThread = deferToThread
+        self.rpcName = f"{func.__module__}.{func.__qualname__}"
+        self._callFilt = {**self.additionalFilt, "key": CALL_KEY_PREFIX + self.rpcName}
+        self._responseKey = RESPONSE_KEY_PREFIX + self.rpcName
+        self._vortexFactory = vortexFactory
+        self._listener: _Listener | None = None
+        self._callers: weakref.WeakKeyDictionary[VortexFactory, _Caller] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # ---- listening side -----------------------------------------------------------
+
+    def start(self, funcSelf: Any = None, vortexFactory: VortexFactory | None = None) -> _VortexRPC:
+        """Register this RPC in this service (whose vortex is the listening one); returns self."""
+        if self._listener is not None:
+            raise RPCAlreadyStartedError(
+                f"RPC {self.rpcName} is already started; call shutdown() before starting it again"
+            )
+        factory = resolveFactory(vortexFactory or self._vortexFactory)
+        if not factory.isVortexNameLocal(self.listeningVortexName):
+            raise ValueError(
+                f"RPC {self.rpcName} listens on vortex {self.listeningVortexName!r} but this"
+                f" process is {factory.vortexName!r}; start it in {self.listeningVortexName!r}"
+            )
+        self._listener = _Listener(self, factory, funcSelf)
+        return self
+
+    def shutdown(self) -> None:
+        """Unregister this RPC (calls arriving afterwards are not answered here)."""
+        if self._listener is not None:
+            self._listener.endpoint.shutdown()
+            self._listener = None
+
+    def _invoke(self, factory: VortexFactory, funcSelf: Any, args: list, kwargs: dict) -> Any:
+        """Run the function (in a thread when deferToThread), giving a Deferred."""
+        if funcSelf is not None:
+            args = [funcSelf, *args]
+        if self.deferToThread:
+            reactor = factory.reactor
+            return threads.deferToThreadPool(
+                reactor, reactor.getThreadPool(), self._func, *args, **kwargs
+            )
+        return defer.maybeDeferred(self._func, *args, **kwargs)
+
+    # ---- calling side -------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """Call the RPC through the default (or decorator-given) vortex factory."""
+        return self._call(resolveFactory(self._vortexFactory), args, kwargs)
+
+    def using(self, vortexFactory: VortexFactory) -> Callable[..., defer.Deferred]:
+        """A callable that calls this RPC through vortexFactory (tests, several vortexes)."""
+        return lambda *args, **kwargs: self._call(vortexFactory, args, kwargs)
+
+    def _call(self, factory: VortexFactory, args: tuple, kwargs: dict) -> defer.Deferred:
+        listener = self._listener
+        if listener is not None and listener.factory is factory:
+            return self._callLocally(listener, list(args), kwargs)
+        caller = self._callers.get(factory)
+        if caller is None:
+            caller = self._callers[factory] = _Caller(self, factory)
+        return caller.call(list(args), kwargs)
+
+    def _callLocally(self, listener: _Listener, args: list, kwargs: dict) -> defer.Deferred:
+        d = self._invoke(listener.factory, listener.funcSelf, args, kwargs)
+        d.addErrback(self._wrapLocalFailure)
+        return d
+
+    def _wrapLocalFailure(self, failure: Failure) -> Failure:
+        error = VortexRPCError(
+            "exception", type(failure.value).__name__, str(failure.value), self.rpcName
+        )
+        error.__cause__ = failure.value
+        return Failure(error)
+
+    def __repr__(self) -> str:
+        return f"vortexRPC({self.rpcName!r} on {self.listeningVortexName!r})"
+
+
+class _Listener:
+    """The registration of one RPC in its listening service: one endpoint for all calls."""
+
+    def __init__(self, rpc: _VortexRPC, factory: VortexFactory, funcSelf: Any) -> None:
+        self.rpc = rpc
+        self.factory = factory
+        self.funcSelf = funcSelf
+        self.endpoint = PayloadEndpoint(rpc._callFilt, self._onCall, payloadIO=factory.payloadIO)
+
+    def _onCall(
+        self,
+        envelope: PayloadEnvelope,
+        vortexName: str | None = None,
+        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        **_: Any,
+    ) -> defer.Deferred | None:
+        rpc = self.rpc
+        responseFilt = dict(envelope.filt)
+        responseFilt["key"] = rpc._responseKey
+
+        def respondError(code: str, errorType: str, message: str) -> None:
+            sendResponse(makeErrorMsg(responseFilt, code, errorType, message)).addErrback(
+                ignoreClosedLink
+            )
+
+        if not isValidId(responseFilt.get("msgId")):
+            respondError(ERROR_BAD_REQUEST, "ValueError", f"RPC {rpc.rpcName}: missing msgId")
+            return None
+        accept = rpc.acceptOnlyFromVortex
+        if accept is not None and vortexName not in accept:
+            respondError(
+                ERROR_REFUSED,
+                "PermissionError",
+                f"RPC {rpc.rpcName} accepts calls only from {sorted(accept)},"
+                f" not from {vortexName!r}",
+            )
+            return None
+        try:
+            tuples = decodeTuples(envelope)
+            args, kwargs = tuples
+            if type(args) is not list or type(kwargs) is not dict:
+                raise ValueError("tuples must be [args list, kwargs dict]")
+        except (VortexDecodeError, ValueError) as e:
+            respondError(
+                ERROR_BAD_REQUEST, type(e).__name__, f"RPC {rpc.rpcName}: bad call body: {e}"
+            )
+            return None
+
+        def succeeded(value: Any) -> None:
+            try:
+                msg = makeMsg(responseFilt, [value])
+            except VortexEncodeError as e:
+                failed(Failure(e))
+                return
+            sendResponse(msg).addErrback(ignoreClosedLink)
+
+        def failed(failure: Failure) -> None:
+            result = errorResultForFailure(failure)
+            respondError("exception", result["type"], result["message"])
+
+        d = rpc._invoke(self.factory, self.funcSelf, args, kwargs)
+        d.addCallbacks(succeeded, failed)
+        return d
+
+
+class _Caller:
+    """Calls of one RPC made through one factory: one response endpoint, calls by msgId.
+
+    Only the factory (through its endpoint and listener lists) holds this object strongly;
+    it refers back weakly, so a discarded factory is not kept alive by the RPC's cache.
+    """
+
+    def __init__(self, rpc: _VortexRPC, factory: VortexFactory) -> None:
+        self.rpc = rpc
+        self._factoryRef = weakref.ref(factory)
+        self.pending = PendingRequests(factory.reactor, f"RPC {rpc.rpcName}")
+        self.endpoint = PayloadEndpoint(
+            {**rpc.additionalFilt, "key": rpc._responseKey},
+            self._onResponse,
+            acceptOnlyFromVortex=rpc.listeningVortexName,
+            payloadIO=factory.payloadIO,
+        )
+        factory.addOfflineListener(self._onOffline)
+
+    @property
+    def factory(self) -> VortexFactory:
+        """The factory these calls go through (alive while anyone calls through it)."""
+        return self._factoryRef()
+
+    def call(self, args: list, kwargs: dict) -> defer.Deferred:
+        rpc = self.rpc
+        factory = self.factory
+        name = rpc.listeningVortexName
+        if factory.isVortexNameLocal(name):
+            return defer.fail(
+                NoVortexException(f"RPC {rpc.rpcName} is not started in this vortex {name!r}")
+            )
+        if not factory.isVortexNameConnected(name):
+            return defer.fail(
+                NoVortexException(
+                    f"RPC {rpc.rpcName}: vortex {name!r} is not connected to {factory.vortexName!r}"
+                )
+            )
+        msgId = self.pending.newId()
+        filt = dict(rpc._callFilt)
+        filt["msgId"] = msgId
+        try:
+            msg = makeMsg(filt, [args, kwargs])
+        except VortexEncodeError as e:
+            return defer.fail(e)
+        d = self.pending.add(msgId, rpc.timeoutSeconds)
+        factory.sendVortexMsg(msg, destVortexName=name).addErrback(self._sendFailed, msgId)
+        return d
+
+    def _sendFailed(self, failure: Failure, msgId: str) -> None:
+        self.pending.fail(msgId, failure)
+
+    def _onResponse(self, envelope: PayloadEnvelope, **_: Any) -> None:
+        msgId = envelope.filt.get("msgId")
+        if msgId not in self.pending:
+            return
+        result = envelope.result
+        if isErrorResult(result):
+            self.pending.fail(msgId, errorFromResult(VortexRPCError, result, self.rpc.rpcName))
+            return
+        try:
+            value = decodeTuples(envelope)[0]
+        except (VortexDecodeError, IndexError) as e:
+            self.pending.fail(msgId, e)
+            return
+        self.pending.resolve(msgId, value)
+
+    def _onOffline(self, info: RemoteVortexInfo, reason: str) -> None:
+        name = self.rpc.listeningVortexName
+        if isUpstreamLink(info, name) and not self.factory.isVortexNameConnected(name):
+            self.pending.failAll(
+                lambda: NoVortexException(
+                    f"RPC {self.rpc.rpcName}: link to {name!r} lost ({reason})"
+                )
+            )
