@@ -1,0 +1,297 @@
+/**
+ * The websocket link of a browser (device role) to a vortex server: handshake, heartbeats,
+ * dead-peer detection and reconnecting with backoff (docs/vortex/transport.rst).
+ *
+ * It moves opaque binary messages; the client above gives them meaning.
+ */
+
+import { Backoff } from "./backoff.js";
+import { VortexNotConnectedError } from "./errors.js";
+
+export const PROTOCOL_VERSION = 1;
+
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+export const CLOSE_BAD_HANDSHAKE = 4001;
+export const CLOSE_HANDSHAKE_TIMEOUT = 4004;
+export const CLOSE_HEARTBEAT_TIMEOUT = 4005;
+export const CLOSE_PROTOCOL_VERSION = 4007;
+
+const IDENT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+const HEARTBEAT = new Uint8Array(0);
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Check a vortex name or uuid (1-128 of `A-Z a-z 0-9 . _ : @ -`); returns it. */
+export function checkIdentifier(what, value) {
+  if (typeof value !== "string" || !IDENT_RE.test(value)) {
+    throw new RangeError(
+      `${what} ${JSON.stringify(value)} is not valid: use 1-128 characters from A-Z a-z 0-9 . _ : @ -`,
+    );
+  }
+  return value;
+}
+
+/** Resolve a vortex URL against the page location, mapping http(s) to ws(s). */
+export function resolveVortexUrl(url) {
+  const base = globalThis.location?.href;
+  const resolved = base === undefined ? new URL(url) : new URL(url, base);
+  if (resolved.protocol === "http:") resolved.protocol = "ws:";
+  else if (resolved.protocol === "https:") resolved.protocol = "wss:";
+  if (resolved.protocol !== "ws:" && resolved.protocol !== "wss:") {
+    throw new RangeError(`vortex URL ${url} must use ws:, wss:, http: or https:`);
+  }
+  return resolved.href;
+}
+
+class HandshakeError extends Error {
+  constructor(code, reason) {
+    super(reason);
+    this.code = code;
+  }
+}
+
+function checkWelcome(data) {
+  if (!(data instanceof ArrayBuffer)) {
+    throw new HandshakeError(CLOSE_UNSUPPORTED_DATA, "text frame received during the handshake");
+  }
+  let message;
+  try {
+    message = JSON.parse(utf8Decoder.decode(data));
+  } catch (e) {
+    throw new HandshakeError(CLOSE_BAD_HANDSHAKE, `handshake frame is not JSON: ${e.message}`);
+  }
+  if (message === null || typeof message !== "object" || message.type !== "welcome") {
+    throw new HandshakeError(CLOSE_BAD_HANDSHAKE, "expected a 'welcome' handshake message");
+  }
+  if (message.protocol !== PROTOCOL_VERSION) {
+    throw new HandshakeError(
+      CLOSE_PROTOCOL_VERSION,
+      `unsupported vortex protocol ${JSON.stringify(message.protocol)},` +
+        ` this side speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  for (const key of ["vortexName", "vortexUuid"]) {
+    if (typeof message[key] !== "string" || !IDENT_RE.test(message[key])) {
+      throw new HandshakeError(CLOSE_BAD_HANDSHAKE, `'welcome' has a missing or invalid '${key}'`);
+    }
+  }
+  if (message.role !== "device") {
+    const role = JSON.stringify(message.role);
+    throw new HandshakeError(CLOSE_BAD_HANDSHAKE, `'welcome' has role ${role}, expected 'device'`);
+  }
+  return { vortexName: message.vortexName, vortexUuid: message.vortexUuid };
+}
+
+/**
+ * Keeps one device link to `url` up until stop(): connects, says hello, checks the
+ * welcome, sends a heartbeat every `heartbeatMs`, drops a link silent for
+ * `missedHeartbeats` intervals, and reconnects after any failure with backoff.
+ *
+ * Callbacks: `onOpen({vortexName, vortexUuid})` when a link is authenticated,
+ * `onClose(reason)` when a link or an attempt ends, `onMessage(Uint8Array)` per payload.
+ * Each link announces a fresh `vortexUuid`, so the server never mixes up the
+ * subscriptions of an old link it has not yet noticed is dead with those of the new one.
+ */
+export class VortexTransport {
+  constructor({
+    url,
+    vortexName,
+    onOpen,
+    onClose,
+    onMessage,
+    WebSocketImpl = globalThis.WebSocket,
+    heartbeatMs = 5000,
+    missedHeartbeats = 3,
+    handshakeTimeoutMs = 10_000,
+    maxMessageBytes = 16 * 1024 * 1024,
+    backoff = new Backoff(),
+    timers = globalThis,
+    makeUuid = () => globalThis.crypto.randomUUID(),
+  }) {
+    if (typeof WebSocketImpl !== "function") {
+      throw new TypeError(
+        "no WebSocket implementation: pass WebSocketImpl (Node 20 needs --experimental-websocket)",
+      );
+    }
+    this.url = resolveVortexUrl(url);
+    this.vortexName = checkIdentifier("vortexName", vortexName);
+    this.vortexUuid = null;
+    this.server = null;
+    this._callbacks = { onOpen, onClose, onMessage };
+    this._WebSocket = WebSocketImpl;
+    this._heartbeatMs = heartbeatMs;
+    this._missedHeartbeats = missedHeartbeats;
+    this._handshakeTimeoutMs = handshakeTimeoutMs;
+    this._maxMessageBytes = maxMessageBytes;
+    this._backoff = backoff;
+    this._timers = timers;
+    this._makeUuid = makeUuid;
+    this._ws = null;
+    this._open = false;
+    this._stopped = true;
+    this._timer = null;
+    this._reconnectTimer = null;
+    this._heard = false;
+    this._missed = 0;
+  }
+
+  /** True while a link is authenticated and usable. */
+  get isOpen() {
+    return this._open;
+  }
+
+  /** Start connecting (and keep reconnecting until stop()). */
+  start() {
+    if (!this._stopped) return;
+    this._stopped = false;
+    this._connect();
+  }
+
+  /** Close the link and stop reconnecting. */
+  stop(reason = "client stopping") {
+    this._stopped = true;
+    this._clearTimer("_reconnectTimer");
+    if (this._ws !== null) this._drop(CLOSE_GOING_AWAY, reason);
+  }
+
+  /** Send one payload message; throws VortexNotConnectedError when no link is open. */
+  send(bytes) {
+    if (!this._open) throw new VortexNotConnectedError(`vortex ${this.url} is not connected`);
+    if (bytes.length === 0 || bytes.length > this._maxMessageBytes) {
+      throw new RangeError(
+        `vortex message of ${bytes.length} bytes refused: size must be 1..${this._maxMessageBytes}`,
+      );
+    }
+    this._ws.send(bytes);
+  }
+
+  // ---- connection life --------------------------------------------------------------
+
+  _connect() {
+    this._reconnectTimer = null;
+    if (this._stopped) return;
+    let ws;
+    try {
+      ws = new this._WebSocket(this.url);
+    } catch (e) {
+      this._ended(`cannot open ${this.url}: ${e.message}`);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this._ws = ws;
+    this.vortexUuid = checkIdentifier("vortexUuid", this._makeUuid());
+    this._timer = this._timers.setTimeout(() => {
+      this._timer = null;
+      this._drop(CLOSE_HANDSHAKE_TIMEOUT, `handshake not completed within ${this._handshakeTimeoutMs} ms`);
+    }, this._handshakeTimeoutMs);
+    ws.onopen = () => {
+      const hello = {
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        role: "device",
+        vortexName: this.vortexName,
+        vortexUuid: this.vortexUuid,
+      };
+      ws.send(utf8Encoder.encode(JSON.stringify(hello)));
+    };
+    ws.onmessage = (event) => this._received(event.data);
+    ws.onclose = (event) => {
+      if (this._ws !== ws) return;
+      const detail = event.reason ? `: ${event.reason}` : "";
+      this._ended(`connection closed (code ${event.code}${detail})`);
+    };
+    // Some implementations (Node 20's) report a failed connection with an error event only.
+    ws.onerror = () => {
+      if (this._ws !== ws) return;
+      this._discard(CLOSE_NORMAL, "websocket error");
+      this._ended("connection failed or lost (websocket error)");
+    };
+  }
+
+  _received(data) {
+    if (!this._open) {
+      let server;
+      try {
+        server = checkWelcome(data);
+      } catch (e) {
+        this._drop(e.code, e.message);
+        return;
+      }
+      this._clearTimer("_timer");
+      this._open = true;
+      this.server = server;
+      this._heard = false;
+      this._missed = 0;
+      this._backoff.reset();
+      this._timer = this._timers.setTimeout(() => this._heartbeatTick(), this._heartbeatMs);
+      this._callbacks.onOpen(server);
+      return;
+    }
+    this._heard = true;
+    if (!(data instanceof ArrayBuffer)) {
+      this._drop(CLOSE_UNSUPPORTED_DATA, "text frame received; the vortex uses binary frames");
+    } else if (data.byteLength > this._maxMessageBytes) {
+      this._drop(CLOSE_MESSAGE_TOO_BIG, `message of ${data.byteLength} bytes exceeds the limit`);
+    } else if (data.byteLength > 0) {
+      this._callbacks.onMessage(new Uint8Array(data));
+    }
+  }
+
+  _heartbeatTick() {
+    this._timer = null;
+    if (this._heard) {
+      this._heard = false;
+      this._missed = 0;
+    } else {
+      this._missed += 1;
+      if (this._missed >= this._missedHeartbeats) {
+        this._drop(
+          CLOSE_HEARTBEAT_TIMEOUT,
+          `server silent for ${this._missed} heartbeat intervals of ${this._heartbeatMs} ms; declared dead`,
+        );
+        return;
+      }
+    }
+    this._ws.send(HEARTBEAT);
+    this._timer = this._timers.setTimeout(() => this._heartbeatTick(), this._heartbeatMs);
+  }
+
+  /** Close the socket from this side and treat the link as ended at once. */
+  _drop(code, reason) {
+    this._discard(code, reason);
+    this._ended(`closed by this side (code ${code}): ${reason}`);
+  }
+
+  /** Detach from the current socket and close it without waiting for the peer. */
+  _discard(code, reason) {
+    const ws = this._ws;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      // Already closing or never opened: the socket is abandoned either way.
+    }
+  }
+
+  _ended(reason) {
+    this._clearTimer("_timer");
+    this._ws = null;
+    this._open = false;
+    this.server = null;
+    this._callbacks.onClose(reason);
+    if (!this._stopped) {
+      const delay = this._backoff.nextDelayMs();
+      this._reconnectTimer = this._timers.setTimeout(() => this._connect(), delay);
+    }
+  }
+
+  _clearTimer(name) {
+    if (this[name] !== null) {
+      this._timers.clearTimeout(this[name]);
+      this[name] = null;
+    }
+  }
+}
