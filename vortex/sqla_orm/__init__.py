@@ -1,0 +1,1 @@
+"""Create, retrieve, update and delete SQLAlchemy declarative tuples over the vortex."""
