@@ -5,6 +5,7 @@ import sys
 from peek_agent_service.platform_hook import AgentPlatformHook
 from peek_platform.process import ServiceContext, runService
 from peek_platform.services import AGENT
+from peek_platform.vortex import DataExchangeClientExtension, runGuarded
 
 
 def main() -> None:
@@ -14,4 +15,12 @@ def main() -> None:
         """Each plugin's hook."""
         return AgentPlatformHook(ctx.home, ctx.config, pluginName, ctx.loader)
 
-    sys.exit(runService(AGENT, platformHookFactory=platformHook))
+    sys.exit(
+        runGuarded(
+            lambda: runService(
+                AGENT,
+                platformHookFactory=platformHook,
+                extensions=[DataExchangeClientExtension()],
+            )
+        )
+    )

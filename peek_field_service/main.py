@@ -6,6 +6,8 @@ from peek_field_service.platform_hook import FieldPlatformHook
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.process import ServiceContext, runService
 from peek_platform.services import FIELD
+from peek_platform.vortex import DataExchangeClientExtension, runGuarded
+from peek_platform.web.app_site import AppSiteExtension
 
 
 def main() -> None:
@@ -16,4 +18,12 @@ def main() -> None:
         """Each plugin's hook; all share this process's field site tree."""
         return FieldPlatformHook(ctx.home, ctx.config, pluginName, ctx.loader, fieldSite=fieldSite)
 
-    sys.exit(runService(FIELD, platformHookFactory=platformHook))
+    sys.exit(
+        runGuarded(
+            lambda: runService(
+                FIELD,
+                platformHookFactory=platformHook,
+                extensions=[DataExchangeClientExtension(), AppSiteExtension(fieldSite)],
+            )
+        )
+    )

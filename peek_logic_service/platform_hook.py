@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred, fail
+
+from peek_logic_service.celery.errors import CeleryUnavailable
+from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_platform.http.plugin_resources import PluginSiteResource, SiteResources
 from peek_platform.platform_hook import PlatformHookBase
 from peek_platform.services import LOGIC
@@ -27,10 +31,21 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
         *,
         adminSite: SiteResources,
         logicSite: SiteResources,
+        celery: LogicCeleryExtension | None = None,
     ) -> None:
         super().__init__(LOGIC, home, config, pluginName, loader)
         self._adminSite = adminSite
         self._logicSite = logicSite
+        self._celery = celery
+
+    def submitCeleryTask(self, task: Any, *args: Any, **kwargs: Any) -> Deferred:
+        """Run a Celery task on the workers; a Deferred of its result, never blocking."""
+        submitter = self._celery.submitter if self._celery is not None else None
+        if submitter is None:
+            return fail(
+                CeleryUnavailable(f"{self.pluginName}: Celery is not running on this logic service")
+            )
+        return submitter.submit(task, *args, **kwargs)
 
     @property
     def dbConnectString(self) -> str:

@@ -6,6 +6,8 @@ from peek_office_service.platform_hook import OfficePlatformHook
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.process import ServiceContext, runService
 from peek_platform.services import OFFICE
+from peek_platform.vortex import DataExchangeClientExtension, runGuarded
+from peek_platform.web.app_site import AppSiteExtension
 
 
 def main() -> None:
@@ -18,4 +20,12 @@ def main() -> None:
             ctx.home, ctx.config, pluginName, ctx.loader, officeSite=officeSite
         )
 
-    sys.exit(runService(OFFICE, platformHookFactory=platformHook))
+    sys.exit(
+        runGuarded(
+            lambda: runService(
+                OFFICE,
+                platformHookFactory=platformHook,
+                extensions=[DataExchangeClientExtension(), AppSiteExtension(officeSite)],
+            )
+        )
+    )

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from peek_platform import __version__
-from peek_platform.config import CONFIG_FILE_NAME, writeConfigFile
+from peek_platform.config import (
+    CONFIG_FILE_NAME,
+    ConfigError,
+    ServiceConfig,
+    loadServiceConfig,
+    writeConfigFile,
+)
 from peek_platform.logging_setup import routeTwistedLogging
 from peek_platform.process.signals import StopSignalHandler, signalName
 from peek_platform.process.supervisor import (
@@ -21,7 +27,13 @@ from peek_platform.process.supervisor import (
     Supervisor,
     reactorSpawner,
 )
-from peek_platform.services import ALL_SERVICES, HOME_ROOT_ENV, ServiceSpec
+from peek_platform.services import ALL_SERVICES, HOME_ROOT_ENV, LOGIC, ServiceSpec
+from peek_platform.vortex.settings import (
+    SECRET_KEY,
+    DataExchangeConfigError,
+    generateSecret,
+    writeSecret,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,28 +55,93 @@ def defaultHomeRoot(environ: Mapping[str, str] | None = None) -> Path:
     return Path(root).expanduser() if root else Path.home()
 
 
-def firstRunConfig() -> dict[str, Any]:
-    """The single-host settings every service starts with; they agree on where logic listens."""
-    return {
-        "plugin": {"enabled": list(FIRST_RUN_PLUGINS)},
-        "dataExchange": {"host": DATA_EXCHANGE_HOST, "port": DATA_EXCHANGE_PORT},
-    }
+def firstRunConfig(secret: str = "") -> dict[str, Any]:
+    """The single-host settings every service starts with; they agree on where logic listens
+    and, with ``secret``, on the data exchange secret."""
+    dataExchange: dict[str, Any] = {"host": DATA_EXCHANGE_HOST, "port": DATA_EXCHANGE_PORT}
+    if secret:
+        dataExchange["secret"] = secret
+    return {"plugin": {"enabled": list(FIRST_RUN_PLUGINS)}, "dataExchange": dataExchange}
 
 
-def writeFirstRunConfigs(root: Path, specs: Sequence[ServiceSpec] = ALL_SERVICES) -> list[Path]:
+def _readConfig(root: Path, spec: ServiceSpec) -> ServiceConfig | None:
+    """The service's config as it is on disk, or None when it is missing or unreadable."""
+    home = root / spec.homeDirName
+    if not (home / CONFIG_FILE_NAME).exists():
+        return None
+    try:
+        return loadServiceConfig(spec, home, writeBack=False)
+    except ConfigError as e:
+        logger.warning("cannot share the data exchange secret with %s: %s", spec.key, e)
+        return None
+
+
+def writeFirstRunConfigs(
+    root: Path, specs: Sequence[ServiceSpec] = ALL_SERVICES, *, secret: str | None = None
+) -> list[Path]:
     """Write ``config.json`` for each service that has none; never touch an existing one.
 
-    Returns the paths written. The services fill in every other default themselves.
+    Every file written carries the same data exchange secret: ``secret``, else the one in
+    logic's existing config, else a new random one. Returns the paths written. The services
+    fill in every other default themselves.
     """
+    if secret is None:
+        logic = _readConfig(root, LOGIC)
+        secret = (logic[SECRET_KEY] if logic is not None else "") or generateSecret()
     written = []
     for spec in specs:
         path = root / spec.homeDirName / CONFIG_FILE_NAME
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        writeConfigFile(path, firstRunConfig())
+        writeConfigFile(path, firstRunConfig(secret))
         written.append(path)
     return written
+
+
+def shareDataExchangeSecret(root: Path, specs: Sequence[ServiceSpec] = ALL_SERVICES) -> list[Path]:
+    """Give every existing config logic's data exchange secret where it has none.
+
+    Logic without a secret gets one (another service's, else a new one) so the services
+    started together agree. A config that already has a different secret is left alone
+    with a WARNING; one that cannot be rewritten (comments) is reported as an ERROR and
+    that service then refuses to start, naming the key. Returns the paths changed.
+    """
+    configs = {spec.key: _readConfig(root, spec) for spec in specs}
+    configs = {key: config for key, config in configs.items() if config is not None}
+    logic = configs.pop(LOGIC.key, None)
+    if logic is None:
+        return []
+    changed: list[Path] = []
+    secret = logic[SECRET_KEY]
+    if not secret:
+        others = [c[SECRET_KEY] for c in configs.values() if c[SECRET_KEY]]
+        secret = others[0] if others else generateSecret()
+        if not _writeSecret(logic, secret, changed):
+            return changed
+    for key, config in configs.items():
+        if not config[SECRET_KEY]:
+            _writeSecret(config, secret, changed)
+        elif config[SECRET_KEY] != secret:
+            logger.warning(
+                "%s: %s differs from logic's (%s); the %s service cannot link to logic until "
+                "they match",
+                config.path,
+                SECRET_KEY,
+                logic.path,
+                key,
+            )
+    return changed
+
+
+def _writeSecret(config: ServiceConfig, secret: str, changed: list[Path]) -> bool:
+    try:
+        writeSecret(config, secret)
+    except DataExchangeConfigError as e:
+        logger.error("%s", e)
+        return False
+    changed.append(config.path)
+    return True
 
 
 def childCommands(
@@ -141,6 +218,8 @@ def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
 
     for path in writeFirstRunConfigs(root):
         logger.info("wrote first-run configuration %s", path)
+    for path in shareDataExchangeSecret(root):
+        logger.info("wrote the shared data exchange secret into %s", path)
 
     def writeOut(text: str) -> None:
         sys.stdout.write(text)

@@ -4,6 +4,8 @@ import sys
 
 from peek_platform.process import ServiceContext, runService
 from peek_platform.services import WORKER
+from peek_platform.vortex import DataExchangeClientExtension, runGuarded
+from peek_worker_service.celery_extension import WorkerCeleryExtension
 from peek_worker_service.platform_hook import WorkerPlatformHook
 
 
@@ -14,4 +16,12 @@ def main() -> None:
         """Each plugin's hook."""
         return WorkerPlatformHook(ctx.home, ctx.config, pluginName, ctx.loader)
 
-    sys.exit(runService(WORKER, platformHookFactory=platformHook))
+    sys.exit(
+        runGuarded(
+            lambda: runService(
+                WORKER,
+                platformHookFactory=platformHook,
+                extensions=[DataExchangeClientExtension(), WorkerCeleryExtension()],
+            )
+        )
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from inspect import iscoroutine
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from vortex.PayloadEnvelope import PayloadEnvelope
 
@@ -123,25 +125,43 @@ class PayloadIO:
         results (Deferreds or coroutines) have settled; a failing callback is logged
         with its filt and does not stop the others.
         """
+        # Hot path: callbacks are called directly; Deferred machinery is only built for
+        # callbacks that return a Deferred or a coroutine (maybeDeferred semantics).
         filt = payloadEnvelope.filt
-        results = []
+        order = self._order
+        pending: list[defer.Deferred] | None = None
+        count = 0
         for endpoint in self._candidates(filt):
-            if endpoint not in self._order or not endpoint.accepts(filt, vortexName):
+            if endpoint not in order or not endpoint.accepts(filt, vortexName):
                 continue
-            d = defer.maybeDeferred(
-                endpoint.callback,
-                payloadEnvelope,
-                vortexUuid=vortexUuid,
-                vortexName=vortexName,
-                sendResponse=sendResponse,
-                **kwargs,
-            )
+            count += 1
+            try:
+                result = endpoint.callback(
+                    payloadEnvelope,
+                    vortexUuid=vortexUuid,
+                    vortexName=vortexName,
+                    sendResponse=sendResponse,
+                    **kwargs,
+                )
+            except Exception:
+                self._logFailure(Failure(), endpoint, vortexName)
+                continue
+            if isinstance(result, defer.Deferred):
+                d = result
+            elif iscoroutine(result):
+                d = defer.Deferred.fromCoroutine(result)
+            elif isinstance(result, Failure):
+                self._logFailure(result, endpoint, vortexName)
+                continue
+            else:
+                continue
             d.addErrback(self._logFailure, endpoint, vortexName)
-            results.append(d)
-        count = len(results)
-        if not results:
-            return defer.succeed(0)
-        return defer.gatherResults(results).addCallback(lambda _: count)
+            if pending is None:
+                pending = []
+            pending.append(d)
+        if pending is None:
+            return defer.succeed(count)
+        return defer.gatherResults(pending).addCallback(lambda _: count)
 
     def processVortexMsg(self, vortexMsg: bytes, **kwargs: Any) -> defer.Deferred:
         """Parse a wire message's header and dispatch it; VortexDecodeError is raised as is."""

@@ -12,11 +12,16 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from peek_platform import __version__
-from peek_platform.cli import config_command, db_command, plugin_command
+from peek_platform.cli import config_command, db_command, plugin_command, status_command
 from peek_platform.cli.base import EXIT_FAILURE, EXIT_USAGE, CommandFailed, UsageError
 
 #: The modules that each add one top-level command, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[ModuleType, ...] = (config_command, plugin_command, db_command)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    config_command,
+    plugin_command,
+    db_command,
+    status_command,
+)
 
 
 def buildParser() -> argparse.ArgumentParser:

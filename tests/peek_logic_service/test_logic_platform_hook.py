@@ -87,3 +87,22 @@ def test_release_registrations_clears_both_sites(tmp_path, sites):
     hook.releaseRegistrations()
     assert sites["admin"].pluginNames() == ["peek_plugin_other"]
     assert sites["logic"].pluginNames() == []
+
+
+def test_submit_celery_task_without_celery_fails_clearly(tmp_path):
+    """Submitting a task when Celery is not running fails the Deferred, naming the plugin."""
+    from twisted.trial.unittest import SynchronousTestCase
+
+    from peek_logic_service.celery.errors import CeleryUnavailable
+
+    hook = LogicPlatformHook(
+        tmp_path,
+        {},
+        "peek_plugin_x",
+        None,
+        adminSite=SiteResources("admin"),
+        logicSite=SiteResources("logic"),
+    )
+    failure = SynchronousTestCase().failureResultOf(hook.submitCeleryTask("some.task"))
+    assert failure.check(CeleryUnavailable)
+    assert "peek_plugin_x" in str(failure.value)

@@ -19,7 +19,8 @@ from peek_platform.config import (
 from peek_platform.config.keys import keysForService
 from peek_platform.services import FIELD, LOGIC
 
-DEFAULTS = {key.path: key.default for key in CONFIG_KEYS}
+#: The defaults the logic service writes (every test below loads LOGIC).
+DEFAULTS = {key.path: key.default for key in keysForService(LOGIC)}
 WriteConfig = Callable[[str], Path]
 
 

@@ -1,0 +1,47 @@
+"""Logic ``ServiceExtension`` that keeps the live platform status view (after the vortex)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from peek_logic_service.status.service import PlatformStatusService
+from peek_logic_service.status.view import PlatformStatusView
+from peek_platform.vortex.extension import DataExchangeServerExtension
+from peek_platform.vortex.status_report import DEFAULT_POLL_SECONDS
+
+
+class PlatformStatusExtension:
+    """Starts the status endpoints on logic's data exchange; ``view`` exists from the start
+    so the admin site can subscribe before the service runs."""
+
+    def __init__(
+        self, vortex: DataExchangeServerExtension, *, pollSeconds: float = DEFAULT_POLL_SECONDS
+    ) -> None:
+        self._vortex = vortex
+        self._pollSeconds = pollSeconds
+        #: The live view (``subscribe(cb)``, ``snapshot()``).
+        self.view = PlatformStatusView()
+        self._service: PlatformStatusService | None = None
+
+    def startBeforePlugins(self, ctx: Any) -> None:
+        """Register the endpoints; logic's own plugins are watched from now on."""
+        self._service = PlatformStatusService(
+            self.view,
+            self._vortex.factory,
+            self._vortex.identity,
+            ctx.loader.statuses,
+            clock=ctx.reactor,
+            interval=self._pollSeconds,
+        )
+        self._service.start()
+
+    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
+        """No per-plugin hooks."""
+        return []
+
+    def stopAfterPlugins(self, ctx: Any) -> None:
+        """Unregister the endpoints."""
+        if self._service is not None:
+            self._service.stop()
+            self._service = None

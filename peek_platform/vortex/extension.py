@@ -1,0 +1,254 @@
+"""ServiceExtensions that give each service process its vortex and link it to logic.
+
+Logic runs the data exchange server (a ``twisted.web`` site on ``dataExchange.bindAddress``
+and ``dataExchange.port``, path ``/vortexws``); field, office, agent and worker connect to
+it as clients and report their status. Each process's VortexFactory uses
+``PayloadIO.default()`` and is made the default, so plugin endpoints and handlers reach it.
+
+Settings are checked in ``loaderExtensions`` (called before the reactor runs): a missing
+secret or an unusable TLS file raises DataExchangeConfigError, which :func:`runGuarded`
+turns into exit status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from peek_platform.vortex.settings import (
+    EXIT_DATA_EXCHANGE_CONFIG,
+    WILDCARD_ADDRESSES,
+    DataExchangeConfigError,
+    backoffFromConfig,
+    clientTlsFromConfig,
+    clientUrlFromConfig,
+    dataExchangeUrl,
+    ensureSecret,
+    limitsFromConfig,
+    secretBytes,
+    serverTlsFromConfig,
+)
+from peek_platform.vortex.status_report import DEFAULT_POLL_SECONDS, ServiceIdentity, StatusReporter
+from vortex.PayloadIO import PayloadIO
+from vortex.transport import ClientTls, ServerTls, TlsConfigError, TransportLimits, VortexClient
+from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
+
+logger = logging.getLogger(__name__)
+
+
+def runGuarded(run: Callable[[], int]) -> int:
+    """Run a service; unusable data exchange settings are logged and give exit status 2."""
+    try:
+        return run()
+    except DataExchangeConfigError as e:
+        logger.error("%s", e)
+        return EXIT_DATA_EXCHANGE_CONFIG
+
+
+class _VortexExtension:
+    """Shared part: one VortexFactory per process, the default, logging its links."""
+
+    def __init__(self) -> None:
+        self._factory: VortexFactory | None = None
+        self._identity: ServiceIdentity | None = None
+        self._configured = False
+        self._limits: TransportLimits | None = None
+        self._secret: bytes | None = None
+
+    @property
+    def factory(self) -> VortexFactory:
+        """This process's VortexFactory (after ``startBeforePlugins``)."""
+        if self._factory is None:
+            raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
+        return self._factory
+
+    @property
+    def identity(self) -> ServiceIdentity:
+        """Who this process is on the platform (after ``startBeforePlugins``)."""
+        if self._identity is None:
+            raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
+        return self._identity
+
+    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
+        """Check the settings now (before the reactor runs); no per-plugin hooks."""
+        self._configureOnce(ctx)
+        return []
+
+    def _configureOnce(self, ctx: Any) -> None:
+        if not self._configured:
+            self._configure(ctx)
+            self._configured = True
+
+    def _configure(self, ctx: Any) -> None:
+        raise NotImplementedError
+
+    def _startFactory(self, ctx: Any) -> VortexFactory:
+        factory = VortexFactory(
+            ctx.spec.vortexName, payloadIO=PayloadIO.default(), reactor=ctx.reactor
+        )
+        factory.makeDefault()
+        factory.addOnlineListener(self._logUp)
+        factory.addOfflineListener(self._logDown)
+        self._factory = factory
+        self._identity = ServiceIdentity(
+            serviceKey=ctx.spec.key, vortexName=factory.vortexName, vortexUuid=factory.vortexUuid
+        )
+        return factory
+
+    def _logUp(self, info: RemoteVortexInfo) -> None:
+        logger.info(
+            "%s: data exchange link up with %s (uuid %s) at %s",
+            self.factory.vortexName,
+            info.identity,
+            info.uuid,
+            info.peerAddress,
+        )
+
+    def _logDown(self, info: RemoteVortexInfo, reason: str) -> None:
+        logger.info(
+            "%s: data exchange link down with %s (uuid %s) at %s: %s",
+            self.factory.vortexName,
+            info.identity,
+            info.uuid,
+            info.peerAddress,
+            reason,
+        )
+
+
+def _checkTls(config: Any, build: Callable[[], Any]) -> None:
+    """Load the TLS files now so a bad one stops the service with its name (exit 2)."""
+    try:
+        build()
+    except TlsConfigError as e:
+        raise DataExchangeConfigError(f"{config.path}: data exchange TLS: {e}") from e
+
+
+class DataExchangeServerExtension(_VortexExtension):
+    """Logic: generate the secret if needed and serve the data exchange vortex."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tls: ServerTls | None = None
+        self._port: IListeningPort | None = None
+
+    @property
+    def listeningPort(self) -> IListeningPort:
+        """The listening socket (its ``getHost().port`` is the real port when 0 was asked)."""
+        if self._port is None:
+            raise RuntimeError("the data exchange is not listening")
+        return self._port
+
+    def _configure(self, ctx: Any) -> None:
+        ctx.config = ensureSecret(ctx.config)
+        self._secret = secretBytes(ctx.config)
+        self._limits = limitsFromConfig(ctx.config)
+        self._tls = serverTlsFromConfig(ctx.config)
+        if self._tls is not None:
+            _checkTls(ctx.config, self._tls.contextFactory)
+
+    def startBeforePlugins(self, ctx: Any) -> None:
+        """Listen on ``dataExchange.bindAddress``:``port`` before any plugin loads."""
+        self._configureOnce(ctx)
+        factory = self._startFactory(ctx)
+        root = Resource()
+        factory.listen(root, secret=self._secret, allowDevices=False, limits=self._limits)
+        site = Site(root)
+        site.noisy = False
+        address = ctx.config["dataExchange.bindAddress"]
+        port = ctx.config["dataExchange.port"]
+        if self._tls is None:
+            self._port = ctx.reactor.listenTCP(port, site, interface=address)
+        else:
+            contextFactory = self._tls.contextFactory()
+            self._port = ctx.reactor.listenSSL(port, site, contextFactory, interface=address)
+        actual = self._port.getHost().port
+        logger.info(
+            "%s: data exchange listening on %s (TLS %s%s)",
+            factory.vortexName,
+            dataExchangeUrl(address, actual, self._tls is not None),
+            "on" if self._tls is not None else "off",
+            ", client certificates required" if self._tls and self._tls.clientCaPath else "",
+        )
+        if address in WILDCARD_ADDRESSES and self._tls is None:
+            logger.warning(
+                "%s: the data exchange accepts connections from other hosts without TLS; "
+                "the shared secret authenticates peers but traffic is not encrypted",
+                factory.vortexName,
+            )
+
+    def stopAfterPlugins(self, ctx: Any) -> Deferred[None]:
+        """Close every link, stop listening, and stop being the default factory."""
+        d = self.factory.shutdown()
+        port, self._port = self._port, None
+        if port is not None:
+            d.addCallback(lambda _: maybeDeferred(port.stopListening))
+        return d.addCallback(lambda _: None)
+
+
+class DataExchangeClientExtension(_VortexExtension):
+    """Field, office, agent, worker: link to logic (reconnecting) and report status to it."""
+
+    def __init__(self, *, statusPollSeconds: float = DEFAULT_POLL_SECONDS) -> None:
+        super().__init__()
+        self._tls: ClientTls | None = None
+        self._url = ""
+        self._pollSeconds = statusPollSeconds
+        self._client: VortexClient | None = None
+        self._reporter: StatusReporter | None = None
+
+    @property
+    def client(self) -> VortexClient:
+        """The link to logic (after ``startBeforePlugins``)."""
+        if self._client is None:
+            raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
+        return self._client
+
+    @property
+    def reporter(self) -> StatusReporter:
+        """The status reporter (after ``startBeforePlugins``)."""
+        if self._reporter is None:
+            raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
+        return self._reporter
+
+    def _configure(self, ctx: Any) -> None:
+        config = ctx.config
+        self._secret = secretBytes(config)
+        self._limits = limitsFromConfig(config)
+        self._tls = clientTlsFromConfig(config)
+        self._url = clientUrlFromConfig(config)
+        if self._tls is not None:
+            _checkTls(config, lambda: self._tls.connectionCreator(config["dataExchange.host"]))
+        self._backoff = backoffFromConfig(config)
+
+    def startBeforePlugins(self, ctx: Any) -> None:
+        """Start linking to logic; plugins load at once (the link comes up when logic does)."""
+        self._configureOnce(ctx)
+        factory = self._startFactory(ctx)
+        logger.info("%s: connecting to the data exchange at %s", factory.vortexName, self._url)
+        self._client = factory.connect(
+            self._url,
+            secret=self._secret,
+            tls=self._tls,
+            limits=self._limits,
+            backoff=self._backoff,
+        )
+        self._reporter = StatusReporter(
+            factory,
+            self.identity,
+            ctx.loader.statuses,
+            clock=ctx.reactor,
+            interval=self._pollSeconds,
+        )
+        self._reporter.start()
+
+    def stopAfterPlugins(self, ctx: Any) -> Deferred[None]:
+        """Stop reporting, close the link and stop being the default factory."""
+        if self._reporter is not None:
+            self._reporter.stop()
+        return self.factory.shutdown()

@@ -1,0 +1,171 @@
+"""What a service reports about itself to logic, and the cheap poll that notices changes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet import task
+
+from peek_platform import __version__
+from peek_platform.plugin.state import PluginStatus
+from peek_platform.vortex.tuples import (
+    STATUS_REPORT_FILT,
+    PluginStatusTuple,
+    ServiceStatusTuple,
+)
+from peek_plugin_base.PeekVortexUtil import peekLogicName
+from vortex.Payload import Payload
+from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two looks at the plugin loader's statuses.
+DEFAULT_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """Who a service process is; fixed for the life of the process."""
+
+    serviceKey: str
+    vortexName: str
+    vortexUuid: str
+    version: str = __version__
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    startedAt: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def statusTuple(self, plugins: list[PluginStatusTuple]) -> ServiceStatusTuple:
+        """This service's status with ``plugins`` (link fields are left for logic to fill)."""
+        return ServiceStatusTuple(
+            serviceKey=self.serviceKey,
+            vortexName=self.vortexName,
+            vortexUuid=self.vortexUuid,
+            version=self.version,
+            host=self.host,
+            pid=self.pid,
+            startedAt=self.startedAt,
+            plugins=list(plugins),
+        )
+
+
+def pluginStatusTuples(statuses: Iterable[PluginStatus]) -> list[PluginStatusTuple]:
+    """The loader's plugin statuses as tuples (name, version, state, reason)."""
+    return [
+        PluginStatusTuple(name=s.name, version=s.version, state=s.state.value, reason=s.reason)
+        for s in statuses
+    ]
+
+
+class LoaderStatusWatcher:
+    """Polls ``statuses()`` every ``interval`` s and calls ``onChange(plugins)`` when they differ.
+
+    The loader offers no change callback; a poll of a few dozen small records twice a
+    second costs next to nothing and needs no change to the loader.
+    """
+
+    def __init__(
+        self,
+        statuses: Callable[[], Iterable[PluginStatus]],
+        onChange: Callable[[list[PluginStatusTuple]], Any],
+        *,
+        clock: Any,
+        interval: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        self._statuses = statuses
+        self._onChange = onChange
+        self._interval = interval
+        self._loop = task.LoopingCall(self.poll)
+        self._loop.clock = clock
+        self._last: list[PluginStatusTuple] | None = None
+
+    @property
+    def current(self) -> list[PluginStatusTuple]:
+        """The plugin statuses as last polled (polling now if never polled)."""
+        if self._last is None:
+            self._last = pluginStatusTuples(self._statuses())
+        return list(self._last)
+
+    def poll(self) -> None:
+        """Look at the loader now; report a change."""
+        plugins = pluginStatusTuples(self._statuses())
+        if plugins != self._last:
+            self._last = plugins
+            self._onChange(list(plugins))
+
+    def start(self) -> None:
+        """Poll now and then every interval."""
+        if not self._loop.running:
+            self._loop.start(self._interval, now=True)
+
+    def stop(self) -> None:
+        """Stop polling."""
+        if self._loop.running:
+            self._loop.stop()
+
+
+class StatusReporter:
+    """A non-logic service's reporter: sends its status to logic on link up and on change."""
+
+    def __init__(
+        self,
+        factory: VortexFactory,
+        identity: ServiceIdentity,
+        statuses: Callable[[], Iterable[PluginStatus]],
+        *,
+        clock: Any,
+        interval: float = DEFAULT_POLL_SECONDS,
+        logicName: str = peekLogicName,
+    ) -> None:
+        self._factory = factory
+        self._identity = identity
+        self._logicName = logicName
+        self._watcher = LoaderStatusWatcher(
+            statuses, lambda _: self.report(), clock=clock, interval=interval
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+        #: Reports sent so far (for operators' debugging and the tests).
+        self.reportsSent = 0
+
+    def start(self) -> None:
+        """Report on every link to logic, and whenever a plugin's status changes."""
+        self._unsubscribe = self._factory.addOnlineListener(self._online)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop watching and reporting."""
+        self._watcher.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _online(self, info: RemoteVortexInfo) -> None:
+        if info.name == self._logicName and not info.isDevice:
+            self.report()
+
+    def report(self) -> None:
+        """Send the current status to logic if linked (a new link reports anyway)."""
+        if not self._factory.isVortexNameConnected(self._logicName):
+            return
+        status = self._identity.statusTuple(self._watcher.current)
+        msg = Payload(filt=dict(STATUS_REPORT_FILT), tuples=[status]).toVortexMsg()
+        d = self._factory.sendVortexMsg(msg, destVortexName=self._logicName)
+        d.addCallback(self._sent)
+        d.addErrback(self._notSent)
+
+    def _sent(self, _: Any) -> None:
+        self.reportsSent += 1
+
+    def _notSent(self, failure: Any) -> None:
+        failure.trap(NoVortexException)
+        logger.info(
+            "Status report to %s not sent, the link dropped: %s; it is resent on reconnect",
+            self._logicName,
+            failure.getErrorMessage(),
+        )

@@ -1,0 +1,113 @@
+"""Tests for peek_platform/cli/status_command.py (fetch over a real loopback data exchange)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from twisted.internet import reactor
+
+from peek_logic_service.status.extension import PlatformStatusExtension
+from peek_platform.cli.base import CommandFailed
+from peek_platform.cli.status_command import (
+    StatusUnavailable,
+    fetchStatus,
+    formatStatus,
+    logicEndpoint,
+    statusDicts,
+)
+from peek_platform.config import loadServiceConfig
+from peek_platform.plugin.state import PluginState, PluginStatus
+from peek_platform.services import LOGIC
+from peek_platform.vortex.extension import DataExchangeServerExtension
+
+SECRET = "cli-test-secret-0123456789abcdef"
+
+
+def spin(predicate, timeout: float = 10.0) -> None:
+    """Run the reactor until ``predicate()``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "reactor condition not reached"
+        reactor.iterate(0.005)
+
+
+def settle(d):
+    """Spin until ``d`` has a final result; return it (a Failure on error)."""
+    out = []
+    d.addBoth(out.append)
+    spin(lambda: out)
+    return out[0]
+
+
+def writeLogicConfig(home, **dataExchange):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.json").write_text(json.dumps({"dataExchange": dataExchange}))
+    return loadServiceConfig(LOGIC, home)
+
+
+@pytest.fixture
+def logic(tmp_path):
+    """A running logic data exchange with the status extension, on a free port."""
+    home = tmp_path / "logic"
+    config = writeLogicConfig(home, port=0, secret=SECRET)
+    loader = SimpleNamespace(
+        statuses=lambda: [
+            PluginStatus(name="peek_plugin_x", version="2", state=PluginState.STARTED)
+        ]
+    )
+    ctx = SimpleNamespace(spec=LOGIC, home=home, config=config, reactor=reactor, loader=loader)
+    vortex = DataExchangeServerExtension()
+    status = PlatformStatusExtension(vortex)
+    for ext in (vortex, status):
+        ext.loaderExtensions(ctx)
+        ext.startBeforePlugins(ctx)
+    yield SimpleNamespace(home=home, port=vortex.listeningPort.getHost().port)
+    status.stopAfterPlugins(ctx)
+    d = vortex.stopAfterPlugins(ctx)
+    spin(lambda: d.called)
+
+
+def test_fetch_returns_logic_snapshot(logic):
+    """fetchStatus links with the secret and returns logic's view with its plugins."""
+    url = f"ws://127.0.0.1:{logic.port}/vortexws"
+    snapshot = settle(fetchStatus(url, SECRET.encode(), reactor=reactor, timeout=5))
+    [service] = snapshot.services
+    assert service.serviceKey == "logic" and service.plugins[0].name == "peek_plugin_x"
+
+
+def test_fetch_with_wrong_secret_fails_clearly(logic):
+    """A wrong secret ends in StatusUnavailable saying the link could not be made."""
+    url = f"ws://127.0.0.1:{logic.port}/vortexws"
+    failure = settle(fetchStatus(url, b"w" * 32, reactor=reactor, timeout=5))
+    assert failure.check(StatusUnavailable) and "cannot link" in failure.getErrorMessage()
+
+
+def test_logic_endpoint_reads_url_and_secret(tmp_path):
+    """The URL comes from bindAddress (wildcards mean loopback) and port; the secret too."""
+    home = tmp_path / "l"
+    writeLogicConfig(home, bindAddress="0.0.0.0", port=9123, secret=SECRET)
+    assert logicEndpoint(home) == ("ws://127.0.0.1:9123/vortexws", SECRET.encode(), False)
+
+
+def test_logic_endpoint_without_config_or_secret_fails(tmp_path):
+    """No config, or a config without a secret, is a CommandFailed naming the file."""
+    with pytest.raises(CommandFailed, match="no logic service configuration"):
+        logicEndpoint(tmp_path / "none")
+    writeLogicConfig(tmp_path / "l", port=1)
+    with pytest.raises(CommandFailed, match=r"has no dataExchange\.secret"):
+        logicEndpoint(tmp_path / "l")
+
+
+def test_format_lists_reported_and_missing_services(logic):
+    """The text shows each reported service with its plugins and the ones never heard of."""
+    url = f"ws://127.0.0.1:{logic.port}/vortexws"
+    services = statusDicts(settle(fetchStatus(url, SECRET.encode(), reactor=reactor)))
+    assert [s["serviceKey"] for s in services] == ["logic", "field", "office", "agent", "worker"]
+    text = formatStatus(services, "ws://x", datetime(2026, 1, 1, tzinfo=UTC))
+    assert "logic   connected since" in text
+    assert "    peek_plugin_x 2  started" in text
+    assert "agent   not connected (never reported to logic)" in text

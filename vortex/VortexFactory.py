@@ -1,0 +1,342 @@
+"""VortexFactory: a process's vortex links, tied to its PayloadIO, and sending to named peers.
+
+The transport (``vortex.transport``) moves opaque messages between authenticated peers;
+this module turns those messages into :class:`~vortex.PayloadEnvelope.PayloadEnvelope`
+dispatches and routes outgoing messages by destination vortex name or uuid.
+
+Identity rule: endpoints see a service peer's *authenticated* vortex name. A device
+(browser) link is anonymous, so its announced name is reported with the ``device:``
+prefix; ``acceptOnlyFromVortex`` naming a service can therefore never match a device.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet import defer
+from twisted.web.resource import Resource
+
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.PayloadIO import PayloadIO
+from vortex.SerialiseUtil import VortexDecodeError
+from vortex.transport import (
+    VORTEX_WS_PATH,
+    Backoff,
+    ClientTls,
+    TransportLimits,
+    VortexClient,
+    VortexConnection,
+    VortexLinkClosedError,
+    VortexServerEndpoint,
+)
+from vortex.transport.limits import DEFAULT_LIMITS
+
+logger = logging.getLogger(__name__)
+
+#: Prefix of the vortex name endpoints see for anonymous device links.
+DEVICE_PREFIX = "device:"
+
+
+class NoVortexException(Exception):
+    """No connected vortex matches the destination of a message."""
+
+
+@dataclass
+class RemoteVortexInfo:
+    """A peer linked to this process right now."""
+
+    name: str
+    uuid: str
+    isDevice: bool
+    peerAddress: str
+    since: datetime
+    connection: VortexConnection = field(repr=False)
+
+    @property
+    def identity(self) -> str:
+        """The vortex name endpoints see for this peer (``device:`` prefix for devices)."""
+        return DEVICE_PREFIX + self.name if self.isDevice else self.name
+
+
+OnlineListener = Callable[[RemoteVortexInfo], None]
+OfflineListener = Callable[[RemoteVortexInfo, str], None]
+
+
+class VortexFactory:
+    """The vortex servers and clients of one process, feeding one PayloadIO.
+
+    Handler classes that plugin code constructs without naming a factory (RPC,
+    observables, actions) use :meth:`default`; a service makes its factory the
+    default with :meth:`makeDefault`, and :meth:`shutdown` undoes that.
+    """
+
+    _default: VortexFactory | None = None
+
+    def __init__(
+        self,
+        vortexName: str,
+        vortexUuid: str | None = None,
+        *,
+        payloadIO: PayloadIO | None = None,
+        reactor: Any = None,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.vortexName = vortexName
+        self.vortexUuid = vortexUuid or uuidlib.uuid4().hex
+        self.payloadIO = payloadIO if payloadIO is not None else PayloadIO()
+        self.reactor = reactor
+        self._servers: list[VortexServerEndpoint] = []
+        self._clients: list[VortexClient] = []
+        self._remotes: dict[VortexConnection, RemoteVortexInfo] = {}
+        # Per link, what each received message is dispatched with (built once per link).
+        self._dispatch: dict[VortexConnection, tuple[str, str, Callable[..., Any]]] = {}
+        self._onlineListeners: list[OnlineListener] = []
+        self._offlineListeners: list[OfflineListener] = []
+
+    # ---- the process default --------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> VortexFactory:
+        """The factory of this process; a clear error if the service has not created one."""
+        if cls._default is None:
+            raise NoVortexException(
+                "no vortex in this process: a Peek service creates it before plugins load; "
+                "scripts and tests create a VortexFactory and call makeDefault()"
+            )
+        return cls._default
+
+    def makeDefault(self) -> VortexFactory:
+        """Make this the factory that handlers use when not given one; returns self."""
+        VortexFactory._default = self
+        return self
+
+    # ---- creating links ---------------------------------------------------------------
+
+    def listen(
+        self,
+        rootResource: Resource,
+        *,
+        secret: bytes | None,
+        allowDevices: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
+        permessageDeflate: bool = False,
+    ) -> VortexServerEndpoint:
+        """Accept vortex links at ``/vortexws`` under ``rootResource``."""
+        server = VortexServerEndpoint(
+            self.vortexName,
+            self.vortexUuid,
+            secret=secret,
+            allowDevices=allowDevices,
+            limits=limits,
+            reactor=self.reactor,
+            permessageDeflate=permessageDeflate,
+            onMessage=self._received,
+            onConnect=self._linkUp,
+            onDisconnect=self._linkDown,
+        )
+        rootResource.putChild(VORTEX_WS_PATH, server.resource)
+        self._servers.append(server)
+        return server
+
+    def connect(
+        self,
+        url: str,
+        *,
+        secret: bytes | None,
+        tls: ClientTls | None = None,
+        limits: TransportLimits = DEFAULT_LIMITS,
+        backoff: Backoff | None = None,
+        permessageDeflate: bool = False,
+    ) -> VortexClient:
+        """Link to the vortex server at ``url`` and keep the link up (reconnecting)."""
+        client = VortexClient(
+            url,
+            self.vortexName,
+            self.vortexUuid,
+            secret=secret,
+            tls=tls,
+            limits=limits,
+            reactor=self.reactor,
+            backoff=backoff,
+            permessageDeflate=permessageDeflate,
+            onMessage=self._received,
+            onConnect=self._linkUp,
+            onDisconnect=self._linkDown,
+        )
+        self._clients.append(client)
+        client.start()
+        return client
+
+    def shutdown(self) -> defer.Deferred:
+        """Stop every client, close every server link, and stop being the default."""
+        if VortexFactory._default is self:
+            VortexFactory._default = None
+        for server in self._servers:
+            server.closeAll("vortex shutting down")
+        stopping = [client.stop() for client in self._clients]
+        self._clients.clear()
+        return defer.gatherResults(stopping, consumeErrors=True).addCallback(lambda _: None)
+
+    # ---- peers --------------------------------------------------------------------------
+
+    def remoteVortexes(self) -> list[RemoteVortexInfo]:
+        """Every peer linked right now, oldest link first."""
+        return list(self._remotes.values())
+
+    def remoteVortexByUuid(self, vortexUuid: str) -> RemoteVortexInfo | None:
+        """The linked peer with this uuid, or None."""
+        for info in self._remotes.values():
+            if info.uuid == vortexUuid:
+                return info
+        return None
+
+    def isVortexNameLocal(self, vortexName: str) -> bool:
+        """True when ``vortexName`` is this process's own vortex."""
+        return vortexName == self.vortexName
+
+    def isVortexNameConnected(self, vortexName: str) -> bool:
+        """True when a service peer with this authenticated name is linked."""
+        return any(i.name == vortexName and not i.isDevice for i in self._remotes.values())
+
+    def addOnlineListener(self, listener: OnlineListener) -> Callable[[], None]:
+        """Call ``listener(info)`` for each new link; returns a function that unsubscribes."""
+        self._onlineListeners.append(listener)
+        return lambda: self._onlineListeners.remove(listener)
+
+    def addOfflineListener(self, listener: OfflineListener) -> Callable[[], None]:
+        """Call ``listener(info, reason)`` when a link drops; returns an unsubscribe function."""
+        self._offlineListeners.append(listener)
+        return lambda: self._offlineListeners.remove(listener)
+
+    # ---- sending ------------------------------------------------------------------------
+
+    def sendVortexMsg(
+        self,
+        vortexMsgs: bytes | Sequence[bytes],
+        destVortexName: str | None = None,
+        destVortexUuid: str | None = None,
+    ) -> defer.Deferred:
+        """Send to the peer with ``destVortexUuid``, or every peer named ``destVortexName``.
+
+        With neither, send to every linked peer. Sending to this process's own name
+        dispatches locally. Fails with :class:`NoVortexException` when nothing matches.
+        """
+        msgs = [vortexMsgs] if isinstance(vortexMsgs, bytes) else list(vortexMsgs)
+        if destVortexUuid is None and destVortexName == self.vortexName:
+            return self.sendVortexMsgLocally(msgs)
+        targets = self._targets(destVortexName, destVortexUuid)
+        if not targets:
+            return defer.fail(
+                NoVortexException(
+                    f"vortex {self.vortexName}: no linked vortex named {destVortexName!r}"
+                    if destVortexUuid is None
+                    else f"vortex {self.vortexName}: no linked vortex with uuid {destVortexUuid!r}"
+                )
+            )
+        try:
+            for connection in targets:
+                for msg in msgs:
+                    connection.send(msg)
+        except VortexLinkClosedError as e:
+            return defer.fail(NoVortexException(str(e)))
+        return defer.succeed(None)
+
+    def sendVortexMsgLocally(
+        self,
+        vortexMsgs: bytes | Sequence[bytes],
+        vortexUuid: str | None = None,
+        vortexName: str | None = None,
+    ) -> defer.Deferred:
+        """Dispatch messages to this process's own endpoints, as if received from a peer."""
+        msgs = [vortexMsgs] if isinstance(vortexMsgs, bytes) else list(vortexMsgs)
+        name = self.vortexName if vortexName is None else vortexName
+        peerUuid = self.vortexUuid if vortexUuid is None else vortexUuid
+        results = [
+            self.payloadIO.processVortexMsg(
+                msg,
+                vortexUuid=peerUuid,
+                vortexName=name,
+                sendResponse=self.sendVortexMsgLocally,
+            )
+            for msg in msgs
+        ]
+        return defer.gatherResults(results).addCallback(lambda _: None)
+
+    def _targets(
+        self, destVortexName: str | None, destVortexUuid: str | None
+    ) -> list[VortexConnection]:
+        remotes = self._remotes.values()
+        if destVortexUuid is not None:
+            return [i.connection for i in remotes if i.uuid == destVortexUuid]
+        if destVortexName is not None:
+            return [i.connection for i in remotes if i.name == destVortexName and not i.isDevice]
+        return [i.connection for i in remotes]
+
+    # ---- transport callbacks --------------------------------------------------------------
+
+    def _linkUp(self, connection: VortexConnection) -> None:
+        info = RemoteVortexInfo(
+            name=connection.remoteVortexName,
+            uuid=connection.remoteVortexUuid,
+            isDevice=connection.isDevice,
+            peerAddress=connection.peerAddress,
+            since=datetime.now(UTC),
+            connection=connection,
+        )
+        self._remotes[connection] = info
+        self._dispatch[connection] = (info.uuid, info.identity, _responder(connection))
+        for listener in list(self._onlineListeners):
+            listener(info)
+
+    def _linkDown(self, connection: VortexConnection, reason: str) -> None:
+        self._dispatch.pop(connection, None)
+        info = self._remotes.pop(connection, None)
+        if info is None:
+            return
+        for listener in list(self._offlineListeners):
+            listener(info, reason)
+
+    def _received(self, connection: VortexConnection, data: bytes) -> None:
+        """Hot path: parse the envelope header and dispatch with the link's cached identity."""
+        dispatch = self._dispatch.get(connection)
+        if dispatch is None:
+            return
+        peerUuid, identity, sendResponse = dispatch
+        try:
+            envelope = PayloadEnvelope.fromVortexMsg(data)
+        except VortexDecodeError as e:
+            logger.error(
+                "vortex %s: dropped a malformed message from %s (%s): %s",
+                self.vortexName,
+                identity,
+                connection.peerAddress,
+                e,
+            )
+            return
+        self.payloadIO.process(
+            envelope, vortexUuid=peerUuid, vortexName=identity, sendResponse=sendResponse
+        )
+
+
+def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:
+    """The ``sendResponse`` handed to endpoints for messages that arrived on ``connection``."""
+    send = connection.send
+
+    def sendResponse(vortexMsgs: bytes | Sequence[bytes]) -> defer.Deferred:
+        try:
+            if isinstance(vortexMsgs, bytes):
+                send(vortexMsgs)
+            else:
+                for msg in vortexMsgs:
+                    send(msg)
+        except VortexLinkClosedError as e:
+            return defer.fail(NoVortexException(str(e)))
+        return defer.succeed(None)
+
+    return sendResponse
