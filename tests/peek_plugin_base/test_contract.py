@@ -8,6 +8,7 @@ import pkgutil
 import pytest
 
 import peek_plugin_base
+from peek_platform.services import ALL_SERVICES
 from peek_plugin_base import PeekVortexUtil
 from peek_plugin_base.agent.PluginAgentEntryHookABC import PluginAgentEntryHookABC
 from peek_plugin_base.client.PluginClientEntryHookABC import PluginClientEntryHookABC
@@ -24,7 +25,6 @@ from peek_plugin_base.server.PluginServerStorageEntryHookABC import (
     PluginServerStorageEntryHookABC,
 )
 from peek_plugin_base.worker.PluginWorkerEntryHookABC import PluginWorkerEntryHookABC
-from peek_platform.services import ALL_SERVICES
 
 
 def _lifecycle(base: type) -> type:
@@ -128,7 +128,7 @@ def test_storage_without_connection_says_why():
             return None
 
     with pytest.raises(RuntimeError, match="peek_plugin_x: storage is not connected"):
-        Storage().dbEngine
+        _ = Storage().dbEngine
 
 
 def test_vortex_names_match_service_table():
