@@ -58,6 +58,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.5",
             "sphinx>=7",
+            "playwright>=1.40",
             "wheel",
         ],
     },

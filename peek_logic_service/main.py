@@ -33,6 +33,7 @@ def main() -> None:
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
     status = PlatformStatusExtension(vortex)
+    storage = StorageServiceExtension()
     sys.exit(
         runGuarded(
             lambda: runService(
@@ -40,10 +41,10 @@ def main() -> None:
                 platformHookFactory=platformHook,
                 extensions=[
                     vortex,
-                    StorageServiceExtension(),
+                    storage,
                     celery,
                     status,
-                    AdminSiteExtension(adminSite),
+                    AdminSiteExtension(adminSite, statusView=status.view, storage=storage),
                 ],
             )
         )

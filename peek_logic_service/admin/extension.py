@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from peek_logic_service.admin.auth import AdminAuth
+from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
 from peek_logic_service.admin.recovery import (
     RecoveryCredentials,
     credentialsFromConfig,
@@ -40,9 +41,15 @@ class AdminSiteExtension:
         adminSite: SiteResources,
         *,
         vortexFactory: Callable[[], VortexFactory] = VortexFactory.default,
+        statusView: StatusViewLike | None = None,
+        storage: SettingsStorageLike | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._vortexFactory = vortexFactory
+        self._statusView = statusView
+        self._storage = storage
+        #: What the admin pages observe and push on the vortex, once started.
+        self.liveData: AdminLiveData | None = None
         self._credentials: RecoveryCredentials | None = None
         self._port: Any = None
         #: The authentication state, once started (phase-2 resources may use it).
@@ -82,18 +89,34 @@ class AdminSiteExtension:
             ctx.reactor,
             idleSeconds=float(ctx.config["admin.sessionIdleMinutes"]) * 60,
         )
+        pluginTitle = pluginTitleLookup(ctx.loader)
+        deviceVortex = deviceVortexResource(self._vortexFactory, siteName="admin")
         self.root = root = buildAdminSiteRoot(
             self.adminSite,
             self.auth,
             ctx.spec.vortexName,
             statuses=ctx.loader.statuses if ctx.loader is not None else list,
-            pluginTitle=pluginTitleLookup(ctx.loader),
-            deviceVortex=deviceVortexResource(self._vortexFactory, siteName="admin"),
+            pluginTitle=pluginTitle,
+            deviceVortex=deviceVortex,
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
+        if deviceVortex is not None:
+            self.liveData = AdminLiveData(
+                self._vortexFactory(),
+                statusView=self._statusView,
+                storage=self._storage,
+                config=ctx.config,
+                logPath=ctx.home / ctx.spec.logFileName,
+                pluginTitle=pluginTitle,
+                clock=ctx.reactor,
+            )
+            self.liveData.start()
 
     def stopAfterPlugins(self, ctx: Any) -> Any:
-        """Stop listening (a Deferred that fires once the port is closed)."""
+        """Stop the admin pages' data and listening (a Deferred that fires once closed)."""
+        if self.liveData is not None:
+            self.liveData.shutdown()
+            self.liveData = None
         port, self._port = self._port, None
         if port is None:
             return None

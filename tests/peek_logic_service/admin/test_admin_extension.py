@@ -14,12 +14,14 @@ from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.process import ServiceContext
 from peek_platform.services import LOGIC
 from peek_platform.web.testing import InMemoryBrowser
+from vortex.VortexFactory import VortexFactory
 
 
-class FakeVortex:
-    """Records listen() calls and hands out a plain resource as the endpoint."""
+class FakeVortex(VortexFactory):
+    """A vortex factory whose listen() records its arguments and hands out a plain resource."""
 
-    def __init__(self) -> None:
+    def __init__(self, reactor=None) -> None:
+        super().__init__("peek-logic-service", reactor=reactor or MemoryReactorClock())
         self.listens: list[dict] = []
 
     def listen(self, rootResource, **kwargs):
@@ -63,7 +65,7 @@ def test_start_listens_and_puts_vortex_behind_login(tmp_path):
     config = {"httpServer": {"admin": {"sitePort": 18010, "bindAddress": "127.0.0.1"}}}
     config["admin"] = {"recoveryPassword": "pw-for-tests"}
     ctx = context(tmp_path, json.dumps(config), reactor)
-    vortex = FakeVortex()
+    vortex = FakeVortex(reactor)
     extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=lambda: vortex)
     extension.loaderExtensions(ctx)
     extension.startBeforePlugins(ctx)

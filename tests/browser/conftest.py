@@ -1,0 +1,278 @@
+"""Fixtures for the browser tests: all five services on free ports, and headless Chromium.
+
+The services run as real processes under a temp ``$PEEK_HOME_ROOT``, with the noop plugin
+on every service and the browser-test plugin (``btest_plugin/``) on logic and field.
+Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright; without it the tests fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from peek_platform.config.keys import keysForService
+from peek_platform.services import ALL_SERVICES, ServiceSpec, serviceByKey
+
+#: Seconds any single wait may take.
+WAIT_SECONDS = 20.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADMIN_PASSWORD = "browser-test-password-42"
+SECRET = "browser-test-data-exchange-secret"
+PLUGIN_DIR = Path(__file__).resolve().parent / "btest_plugin"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+#: Plugins enabled per service key.
+ENABLED = {
+    "logic": ["peek_plugin_noop", "peek_plugin_btest"],
+    "field": ["peek_plugin_noop", "peek_plugin_btest"],
+}
+
+
+def freePort() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _set(document: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        document = document.setdefault(part, {})
+    document[leaf] = value
+
+
+def consoleScript(name: str) -> str:
+    """Path of an installed console script, preferring the one beside this interpreter."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"console script {name} is not installed; run `pip install -e .`")
+    return found
+
+
+class ServiceProcess:
+    """One service run as a real process; its output collected line by line."""
+
+    def __init__(self, spec: ServiceSpec, home: Path, env: dict[str, str]) -> None:
+        self.spec = spec
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.process = subprocess.Popen(
+            [consoleScript(spec.command), "--home", str(home)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def waitForLine(self, pattern: str, *, after: int = 0, timeout: float = WAIT_SECONDS):
+        """The first output line from index ``after`` on matching ``pattern`` (else fail)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines[after:]:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (
+                    self.process.poll() is not None and not self._reader.is_alive()
+                ):
+                    break
+                self._changed.wait(min(remaining, 0.5))
+        output = "\n".join(self.lines)
+        pytest.fail(f"{self.spec.key}: no line matching {pattern!r} within {timeout} s:\n{output}")
+
+    def stop(self) -> None:
+        """SIGTERM, wait for the exit (SIGKILL if it hangs)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(WAIT_SECONDS)
+        self.process.stdout.close()
+
+
+class Platform:
+    """The five services of one temp home root; services can be stopped and started again."""
+
+    def __init__(self, homeRoot: Path) -> None:
+        self.homeRoot = homeRoot
+        self.env = dict(os.environ)
+        self.env["PEEK_HOME_ROOT"] = str(homeRoot)
+        self.env["PYTHONUNBUFFERED"] = "1"
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PLUGIN_DIR), self.env.get("PYTHONPATH", "")) if p
+        )
+        self.homes: dict[str, Path] = {}
+        self.running: dict[str, ServiceProcess] = {}
+        self._writeConfigs()
+
+    def _writeConfigs(self) -> None:
+        ports: dict[str, int] = {}
+        for spec in ALL_SERVICES:
+            document: dict = {"plugin": {"enabled": ENABLED.get(spec.key, ["peek_plugin_noop"])}}
+            for key in keysForService(spec):
+                if key.type is int and key.path.lower().endswith("port"):
+                    ports.setdefault(key.path, freePort())
+                    _set(document, key.path, ports[key.path])
+                if key.path.endswith(".bindAddress") and key.path.startswith("httpServer."):
+                    _set(document, key.path, "127.0.0.1")
+            _set(document, "dataExchange.secret", SECRET)
+            _set(document, "dataExchange.heartbeatSeconds", 1)
+            _set(document, "dataExchange.reconnectMaxSeconds", 0.5)
+            if spec.key == "logic":
+                _set(document, "admin.recoveryPassword", ADMIN_PASSWORD)
+            home = self.homeRoot / spec.homeDirName
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "config.json").write_text(json.dumps(document), encoding="utf-8")
+            self.homes[spec.key] = home
+        self.ports = ports
+
+    def siteUrl(self, siteName: str) -> str:
+        """``http://127.0.0.1:<port>`` of the admin, field or office site."""
+        return f"http://127.0.0.1:{self.ports[f'httpServer.{siteName}.sitePort']}"
+
+    def start(self, key: str) -> ServiceProcess:
+        """Start the service ``key`` (it must not be running)."""
+        spec = serviceByKey(key)
+        self.running[key] = ServiceProcess(spec, self.homes[key], self.env)
+        return self.running[key]
+
+    def stop(self, key: str) -> None:
+        """Stop the service ``key`` and wait for it to exit."""
+        self.running.pop(key).stop()
+
+    def waitHealthy(self, siteName: str, timeout: float = WAIT_SECONDS) -> None:
+        """Wait until the site's ``/health`` answers 200."""
+        deadline = time.monotonic() + timeout
+        url = self.siteUrl(siteName) + "/health"
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.2)
+        pytest.fail(f"{url} not healthy within {timeout} s ({last})")
+
+    def stopAll(self) -> None:
+        """Stop every running service."""
+        for key in list(self.running):
+            self.stop(key)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """All five services running, the sites healthy (field linked to logic)."""
+    running = Platform(tmp_path_factory.mktemp("peek-browser-home"))
+    try:
+        running.start("logic").waitForLine(r"admin site listening on")
+        for key in ("field", "office", "agent", "worker"):
+            running.start(key)
+        running.waitHealthy("admin")
+        running.waitHealthy("field")
+        yield running
+    finally:
+        running.stopAll()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium (``/usr/bin/chromium``) under Playwright."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_SECONDS * 1000)
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def context(browser) -> Iterator[object]:
+    """A fresh browser context (own cookies and storage) for one test."""
+    ctx = browser.new_context()
+    ctx.set_default_timeout(WAIT_SECONDS * 1000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(name="login")
+def loginFixture(platform):
+    """``login(page, password=ADMIN_PASSWORD)``: log in through the admin login form."""
+
+    def login(page, password: str = ADMIN_PASSWORD, path: str = "/"):
+        admin = platform.siteUrl("admin")
+        page.goto(admin + "/login")
+        page.get_by_label("User name").fill("admin")
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+        if path != "/" and password == ADMIN_PASSWORD:
+            page.goto(admin + path)  # the hash of a section never reaches the server
+        return page
+
+    return login
+
+
+@pytest.fixture(name="screenshot")
+def screenshotFixture():
+    """``screenshot(page, name)``: save a PNG to ``tests/browser/screenshots/``."""
+
+    def save(page, name: str) -> Path:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

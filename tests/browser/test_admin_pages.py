@@ -1,0 +1,111 @@
+"""The admin site in real Chromium: login, and the live Overview and Settings pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.integration
+
+SERVICE_KEYS = ("logic", "field", "office", "agent", "worker")
+
+
+def test_wrong_password_is_refused_and_right_one_accepted(context, login):
+    """A wrong password stays on the login page with an error; the right one opens the shell."""
+    page = context.new_page()
+    login(page, password="not-the-password")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
+    login(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    expect(page.locator("#current-user")).to_have_text("admin")
+
+
+def test_pages_need_login(context, platform):
+    """Without a session the shell, its APIs and a section link all lead to the login page."""
+    page = context.new_page()
+    admin = platform.siteUrl("admin")
+    page.goto(admin + "/#/settings")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_label("Password")).to_be_visible()
+    assert page.request.get(admin + "/api/session").status == 401
+    assert page.request.get(admin + "/api/plugin-pages").status == 401
+
+
+def _row(page, key):
+    return page.locator(f'#services-table tr[data-service="{key}"]')
+
+
+def test_overview_shows_services_and_follows_a_restart(context, login, platform, screenshot):
+    """All five services appear connected with noop started; stopping the agent shows it
+    disconnected and starting it again shows it connected, without a reload."""
+    page = context.new_page()
+    login(page, path="/#/overview")
+    for key in SERVICE_KEYS:
+        expect(_row(page, key)).to_have_attribute("data-link", "connected")
+        expect(_row(page, key).locator('li[data-plugin="peek_plugin_noop"]')).to_contain_text(
+            "started"
+        )
+    expect(page.locator("#offline-banner")).to_be_hidden()
+    screenshot(page, "admin-overview")
+    page.evaluate("window.__notReloaded = true")
+
+    platform.stop("agent")
+    expect(_row(page, "agent")).to_have_attribute("data-link", "disconnected")
+    expect(page.locator("#overview-note")).to_contain_text("agent disconnected")
+    platform.start("agent")
+    expect(_row(page, "agent")).to_have_attribute("data-link", "connected")
+    expect(_row(page, "agent").locator('li[data-plugin="peek_plugin_noop"]')).to_contain_text(
+        "started"
+    )
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_plugins_and_config_pages(context, login):
+    """Plugins lists each service's plugins with their state; Config masks secrets."""
+    page = context.new_page()
+    login(page, path="/#/plugins")
+    logic = page.locator('section[data-service="logic"]')
+    expect(logic.locator('tr[data-plugin="peek_plugin_btest"]')).to_have_attribute(
+        "data-state", "started"
+    )
+    page.get_by_role("link", name="Config").click()
+    secret = page.locator('tr[data-key="dataExchange.secret"]')
+    expect(secret).to_contain_text("(hidden)")
+    expect(page.locator("#page-content")).not_to_contain_text("browser-test-data-exchange-secret")
+    expect(page.locator('tr[data-key="admin.recoveryPassword"]')).to_contain_text("(hidden)")
+
+
+def test_setting_saved_in_admin_page_reaches_the_plugin(context, login, platform, screenshot):
+    """A wrong-typed value is refused in the page; a saved greeting is what the plugin reads."""
+    logic = platform.running["logic"]
+    logic.waitForLine(r"BTEST setting greeting=hello$")
+    page = context.new_page()
+    login(page, path="/#/settings")
+    repeat = page.locator('form[data-setting="repeat"]')
+    repeat.get_by_label(re.compile("^repeat")).fill("two")
+    repeat.get_by_role("button", name="Save").click()
+    expect(repeat.locator(".field-status")).to_have_text("Enter a whole number, such as 42.")
+
+    form = page.locator('form[data-plugin="peek_plugin_btest"][data-setting="greeting"]')
+    expect(form).to_contain_text('Default: "hello"')
+    mark = len(logic.lines)
+    form.get_by_label(re.compile("^greeting")).fill("hi from the admin page")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".field-status")).to_have_text('Saved: "hi from the admin page".')
+    logic.waitForLine(r"BTEST setting greeting=hi from the admin page$", after=mark)
+    expect(form.locator(".current-value")).to_have_text('"hi from the admin page"')
+    screenshot(page, "admin-settings")
+
+
+def test_logs_page_updates_live(context, login, platform):
+    """The Logs page shows logic's log file and new lines appear without a reload."""
+    page = context.new_page()
+    login(page, path="/#/logs")
+    lines = page.locator("#log-lines")
+    expect(lines).to_contain_text("admin user 'admin' logged in")
+    platform.stop("office")
+    platform.start("office")
+    expect(lines).to_contain_text(re.compile(r"office|peek-office-service"))
