@@ -22,8 +22,16 @@ setup(
     long_description_content_type="text/x-rst",
     python_requires=">=3.11",
     packages=find_packages(include=[PACKAGE_NAME, f"{PACKAGE_NAME}.*"]),
-    # Files the platform reads at run time, besides the Python modules.
-    package_data={PACKAGE_NAME: ["plugin_package.json"]},
+    # Files the platform reads at run time, besides the Python modules: the plugin
+    # description, the Alembic revision template and the web pages.
+    package_data={
+        PACKAGE_NAME: [
+            "plugin_package.json",
+            "_private/alembic/script.py.mako",
+            "_private/admin-app/*",
+            "_private/device-app/*",
+        ]
+    },
     # The platform provides peek_plugin_base; the plugin adds only its own dependencies.
     install_requires=["peek-platform"],
     zip_safe=False,

@@ -1,4 +1,4 @@
-"""Noop plugin: the smallest Peek plugin that runs on every service.
+"""Noop plugin: a small Peek plugin that runs on every service and uses every platform feature.
 
 Each service imports this package and calls its entry-hook function to get the class that
 runs the plugin there. The functions import that class only when called, so a service

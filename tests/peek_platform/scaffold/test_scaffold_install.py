@@ -1,4 +1,4 @@
-"""A freshly scaffolded plugin installs with pip and runs on all five services."""
+"""A freshly scaffolded plugin installs with pip and runs on all five services (real processes)."""
 
 from __future__ import annotations
 
@@ -6,51 +6,22 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+
+import pytest
 
 from peek_platform.scaffold.generator import createPluginProject
 from peek_platform.scaffold.names import PluginNaming
-from peek_platform.services import ALL_SERVICES
+from peek_platform.services import ALL_SERVICES, FIELD, LOGIC, OFFICE, WORKER
 
-#: Runs the installed plugin through the real loader on every service; prints JSON.
-_LOAD_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-    from twisted.internet.task import Clock
-    from peek_platform.config import loadServiceConfig
-    from peek_platform.platform_hook import PlatformHookBase
-    from peek_platform.plugin.loader import PluginLoader
-    from peek_platform.services import ALL_SERVICES
+pytestmark = pytest.mark.integration
 
-    name, home = sys.argv[1], Path(sys.argv[2])
-    report = {}
-    for spec in ALL_SERVICES:
-        config = loadServiceConfig(spec, home, writeBack=False)
-        factory = lambda plugin, root, loader, spec=spec, config=config: PlatformHookBase(
-            spec, home, config, plugin, loader
-        )
-        loader = PluginLoader(spec, [name], factory, reactor=Clock())
-        states = []
-        for step in (loader.loadAll, loader.startAll, loader.stopAll, loader.unloadAll):
-            step()
-            states.append(loader.plugin(name).status.state.value)
-        report[spec.key] = {
-            "states": states,
-            "reason": loader.plugin(name).status.reason,
-            "hookModule": type(loader.plugin(name).entryHook).__module__,
-        }
-    report["packageFile"] = sys.modules[name].__file__
-    print(json.dumps(report))
-    """
-)
+#: The data exchange secret the five test services share.
+SECRET = "scaffold-install-test-secret-0123"
 
 
-def test_scaffoldedPluginInstallsAndRunsEverywhere(noopOnPath: Path, tmp_path: Path) -> None:
-    """pip installs the new project into a target dir; it loads and unloads on every service."""
-    projectDir, _ = createPluginProject(PluginNaming.fromArgument("tutorial"), tmp_path)
-    target = tmp_path / "site"
+def _pipInstall(projectDir: Path, target: Path) -> None:
+    """Install the project (not editable) into ``target``, as a user's pip would."""
     subprocess.run(
         [
             sys.executable,
@@ -69,23 +40,58 @@ def test_scaffoldedPluginInstallsAndRunsEverywhere(noopOnPath: Path, tmp_path: P
         check=True,
         capture_output=True,
     )
-    assert (target / "peek_plugin_tutorial" / "plugin_package.json").is_file()
 
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    run = subprocess.run(
-        [sys.executable, "-c", _LOAD_SCRIPT, "peek_plugin_tutorial", str(tmp_path / "home")],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    report = json.loads(run.stdout)
 
-    assert Path(report.pop("packageFile")).is_relative_to(target)
+def _writeConfigs(homeRoot: Path, pluginName: str, port: int) -> None:
+    """One config.json per service: the plugin enabled, shared secret, test ports."""
     for spec in ALL_SERVICES:
-        serviceReport = report[spec.key]
-        assert serviceReport["states"] == ["loaded", "started", "stopped", "unloaded"], (
-            serviceReport["reason"]
+        home = homeRoot / spec.homeDirName
+        home.mkdir(parents=True)
+        config: dict = {
+            "plugin": {"enabled": [pluginName]},
+            "dataExchange": {"port": port, "secret": SECRET},
+        }
+        site = {LOGIC.key: "admin", FIELD.key: FIELD.key, OFFICE.key: OFFICE.key}.get(spec.key)
+        if site is not None:
+            config["httpServer"] = {site: {"sitePort": 0, "bindAddress": "127.0.0.1"}}
+        if spec.key == WORKER.key:
+            config["celery"] = {"workerConcurrency": 1}
+        (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_scaffoldedPluginInstallsAndRunsEverywhere(
+    noopOnPath: Path, tmp_path: Path, startService, freePort
+) -> None:
+    """pip installs the new project with its data files; each of the five services starts
+    it (logic migrating its schema) and stops it cleanly."""
+    name = "peek_plugin_tutorial"
+    projectDir, _ = createPluginProject(PluginNaming.fromArgument("tutorial"), tmp_path)
+    target = tmp_path / "site"
+    _pipInstall(projectDir, target)
+    package = target / name
+    assert (package / "plugin_package.json").is_file()
+    assert (package / "_private/alembic/script.py.mako").is_file()
+    assert len(list((package / "_private/alembic/versions").glob("*_tutorialitem_*.py"))) == 2
+    assert (package / "_private/device-app/index.html").is_file()
+    assert (package / "_private/admin-app/admin.mjs").is_file()
+
+    homeRoot = tmp_path / "root"
+    _writeConfigs(homeRoot, name, freePort())
+    env = {**os.environ, "PEEK_HOME_ROOT": str(homeRoot), "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = str(target)
+    services = {}
+    for spec in ALL_SERVICES:
+        services[spec.key] = startService(spec, homeRoot / spec.homeDirName, env)
+        if spec.key == LOGIC.key:
+            services[spec.key].waitForLine(rf"{spec.vortexName} started: ")
+    for spec in ALL_SERVICES:
+        services[spec.key].waitForLine(
+            rf"{spec.vortexName} started: 1 plugins started, 0 failed, 0 skipped"
         )
-        assert serviceReport["hookModule"].startswith(f"peek_plugin_tutorial._private.{spec.key}.")
+        started = services[spec.key].waitForLine(rf"INFO ({name}\S*): Started$")
+        assert started.group(1).startswith(f"{name}._private.{spec.key}.")
+    services[LOGIC.key].waitForLine(rf"{name}: schema pl_tutorial is at its newest revision")
+
+    for spec in reversed(ALL_SERVICES):
+        assert services[spec.key].stop() == 0
+        services[spec.key].waitForLine(rf"INFO {name}\._private\.{spec.key}\.\w+: Unloaded$")

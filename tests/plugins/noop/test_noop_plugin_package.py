@@ -1,4 +1,4 @@
-"""The noop plugin's plugin_package.json, version and names."""
+"""The noop plugin's plugin_package.json, version, names, storage and settings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
+from peek_logic_service.storage.plugin_storage import checkMetadataSchema, pluginStorage
 from peek_platform.plugin.metadata import readPluginMetadata
 from peek_platform.services import ALL_SERVICES
+from peek_plugin_base.settings.PluginSetting import parseSettingDeclarations
 
 
 def test_metadataIsValidForThisPlatform(noopOnPath: Path) -> None:
@@ -50,3 +54,37 @@ def test_pluginNamesDeriveFromThePackageName(noopOnPath: Path) -> None:
     assert names.noopTuplePrefix == names.noopPluginName + "."
     assert names.noopObservableName == names.noopPluginName
     assert names.noopActionProcessorName == names.noopPluginName
+
+
+def test_storageIsSchemaPlNoopWithTwoLinearRevisions(noopOnPath: Path) -> None:
+    """The storage section names an Alembic dir of two revisions in one line; the metadata
+    is bound to the plugin's schema ``pl_noop``."""
+    document = json.loads((noopOnPath / "plugin_package.json").read_text("utf-8"))
+    storage = pluginStorage("peek_plugin_noop", noopOnPath, document)
+    assert storage is not None and storage.schema == "pl_noop"
+    base = importlib.import_module("peek_plugin_noop._private.storage.DeclarativeBase")
+    checkMetadataSchema(storage, base.metadata)
+    scripts = ScriptDirectory(str(storage.alembicDir))
+    revisions = list(scripts.walk_revisions())
+    assert len(revisions) == 2
+    assert revisions[-1].down_revision is None
+    assert revisions[0].down_revision == revisions[-1].revision
+
+
+def test_settingsAreDeclaredWithDefaults(noopOnPath: Path) -> None:
+    """Two settings are declared: ``greeting`` (str, "hello") and ``incrementStep`` (int, 1)."""
+    document = json.loads((noopOnPath / "plugin_package.json").read_text("utf-8"))
+    settings = parseSettingDeclarations("peek_plugin_noop", document["settings"])
+    assert [(s.name, s.type, s.default) for s in settings] == [
+        ("greeting", "str", "hello"),
+        ("incrementStep", "int", 1),
+    ]
+
+
+def test_workerIncludesTheTaskModule(noopOnPath: Path) -> None:
+    """The worker hook lists the module defining ``upsertNoopItem`` in celeryAppIncludes."""
+    hookModule = importlib.import_module("peek_plugin_noop._private.worker.WorkerEntryHook")
+    hook = hookModule.WorkerEntryHook("peek_plugin_noop", str(noopOnPath), None)
+    (moduleName,) = hook.celeryAppIncludes
+    tasks = importlib.import_module(moduleName)
+    assert tasks.upsertNoopItem.name == f"{moduleName}.upsertNoopItem"

@@ -6,7 +6,7 @@ noopPluginName = "peek_plugin_noop"
 #: The payload filter every vortex message of this plugin carries.
 noopFilt = {"plugin": "peek_plugin_noop"}
 
-#: Prefix of this plugin's tuple type names, e.g. ``peek_plugin_noop.NoopTuple``.
+#: Prefix of this plugin's tuple type names, e.g. ``peek_plugin_noop.NoopItemTuple``.
 noopTuplePrefix = "peek_plugin_noop."
 
 #: Name of this plugin's observable (tuple data published to subscribers).

@@ -4,6 +4,13 @@ import logging
 from typing import Any
 
 from peek_plugin_base.agent.PluginAgentEntryHookABC import PluginAgentEntryHookABC
+from peek_plugin_noop._private.agent.AgentToLogicRpcCallExample import (
+    AgentToLogicRpcCallExample,
+)
+from peek_plugin_noop._private.agent.RpcForLogic import RpcForLogic
+from peek_plugin_noop._private.storage.DeclarativeBase import loadStorageTuples
+from peek_plugin_noop._private.tuples import loadPrivateTuples
+from peek_plugin_noop.tuples import loadPublicTuples
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +28,18 @@ class AgentEntryHook(PluginAgentEntryHookABC):
         self._loadedObjects: list[Any] = []
 
     def load(self) -> None:
-        """Prepare the plugin before the service starts it."""
+        """Prepare the plugin before the service starts it: register its tuples."""
+        loadStorageTuples()
+        loadPrivateTuples()
+        loadPublicTuples()
         logger.info("Loaded")
 
     def start(self) -> None:
         """Start the plugin: create its handlers and add each to ``self._loadedObjects``."""
+        # The RPCs logic calls on the agent.
+        self._loadedObjects.extend(RpcForLogic().makeHandlers())
+        # Call logic's RPC each time logic comes online.
+        self._loadedObjects.append(AgentToLogicRpcCallExample().start())
         logger.info("Started")
 
     def stop(self) -> None:

@@ -4,6 +4,16 @@ import logging
 from typing import Any
 
 from peek_plugin_base.field.PluginFieldEntryHookABC import PluginFieldEntryHookABC
+from peek_plugin_noop._private.device import DEVICE_APP_DIR
+from peek_plugin_noop._private.device.DeviceTupleDataObservableProxy import (
+    makeDeviceTupleDataObservableProxy,
+)
+from peek_plugin_noop._private.device.DeviceTupleProcessorActionProxy import (
+    makeTupleActionProcessorProxy,
+)
+from peek_plugin_noop._private.storage.DeclarativeBase import loadStorageTuples
+from peek_plugin_noop._private.tuples import loadPrivateTuples
+from peek_plugin_noop.tuples import loadPublicTuples
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +31,19 @@ class FieldEntryHook(PluginFieldEntryHookABC):
         self._loadedObjects: list[Any] = []
 
     def load(self) -> None:
-        """Prepare the plugin before the service starts it."""
+        """Prepare the plugin: register its tuples and serve its pages at /peek_plugin_noop/."""
+        loadStorageTuples()
+        loadPrivateTuples()
+        loadPublicTuples()
+        # The platform stops serving it when the plugin unloads.
+        self.platform.addFieldStaticResourceDir(str(DEVICE_APP_DIR))
         logger.info("Loaded")
 
     def start(self) -> None:
         """Start the plugin: create its handlers and add each to ``self._loadedObjects``."""
+        # Devices observe the noop data and push noop actions here; both go on to logic.
+        self._loadedObjects.append(makeDeviceTupleDataObservableProxy())
+        self._loadedObjects.append(makeTupleActionProcessorProxy())
         logger.info("Started")
 
     def stop(self) -> None:

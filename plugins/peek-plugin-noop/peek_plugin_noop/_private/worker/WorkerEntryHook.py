@@ -4,6 +4,9 @@ import logging
 from typing import Any
 
 from peek_plugin_base.worker.PluginWorkerEntryHookABC import PluginWorkerEntryHookABC
+from peek_plugin_noop._private.storage.DeclarativeBase import loadStorageTuples
+from peek_plugin_noop._private.tuples import loadPrivateTuples
+from peek_plugin_noop.tuples import loadPublicTuples
 
 logger = logging.getLogger(__name__)
 
@@ -12,6 +15,8 @@ class WorkerEntryHook(PluginWorkerEntryHookABC):
     """Runs the noop plugin on the worker service: ``load → start → stop → unload``.
 
     Whatever ``load`` and ``start`` create, ``stop`` and ``unload`` must release again.
+    The tasks themselves run in the worker's Celery processes, which import the modules
+    named by ``celeryAppIncludes``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -20,8 +25,16 @@ class WorkerEntryHook(PluginWorkerEntryHookABC):
         #: ``shutdown()`` method, which stop() calls, newest first.
         self._loadedObjects: list[Any] = []
 
+    @property
+    def celeryAppIncludes(self) -> list[str]:
+        """The modules defining this plugin's Celery tasks."""
+        return ["peek_plugin_noop._private.worker.tasks.NoopItemTasks"]
+
     def load(self) -> None:
-        """Prepare the plugin before the service starts it."""
+        """Prepare the plugin before the service starts it: register its tuples."""
+        loadStorageTuples()
+        loadPrivateTuples()
+        loadPublicTuples()
         logger.info("Loaded")
 
     def start(self) -> None:

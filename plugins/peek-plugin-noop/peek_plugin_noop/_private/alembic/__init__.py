@@ -1,0 +1,1 @@
+"""Alembic migrations of the noop plugin's schema (``storage.alembicDir``)."""

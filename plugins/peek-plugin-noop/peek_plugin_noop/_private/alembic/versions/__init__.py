@@ -1,0 +1,1 @@
+"""The noop plugin's revision scripts, oldest first by ``down_revision``."""

@@ -1,0 +1,1 @@
+"""RPCs the agent service calls on the logic service."""

@@ -1,0 +1,130 @@
+"""The noop plugin's main controller: it changes items and tells the observable about it.
+
+It is the delegate of the plugin's tuple action processor (``TupleActionProcessor.py``),
+seeds the first items, and serves the published API. All database work runs in a thread
+(``deferToThread``), never on the reactor thread.
+"""
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.threads import deferToThread
+
+from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
+from peek_plugin_noop._private.storage.NoopItem import NoopItemTuple
+from peek_plugin_noop._private.tuples.NoopIncrementActionTuple import NoopIncrementActionTuple
+from peek_plugin_noop._private.tuples.NoopToggleCapsActionTuple import NoopToggleCapsActionTuple
+from vortex.handler.TupleActionProcessor import TupleActionProcessorDelegateABC
+from vortex.handler.TupleDataObservableHandler import TupleDataObservableHandler
+from vortex.TupleAction import TupleActionABC
+from vortex.TupleSelector import TupleSelector
+
+logger = logging.getLogger(__name__)
+
+#: The items a fresh install starts with, so the pages have something to show.
+SEED_ITEMS = (("Apples", 3), ("Pears", 5))
+
+#: How many action uuids are remembered to recognise an action pushed twice.
+REMEMBERED_ACTIONS = 1000
+
+
+class UnknownItemError(LookupError):
+    """An action names an item id that does not exist."""
+
+
+class MainController(TupleActionProcessorDelegateABC):
+    """Processes the noop actions against the ``NoopItem`` table."""
+
+    def __init__(
+        self,
+        dbSessionCreator: Callable[[], Session],
+        tupleObservable: TupleDataObservableHandler,
+        pluginSettings: PluginSettingsABC,
+    ) -> None:
+        self._dbSessionCreator = dbSessionCreator
+        self._tupleObservable = tupleObservable
+        self._pluginSettings = pluginSettings
+        # Offline pages repeat an action (same uuid) when its answer was lost; apply it once.
+        self._doneActionUuids: OrderedDict[str, None] = OrderedDict()
+
+    def shutdown(self) -> None:
+        """Nothing to release: every database session is closed after each use."""
+
+    def notifyItemsChanged(self) -> None:
+        """Tell the observable that the items changed; it sends subscribers the new list.
+
+        This selector must equal what the pages observe (all items, empty selector).
+        """
+        self._tupleObservable.notifyOfTupleUpdate(TupleSelector(NoopItemTuple.tupleName(), {}))
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def processTupleAction(self, tupleAction: TupleActionABC) -> Deferred[None]:
+        """Apply one action (called by the action processor); a Deferred of no result."""
+        if tupleAction.uuid in self._doneActionUuids:
+            logger.info("Action %s was already applied; ignoring the repeat", tupleAction.uuid)
+            return succeed(None)
+        if isinstance(tupleAction, NoopIncrementActionTuple):
+            d = deferToThread(self._processIncrement, tupleAction)
+        elif isinstance(tupleAction, NoopToggleCapsActionTuple):
+            d = deferToThread(self._processToggleCaps, tupleAction)
+        else:
+            raise NotImplementedError(tupleAction.tupleName())
+        d.addCallback(self._actionDone, tupleAction.uuid)
+        return d
+
+    def _actionDone(self, _: Any, actionUuid: str) -> None:
+        self._doneActionUuids[actionUuid] = None
+        while len(self._doneActionUuids) > REMEMBERED_ACTIONS:
+            self._doneActionUuids.popitem(last=False)
+        self.notifyItemsChanged()
+
+    def _processIncrement(self, action: NoopIncrementActionTuple) -> None:
+        # The setting is read for every action, so an admin's change applies at once.
+        step = self._pluginSettings.getBlocking("incrementStep")
+        with self._dbSessionCreator() as session:
+            row = self._itemRow(session, action.itemId)
+            row.value += int(action.delta) * step
+            session.commit()
+            logger.info("Item %s %r is now %s", row.id, row.name, row.value)
+
+    def _processToggleCaps(self, action: NoopToggleCapsActionTuple) -> None:
+        with self._dbSessionCreator() as session:
+            row = self._itemRow(session, action.itemId)
+            row.name = row.name.lower() if row.name[:1].isupper() else row.name.upper()
+            session.commit()
+            logger.info("Item %s is now named %r", row.id, row.name)
+
+    @staticmethod
+    def _itemRow(session: Session, itemId: Any) -> NoopItemTuple:
+        row = session.get(NoopItemTuple, itemId)
+        if row is None:
+            raise UnknownItemError(f"peek_plugin_noop: there is no NoopItem with id {itemId!r}")
+        return row
+
+    # ---- seeding and the API ----------------------------------------------------------
+
+    def seedItems(self) -> Deferred[int]:
+        """Insert ``SEED_ITEMS`` into an empty table; a Deferred of how many were added."""
+        return deferToThread(self._seedItemsBlocking)
+
+    def _seedItemsBlocking(self) -> int:
+        with self._dbSessionCreator() as session:
+            if session.query(NoopItemTuple).first() is not None:
+                return 0
+            session.add_all(NoopItemTuple(name=name, value=value) for name, value in SEED_ITEMS)
+            session.commit()
+        return len(SEED_ITEMS)
+
+    def itemValues(self) -> Deferred[dict[str, int]]:
+        """A Deferred of every item's value by name."""
+        return deferToThread(self._itemValuesBlocking)
+
+    def _itemValuesBlocking(self) -> dict[str, int]:
+        with self._dbSessionCreator() as session:
+            rows = session.query(NoopItemTuple.name, NoopItemTuple.value).all()
+            return {name: value for name, value in rows}

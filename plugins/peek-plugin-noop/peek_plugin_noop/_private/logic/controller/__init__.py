@@ -1,0 +1,1 @@
+"""Controllers: the noop plugin's logic on the logic service."""

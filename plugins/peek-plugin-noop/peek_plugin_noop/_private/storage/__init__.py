@@ -1,0 +1,1 @@
+"""The noop plugin's database tables (logic and worker services only)."""

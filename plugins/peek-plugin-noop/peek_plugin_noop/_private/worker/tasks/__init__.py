@@ -1,0 +1,1 @@
+"""The noop plugin's Celery tasks (listed in ``WorkerEntryHook.celeryAppIncludes``)."""

@@ -1,0 +1,196 @@
+"""The noop plugin across real service processes: storage, settings, RPC, observable,
+actions, Celery tasks and web pages, as the plugin author's reference example."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from peek_platform.services import AGENT, FIELD, LOGIC, OFFICE, WORKER
+
+pytestmark = pytest.mark.integration
+
+DRIVER = Path(__file__).with_name("noop_vortex_driver.py")
+ALEMBIC_DIR = Path(__file__).resolve().parents[3] / (
+    "plugins/peek-plugin-noop/peek_plugin_noop/_private/alembic"
+)
+
+
+def test_logicMigratesNoopToHeadOnSqlite(noopServices) -> None:
+    """Logic runs both noop revisions in order; pl_noop.sqlite is at the newest one."""
+    logic = noopServices.services[LOGIC.key]
+    scripts = ScriptDirectory(str(ALEMBIC_DIR))
+    revisions = [script.revision for script in scripts.walk_revisions()][::-1]
+    assert len(revisions) == 2
+    ran = [
+        m.group(1)
+        for m in map(re.compile(r"Running upgrade \S* -> (\w+)").search, logic.lines)
+        if m and m.group(1) in revisions
+    ]
+    assert ran == revisions
+    database = noopServices.homeRoot / LOGIC.homeDirName / "pl_noop.sqlite"
+    with sqlite3.connect(database) as db:
+        (current,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        indexes = [row[1] for row in db.execute("PRAGMA index_list('NoopItem')")]
+    assert current == scripts.get_current_head()
+    assert "idx_NoopItem_name" in indexes
+
+
+def test_settingIsReadAtStart(noopServices) -> None:
+    """Logic reads the ``greeting`` setting (its declared default) when the plugin starts."""
+    noopServices.services[LOGIC.key].waitForLine(r"noop.*Setting greeting is 'hello'")
+
+
+def test_rpcAgentCallsLogic(noopServices) -> None:
+    """The agent calls logic's noopAddOnLogic(5, 7): logic runs it, the agent logs 12."""
+    noopServices.services[AGENT.key].waitForLine(r"Logic's noopAddOnLogic\(5, 7\) returned 12$")
+    noopServices.services[LOGIC.key].waitForLine(r"The agent asked for noopAddOnLogic\(5, 7\)")
+
+
+def test_rpcLogicCallsAgent(noopServices) -> None:
+    """Logic calls the agent's noopEchoOnAgent when the agent links up, and logs the echo."""
+    noopServices.services[AGENT.key].waitForLine(r"Logic asked for noopEchoOnAgent")
+    noopServices.services[LOGIC.key].waitForLine(
+        r"The agent's noopEchoOnAgent said 'hello from logic'$"
+    )
+
+
+def test_workerBatchResultsAreLogged(noopServices) -> None:
+    """Logic submits three upsert tasks to the worker and logs the rows they wrote."""
+    line = noopServices.services[LOGIC.key].waitForLine(r"Worker batch done: (.*)$")[0]
+    written = re.findall(r"(Worker \w+)=(\d+) \(id \d+\)", line.group(1))
+    assert written == [("Worker plums", "10"), ("Worker cherries", "20"), ("Worker grapes", "30")]
+
+
+def test_observerSeesAnActionsChange(noopServices) -> None:
+    """A Python observer of logic gets the items; an increment action (delta 2, step 1)
+    changes "Apples" and the observer receives the new value."""
+    logicHome = noopServices.homeRoot / LOGIC.homeDirName
+    config = json.loads((logicHome / "config.json").read_text())
+    url = f"ws://127.0.0.1:{config['dataExchange']['port']}/vortexws"
+    done = subprocess.run(
+        [sys.executable, str(DRIVER), url, config["dataExchange"]["secret"]],
+        capture_output=True,
+        text=True,
+        timeout=40,
+        env=noopServices.env,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in report, report["error"]
+    assert report["firstTypes"] == ["NoopItemTuple"]
+    assert report["after"] == report["before"] + 2
+    assert report["result"] == []
+
+
+@pytest.mark.parametrize("spec", [FIELD, OFFICE], ids=["field", "office"])
+def test_devicePageIsServedAndListed(noopServices, spec) -> None:
+    """Field and office serve the noop page at /peek_plugin_noop/ and list it in the shell."""
+    base = _siteUrl(noopServices.services[spec.key], spec.key)
+    page = _get(base + "/peek_plugin_noop/")
+    assert '<script type="module" src="app.mjs"></script>' in page
+    assert "import" in _get(base + "/peek_plugin_noop/app.mjs")
+    assert "NoopItemTuple" in _get(base + "/peek_plugin_noop/tuples.mjs")
+    assert 'href="/peek_plugin_noop/"' in _get(base + "/")
+
+
+def test_adminSettingsApiReadsAndWritesASetting(noopServices) -> None:
+    """The admin page's settings API lists both settings; a POST with the CSRF token stores
+    a value, a wrongly typed one is refused with 400."""
+    logic = noopServices.services[LOGIC.key]
+    admin = _AdminClient(_siteUrl(logic, "admin"), noopServices.homeRoot / LOGIC.homeDirName)
+    assert "admin.mjs" in admin.get("/peek_plugin_noop/")[1]
+
+    code, body = admin.get("/peek_plugin_noop/api/settings")
+    assert code == 200
+    values = {s["name"]: (s["type"], s["value"]) for s in json.loads(body)}
+    assert values == {"greeting": ("str", "hello"), "incrementStep": ("int", 1)}
+
+    assert (
+        admin.postJson("/peek_plugin_noop/api/settings", {"name": "incrementStep", "value": "x"})[0]
+        == 400
+    )
+    assert (
+        admin.postJson("/peek_plugin_noop/api/settings", {"name": "incrementStep", "value": 3})[0]
+        == 200
+    )
+    code, body = admin.get("/peek_plugin_noop/api/settings")
+    assert {s["name"]: s["value"] for s in json.loads(body)}["incrementStep"] == 3
+    assert (
+        admin.postJson("/peek_plugin_noop/api/settings", {"name": "incrementStep", "value": 1})[0]
+        == 200
+    )
+
+
+def test_sigtermStopsEveryServiceCleanly(noopServices) -> None:
+    """Stopping each service (logic last) stops and unloads noop there and exits with 0."""
+    for spec in (AGENT, FIELD, OFFICE, WORKER, LOGIC):
+        service = noopServices.services[spec.key]
+        assert service.stop() == 0, service.output()
+        service.waitForLine(rf"peek_plugin_noop\._private\.{spec.key}\.\w+: Stopped$")
+        service.waitForLine(rf"peek_plugin_noop\._private\.{spec.key}\.\w+: Unloaded$")
+
+
+def _siteUrl(service, siteName: str) -> str:
+    """The base URL a service logged for one of its sites."""
+    match = service.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0]
+    return match.group(1)
+
+
+def _get(url: str) -> str:
+    """GET ``url`` (must answer 200) and return the body as text."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class _AdminClient:
+    """An admin site session: logged in as the recovery user, with its CSRF token."""
+
+    def __init__(self, baseUrl: str, logicHome: Path) -> None:
+        self.baseUrl = baseUrl
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect()
+        )
+        config = json.loads((logicHome / "config.json").read_text())
+        loginPage = self.get("/login")[1]
+        token = re.search(r'name="csrfToken" value="([^"]+)"', loginPage).group(1)
+        form = {
+            "username": config["admin"]["recoveryUser"],
+            "password": config["admin"]["recoveryPassword"],
+            "csrfToken": token,
+        }
+        assert self._open("/login", urllib.parse.urlencode(form).encode())[0] == 303
+        self.csrfToken = json.loads(self.get("/api/session")[1])["csrfToken"]
+
+    def _open(self, path: str, data: bytes | None = None, headers: dict | None = None):
+        request = urllib.request.Request(self.baseUrl + path, data=data, headers=headers or {})
+        try:
+            with self._opener.open(request, timeout=10) as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8")
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET ``path``: status and body."""
+        return self._open(path)
+
+    def postJson(self, path: str, body: object) -> tuple[int, str]:
+        """POST ``body`` as JSON with the session's CSRF token: status and body."""
+        headers = {"Content-Type": "application/json", "X-CSRF-Token": self.csrfToken}
+        return self._open(path, json.dumps(body).encode(), headers)
