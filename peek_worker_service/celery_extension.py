@@ -25,7 +25,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 
 from peek_platform.plugin.extension import LoaderExtension
-from peek_platform.process.context import ServiceContext
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.process.supervisor import (
     ChildCommand,
     SpawnFunction,
@@ -62,7 +62,7 @@ def celeryChildCommand(home: Any, python: str = sys.executable) -> ChildCommand:
     )
 
 
-class WorkerCeleryExtension:
+class WorkerCeleryExtension(ServiceExtensionBase):
     """Service extension that runs and stops the Celery worker child."""
 
     def __init__(self, spawn: SpawnFunction | None = None, python: str = sys.executable) -> None:

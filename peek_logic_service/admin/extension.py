@@ -17,6 +17,7 @@ from peek_logic_service.admin.recovery import (
 from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.config import ConfigError
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.process.context import ServiceExtensionBase
 from peek_platform.web.app_site import deviceVortexResource, pluginTitleLookup
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.site_root import WebSiteRoot
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 EXIT_CONFIG_ERROR = 2
 
 
-class AdminSiteExtension:
+class AdminSiteExtension(ServiceExtensionBase):
     """Logic ``ServiceExtension`` serving the admin site of ``adminSite``.
 
     The recovery password is settled in :meth:`loaderExtensions`, the one step that runs

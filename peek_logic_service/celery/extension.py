@@ -12,11 +12,11 @@ from peek_logic_service.celery.submitter import CeleryTaskSubmitter
 from peek_platform.celery.app_config import configureCeleryApp, prepareLocalStores
 from peek_platform.celery.settings import celerySettingsFromConfig
 from peek_platform.plugin.extension import LoaderExtension
-from peek_platform.process.context import ServiceContext
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_plugin_base.worker.CeleryApp import celeryApp
 
 
-class LogicCeleryExtension:
+class LogicCeleryExtension(ServiceExtensionBase):
     """Service extension: before plugins load, configure ``app`` and start the submitter.
 
     ``submitter`` is available from ``startBeforePlugins`` until ``stopAfterPlugins``, so

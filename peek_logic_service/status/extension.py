@@ -7,11 +7,12 @@ from typing import Any
 
 from peek_logic_service.status.service import PlatformStatusService
 from peek_logic_service.status.view import PlatformStatusView
+from peek_platform.process.context import ServiceExtensionBase
 from peek_platform.vortex.extension import DataExchangeServerExtension
 from peek_platform.vortex.status_report import DEFAULT_POLL_SECONDS
 
 
-class PlatformStatusExtension:
+class PlatformStatusExtension(ServiceExtensionBase):
     """Starts the status endpoints on logic's data exchange; ``view`` exists from the start
     so the admin site can subscribe before the service runs."""
 

@@ -26,6 +26,7 @@ from peek_logic_service.storage.plugin_storage import (
     checkMetadataSchema,
     pluginStorage,
 )
+from peek_platform.process.context import ServiceExtensionBase
 from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
 from peek_plugin_base.settings.PluginSetting import PluginSetting, parseSettingDeclarations
 from peek_plugin_base.storage.DbConnection import DbConnection
@@ -33,7 +34,7 @@ from peek_plugin_base.storage.DbConnection import DbConnection
 logger = logging.getLogger(__name__)
 
 
-class StorageServiceExtension:
+class StorageServiceExtension(ServiceExtensionBase):
     """Logic ``ServiceExtension``: database connection, migrations and plugin settings."""
 
     def __init__(self, isReactorThread: Callable[[], bool] = threadable.isInIOThread) -> None:

@@ -1,7 +1,8 @@
 """What a service process hands to its extensions: the context and the extension protocol.
 
 Extensions are the seam through which the vortex, storage and Celery plug into a service
-process: they start before any plugin loads and stop after every plugin has unloaded.
+process: they start before any plugin loads, may do more once every plugin has started, and
+stop after every plugin has unloaded.
 """
 
 from __future__ import annotations
@@ -48,5 +49,28 @@ class ServiceExtension(Protocol):
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
         """Hooks the plugin loader calls around each plugin (asked before the loader exists)."""
 
+    def startAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Finish starting once every plugin has started (e.g. accept peers' messages)."""
+
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
         """Stop the feature; called after every plugin has stopped and unloaded."""
+
+
+class ServiceExtensionBase:
+    """A :class:`ServiceExtension` whose steps do nothing; subclasses override what they need."""
+
+    def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Nothing to start before the plugins."""
+        return None
+
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
+        """No per-plugin hooks."""
+        return ()
+
+    def startAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Nothing to start after the plugins."""
+        return None
+
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
+        """Nothing to stop."""
+        return None

@@ -95,6 +95,24 @@ class ServiceLifecycle:
             logger.info("%s: stop requested while loading plugins; not starting them", self._name)
             return
         await self._loader.startAll()
+        # Peers' messages are accepted only now: a link that came up while plugins were
+        # still starting would deliver requests to endpoints not registered yet, and those
+        # requests would go unanswered.
+        for extension in self._startedExtensions:
+            if self._stopRequested:
+                return
+            try:
+                await maybeDeferred(extension.startAfterPlugins, ctx)
+            except Exception:
+                logger.exception(
+                    "%s: extension %s failed to finish starting after the plugins; the "
+                    "service stops. Fix the cause above and start the service again.",
+                    self._name,
+                    _extensionName(extension),
+                )
+                self.exitStatus = EXIT_FAILED
+                self._stopReactor()
+                return
         logger.info(pluginSummaryLine(self._name, self._loader.statuses()))
 
     def _stopReactor(self) -> None:

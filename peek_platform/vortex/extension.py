@@ -21,6 +21,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from peek_platform.process.context import ServiceExtensionBase
 from peek_platform.vortex.settings import (
     EXIT_DATA_EXCHANGE_CONFIG,
     WILDCARD_ADDRESSES,
@@ -51,7 +52,7 @@ def runGuarded(run: Callable[[], int]) -> int:
         return EXIT_DATA_EXCHANGE_CONFIG
 
 
-class _VortexExtension:
+class _VortexExtension(ServiceExtensionBase):
     """Shared part: one VortexFactory per process, the default, logging its links."""
 
     def __init__(self) -> None:
@@ -153,9 +154,13 @@ class DataExchangeServerExtension(_VortexExtension):
             _checkTls(ctx.config, self._tls.contextFactory)
 
     def startBeforePlugins(self, ctx: Any) -> None:
-        """Listen on ``dataExchange.bindAddress``:``port`` before any plugin loads."""
+        """Create the vortex so plugins can register their endpoints while they load."""
         self._configureOnce(ctx)
-        factory = self._startFactory(ctx)
+        self._startFactory(ctx)
+
+    def startAfterPlugins(self, ctx: Any) -> None:
+        """Listen on ``dataExchange.bindAddress``:``port`` once every plugin has started."""
+        factory = self.factory
         root = Resource()
         factory.listen(root, secret=self._secret, allowDevices=False, limits=self._limits)
         site = Site(root)
@@ -227,9 +232,13 @@ class DataExchangeClientExtension(_VortexExtension):
         self._backoff = backoffFromConfig(config)
 
     def startBeforePlugins(self, ctx: Any) -> None:
-        """Start linking to logic; plugins load at once (the link comes up when logic does)."""
+        """Create the vortex so plugins can register their endpoints while they load."""
         self._configureOnce(ctx)
-        factory = self._startFactory(ctx)
+        self._startFactory(ctx)
+
+    def startAfterPlugins(self, ctx: Any) -> None:
+        """Link to logic (reconnecting) once every plugin has started, and report status."""
+        factory = self.factory
         logger.info("%s: connecting to the data exchange at %s", factory.vortexName, self._url)
         self._client = factory.connect(
             self._url,

@@ -18,6 +18,7 @@ import vortex
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
 from peek_platform.plugin.state import PluginStatus
+from peek_platform.process.context import ServiceExtensionBase
 from peek_platform.services import LOGIC
 from peek_platform.web.app_shell import AppShellResource
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
@@ -90,7 +91,7 @@ def buildAppSiteRoot(
     )
 
 
-class AppSiteExtension:
+class AppSiteExtension(ServiceExtensionBase):
     """``ServiceExtension`` serving the field or office site of ``siteResources``."""
 
     def __init__(
@@ -118,11 +119,17 @@ class AppSiteExtension:
             pluginTitle=pluginTitleLookup(loader),
             vortexFactory=self._vortexFactory,
         )
-        deviceVortex = deviceVortexResource(self._vortexFactory, siteName=siteName)
-        if deviceVortex is not None:
-            root.mount(VORTEX_WS_PATH, deviceVortex, public=True)
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
         self.root = root
+
+    def startAfterPlugins(self, ctx: Any) -> None:
+        """Mount the device vortex once every plugin has registered its endpoints."""
+        assert self.root is not None
+        deviceVortex = deviceVortexResource(
+            self._vortexFactory, siteName=self.siteResources.siteName
+        )
+        if deviceVortex is not None:
+            self.root.mount(VORTEX_WS_PATH, deviceVortex, public=True)
 
     def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
         """No per-plugin hooks: plugin trees are looked up per request."""

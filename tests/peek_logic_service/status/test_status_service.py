@@ -84,6 +84,7 @@ def running(spin):
     def start(extension, ctx):
         extension.loaderExtensions(ctx)
         extension.startBeforePlugins(ctx)
+        extension.startAfterPlugins(ctx)
         started.append((extension, ctx))
         return extension
 

@@ -61,6 +61,9 @@ class RecordingExtension:
     def loaderExtensions(self, ctx: ServiceContext) -> list[Any]:
         return []
 
+    def startAfterPlugins(self, ctx: ServiceContext) -> Any:
+        self.calls.append(f"started-after {self.name}")
+
     def stopAfterPlugins(self, ctx: ServiceContext) -> Any:
         self.calls.append(f"stop {self.name}")
         return self.stopResult

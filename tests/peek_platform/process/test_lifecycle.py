@@ -21,11 +21,18 @@ def makeLifecycle(ctx, extensions=(), exits=None) -> ServiceLifecycle:
 
 
 def test_start_runs_extensions_then_loads_then_starts_plugins(ctx, calls, extension):
-    """Extensions start in order before plugins load, and plugins load before they start."""
+    """Extensions start before plugins load, plugins load then start, then extensions finish."""
     extensions = [extension("a"), extension("b")]
     lifecycle = makeLifecycle(ctx, extensions)
     lifecycle.start()
-    assert calls == ["start a", "start b", "loadAll", "startAll"]
+    assert calls == [
+        "start a",
+        "start b",
+        "loadAll",
+        "startAll",
+        "started-after a",
+        "started-after b",
+    ]
 
 
 def test_start_waits_for_an_extension_deferred(ctx, calls, extension):
@@ -35,7 +42,7 @@ def test_start_waits_for_an_extension_deferred(ctx, calls, extension):
     lifecycle.start()
     assert calls == ["start db"]
     pending.callback(None)
-    assert calls == ["start db", "loadAll", "startAll"]
+    assert calls == ["start db", "loadAll", "startAll", "started-after db"]
 
 
 def test_start_logs_plugin_summary(ctx, loader, caplog):
@@ -159,3 +166,17 @@ def test_lifecycle_requires_a_loader(ctx):
     ctx.loader = None
     with pytest.raises(ValueError, match=r"ctx\.loader"):
         makeLifecycle(ctx)
+
+
+def test_failing_start_after_plugins_stops_the_service(ctx, calls, extension):
+    """An extension failing to finish starting after the plugins makes the service stop (1)."""
+
+    def portInUse(ctx):
+        raise OSError("port in use")
+
+    failing = extension("vortex")
+    failing.startAfterPlugins = portInUse
+    lifecycle = makeLifecycle(ctx, [failing])
+    lifecycle.start()
+    assert calls[:3] == ["start vortex", "loadAll", "startAll"]
+    assert lifecycle.exitStatus == 1

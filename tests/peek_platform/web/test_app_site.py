@@ -250,14 +250,18 @@ class _Ctx:
 
 
 def test_extension_listens_on_configured_port_and_mounts_device_vortex(fakeVortex):
-    """startBeforePlugins listens on the site's key and mounts a device vortex, no secret."""
+    """The site listens before plugins load; the device vortex is mounted once they started."""
     reactor = MemoryReactorClock()
     extension = AppSiteExtension(SiteResources("field"), vortexFactory=lambda: fakeVortex)
-    extension.startBeforePlugins(_Ctx(FIELD, reactor, port=18000))
+    ctx = _Ctx(FIELD, reactor, port=18000)
+    extension.startBeforePlugins(ctx)
     port, _site, _backlog, interface = reactor.tcpServers[0]
     assert (port, interface) == (18000, "127.0.0.1")
-    assert fakeVortex.listens == [{"secret": None, "allowDevices": True}]
     browser = InMemoryBrowser(reactor.tcpServers[0][1])
+    assert fakeVortex.listens == []
+    assert browser.get("/vortexws").body != b"vortex endpoint"
+    extension.startAfterPlugins(ctx)
+    assert fakeVortex.listens == [{"secret": None, "allowDevices": True}]
     assert browser.get("/vortexws").body == b"vortex endpoint"
 
 

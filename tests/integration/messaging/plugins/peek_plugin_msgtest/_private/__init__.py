@@ -1,0 +1,1 @@
+"""Private modules of the messaging test plugin."""

@@ -1,0 +1,1 @@
+"""The messaging test plugin on the device services (field and office)."""

@@ -1,0 +1,1 @@
+"""The messaging test plugin on logic."""
