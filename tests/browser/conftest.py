@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: all five services on free ports, and headless Chromium.
 
 The services run as real processes under a temp ``$PEEK_HOME_ROOT``, with the noop plugin
-on every service and the browser-test plugin (``btest_plugin/``) on logic and field.
+on every service and the browser-test plugin (``btest_plugin/``, settings only) on logic.
 Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright; without it the tests fail.
 """
 
@@ -44,10 +44,7 @@ SECRET = "browser-test-data-exchange-secret"
 PLUGIN_DIR = Path(__file__).resolve().parent / "btest_plugin"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 #: Plugins enabled per service key.
-ENABLED = {
-    "logic": ["peek_plugin_noop", "peek_plugin_btest"],
-    "field": ["peek_plugin_noop", "peek_plugin_btest"],
-}
+ENABLED = {"logic": ["peek_plugin_noop", "peek_plugin_btest"]}
 
 
 def freePort() -> int:

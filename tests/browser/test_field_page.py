@@ -1,4 +1,5 @@
-"""A plugin's field page in real Chromium: live updates across pages, and the offline queue.
+"""The noop plugin's field page in real Chromium on a phone-sized screen: live updates across
+pages, and the offline queue while logic is stopped.
 
 Runs after the admin tests (file order): the last test stops and restarts logic.
 """
@@ -12,17 +13,25 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.integration
 
-PAGE_PATH = "/peek_plugin_btest/"
+PAGE_PATH = "/peek_plugin_noop/"
+#: A phone's screen (CSS pixels): the field app is used on phones.
+PHONE = {"width": 390, "height": 844}
+#: An item the noop plugin seeds; no worker task or other test renames it.
+ITEM = "Apples"
 
 
 def _open(browser, platform):
-    """A field page in its own browser context (own offline queue store)."""
-    context = browser.new_context()
+    """A field page on a phone-sized screen in its own browser context (own offline queue)."""
+    context = browser.new_context(viewport=PHONE, has_touch=True)
     page = context.new_page()
     page.goto(platform.siteUrl("field") + PAGE_PATH)
-    expect(page.locator("#counter")).to_have_text(re.compile(r"^\d+$"))
-    expect(page.locator("#offline")).to_be_hidden()
+    expect(page.get_by_label(f"{ITEM} value")).to_have_text(re.compile(r"^-?\d+$"))
+    expect(page.locator("#link-status")).to_have_attribute("data-state", "online")
     return context, page
+
+
+def _value(page) -> int:
+    return int(page.get_by_label(f"{ITEM} value").text_content())
 
 
 def test_action_updates_every_open_field_page(browser, platform, screenshot):
@@ -30,13 +39,13 @@ def test_action_updates_every_open_field_page(browser, platform, screenshot):
     firstContext, first = _open(browser, platform)
     secondContext, second = _open(browser, platform)
     try:
-        before = int(first.locator("#counter").text_content())
-        expect(second.locator("#counter")).to_have_text(str(before))
+        before = _value(first)
+        expect(second.get_by_label(f"{ITEM} value")).to_have_text(str(before))
         second.evaluate("window.__notReloaded = true")
-        first.get_by_role("button", name="Add one").click()
-        expect(first.locator("#result")).to_have_text(f"Logic counted {before + 1}.")
-        expect(first.locator("#counter")).to_have_text(str(before + 1))
-        expect(second.locator("#counter")).to_have_text(str(before + 1))
+        first.get_by_role("button", name=f"Increase {ITEM}").click()
+        expect(first.locator("#last-change")).to_have_text(f"Done: increase {ITEM}.")
+        expect(first.get_by_label(f"{ITEM} value")).to_have_text(str(before + 1))
+        expect(second.get_by_label(f"{ITEM} value")).to_have_text(str(before + 1))
         assert second.evaluate("window.__notReloaded") is True
         screenshot(first, "field-page")
     finally:
@@ -55,17 +64,20 @@ def test_action_queued_while_logic_is_down_is_delivered_later(browser, platform,
             "data-link", "connected"
         )
         platform.stop("logic")
-        expect(page.locator("#offline")).to_be_visible()
+        status = page.locator("#link-status")
+        expect(status).to_have_attribute("data-state", "offline")
         expect(admin.locator("#offline-banner")).to_be_visible()
-        page.get_by_role("button", name="Add one").click()
-        expect(page.locator("#result")).to_have_text("Queued until the logic service is back.")
+        page.get_by_role("button", name=f"Increase {ITEM}").click()
+        expect(page.locator("#last-change")).to_have_text(f"Kept to send later: increase {ITEM}.")
+        expect(status).to_contain_text("1 change(s) waiting to be sent.")
         screenshot(page, "field-page-offline")
 
         logic = platform.start("logic")
-        match = logic.waitForLine(r"BTEST counter=(\d+) action=")
-        expect(page.locator("#offline")).to_be_hidden()
-        expect(page.locator("#result")).to_have_text(f"Logic counted {match.group(1)}.")
-        expect(page.locator("#counter")).to_have_text(match.group(1))
+        match = logic.waitForLine(rf"Item \d+ '{ITEM}' is now (-?\d+)$")
+        expect(status).to_have_attribute("data-state", "online")
+        expect(page.locator("#last-change")).to_have_text(f"Done: increase {ITEM}.")
+        expect(page.get_by_label(f"{ITEM} value")).to_have_text(match.group(1))
+        expect(status).to_have_text("Online.")
     finally:
         adminContext.close()
         context.close()

@@ -1,7 +1,8 @@
 // The noop page of the field and office apps: the items, live, with buttons that act on them.
 //
 // It observes the noop observable (proxied by this service to logic) and pushes actions
-// with the offline queue, so a button pressed without a network is sent when back online.
+// with the offline queue, so a button pressed without a network, or while this service
+// cannot reach logic, is sent once both are back.
 
 import { TupleSelector, VortexClient } from "/vortex/js/index.js";
 import {
@@ -13,33 +14,44 @@ import {
   noopObservableName,
 } from "./tuples.mjs";
 
-/** The browser vortex name of the site serving this page (field or office). */
-async function appVortexName() {
+/** How often the page asks this service whether it is linked to logic. */
+const HEALTH_POLL_MS = 2000;
+
+/** This service's `/health` document, or null when it cannot be read. */
+async function readHealth() {
   try {
     const response = await fetch("/health", { cache: "no-store" });
-    const body = await response.json();
-    if (body.service === "peek-office-service") return "peek-office-app";
+    return await response.json();
   } catch {
-    // Unknown: the field name is as good as any for a link to this service.
+    return null;
   }
-  return "peek-field-app";
+}
+
+/** The browser vortex name for the service that sent `health` (field unless office). */
+function appVortexName(health) {
+  return health?.service === "peek-office-service" ? "peek-office-app" : "peek-field-app";
 }
 
 const statusLine = document.getElementById("link-status");
+const lastChange = document.getElementById("last-change");
 const message = document.getElementById("message");
 const list = document.getElementById("items");
 const empty = document.getElementById("items-empty");
 
-function showMessage(text) {
-  message.textContent = text;
+/** Set an element's text only when it changes, so screen readers announce real changes. */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
-function showStatus(vortex, online) {
-  const queued = vortex.queuedActionCount;
-  const waiting = queued ? ` ${queued} change(s) waiting to be sent.` : "";
+/** Whether the page can reach logic now, and how many changes wait to be answered. */
+function showStatus(online, waitingCount) {
+  const waiting = waitingCount ? ` ${waitingCount} change(s) waiting to be sent.` : "";
   statusLine.dataset.state = online ? "online" : "offline";
-  statusLine.textContent = (online ? "Online." : "Offline: changes are kept and sent later.") +
-    waiting;
+  setText(
+    statusLine,
+    (online ? "Online." : "Offline: changes are kept and sent when the service is back.") +
+      waiting,
+  );
 }
 
 function button(text, label, focusKey, onClick) {
@@ -69,11 +81,14 @@ function renderItems(items, push) {
     actions.className = "item-actions";
     actions.append(
       button("−", `Decrease ${item.name}`, `${item.id}-decrease`, () =>
-        push(new NoopIncrementActionTuple({ itemId: item.id, delta: -1 }))),
+        push(new NoopIncrementActionTuple({ itemId: item.id, delta: -1 }), `decrease ${item.name}`)),
       button("+", `Increase ${item.name}`, `${item.id}-increase`, () =>
-        push(new NoopIncrementActionTuple({ itemId: item.id, delta: 1 }))),
+        push(new NoopIncrementActionTuple({ itemId: item.id, delta: 1 }), `increase ${item.name}`)),
       button("Aa", `Toggle the capitals of ${item.name}`, `${item.id}-caps`, () =>
-        push(new NoopToggleCapsActionTuple({ itemId: item.id }))),
+        push(
+          new NoopToggleCapsActionTuple({ itemId: item.id }),
+          `toggle the capitals of ${item.name}`,
+        )),
     );
     row.append(name, value, actions);
     return row;
@@ -85,37 +100,59 @@ function renderItems(items, push) {
 }
 
 async function main() {
-  const vortex = new VortexClient({ vortexName: await appVortexName() });
-  let online = false;
-  vortex.onStatus((status) => {
-    online = status.online;
-    showStatus(vortex, online);
-  });
+  const health = await readHealth();
+  const vortex = new VortexClient({ vortexName: appVortexName(health) });
+  // Online needs both links: this page to its service, and that service to logic.
+  let linkedToService = false;
+  let linkedToLogic = health?.linkedToLogic !== false;
+  let unanswered = 0;
+  const refreshStatus = () =>
+    showStatus(linkedToService && linkedToLogic, Math.max(vortex.queuedActionCount, unanswered));
 
-  const push = async (action) => {
-    showMessage("");
+  vortex.onStatus((status) => {
+    linkedToService = status.online;
+    refreshStatus();
+  });
+  setInterval(async () => {
+    const now = await readHealth();
+    // An unreadable health means this service is down, which the vortex status shows.
+    if (now !== null) linkedToLogic = now.linkedToLogic !== false;
+    refreshStatus();
+  }, HEALTH_POLL_MS);
+
+  const push = async (action, description) => {
+    setText(message, "");
+    const online = linkedToService && linkedToLogic;
+    setText(lastChange, online ? `Sending: ${description}…` : `Kept to send later: ${description}.`);
+    unanswered += 1;
+    refreshStatus();
     try {
       // offline: stored in the browser first, then sent until the service answers.
       await vortex.pushAction(noopActionProcessorName, action, {
         additionalFilt: noopFilt,
         offline: true,
       });
+      setText(lastChange, `Done: ${description}.`);
     } catch (error) {
-      showMessage(`The change was refused: ${error.message}`);
+      setText(lastChange, "");
+      setText(message, `Logic refused to ${description}: ${error.message}`);
     } finally {
-      showStatus(vortex, online);
+      unanswered -= 1;
+      refreshStatus();
     }
   };
   // Answers to actions queued before the page was reloaded.
   vortex.onQueuedActionResult(({ error }) => {
-    if (error) showMessage(`A change made earlier was refused: ${error.message}`);
+    if (error) setText(message, `A change made earlier was refused: ${error.message}`);
+    else setText(lastChange, "Done: a change made earlier was sent.");
+    refreshStatus();
   });
 
   vortex.observe(
     noopObservableName,
     new TupleSelector(NoopItemTuple.tupleType, {}),
     (items) => renderItems(items, push),
-    { additionalFilt: noopFilt, onError: (error) => showMessage(error.message) },
+    { additionalFilt: noopFilt, onError: (error) => setText(message, error.message) },
   );
 }
 
