@@ -10,7 +10,8 @@ from twisted.internet.defer import Deferred, fail
 
 from peek_logic_service.celery.errors import CeleryUnavailable
 from peek_logic_service.celery.extension import LogicCeleryExtension
-from peek_platform.http.plugin_resources import PluginSiteResource, SiteResources
+from peek_platform.app_site_hook import siteResourceMethods
+from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.platform_hook import PlatformHookBase
 from peek_platform.services import LOGIC
 from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
@@ -56,28 +57,9 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
             )
         )
 
-    def addAdminResource(self, pluginSubPath: bytes, resource: Any) -> None:
-        """Serve ``resource`` at ``/<pluginName>/<pluginSubPath>`` on the admin site."""
-        self._siteRoot(self._adminSite).addResource(pluginSubPath, resource)
-
-    def addAdminStaticResourceDir(self, dir: str) -> None:
-        """Serve directory ``dir`` at ``/<pluginName>/`` on the admin site."""
-        self._siteRoot(self._adminSite).addStaticResourceDir(dir)
-
-    @property
-    def rootAdminResource(self) -> PluginSiteResource:
-        """The plugin's tree on the admin site."""
-        return self._siteRoot(self._adminSite)
-
-    def addLogicResource(self, pluginSubPath: bytes, resource: Any) -> None:
-        """Serve ``resource`` at ``/<pluginName>/<pluginSubPath>`` on the dataExchange site."""
-        self._siteRoot(self._logicSite).addResource(pluginSubPath, resource)
-
-    def addLogicStaticResourceDir(self, dir: str) -> None:
-        """Serve directory ``dir`` at ``/<pluginName>/`` on the dataExchange site."""
-        self._siteRoot(self._logicSite).addStaticResourceDir(dir)
-
-    @property
-    def rootLogicResource(self) -> PluginSiteResource:
-        """The plugin's tree on the dataExchange site."""
-        return self._siteRoot(self._logicSite)
+    addAdminResource, addAdminStaticResourceDir, rootAdminResource = siteResourceMethods(
+        "_adminSite", "admin"
+    )
+    addLogicResource, addLogicStaticResourceDir, rootLogicResource = siteResourceMethods(
+        "_logicSite", "dataExchange"
+    )

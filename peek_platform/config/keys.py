@@ -15,6 +15,12 @@ from peek_platform.services import SERVICES_BY_KEY, ServiceSpec
 
 #: Service keys for a setting that every service reads.
 ALL_SERVICE_KEYS: frozenset[str] = frozenset(SERVICES_BY_KEY)
+#: The logic service alone.
+LOGIC_ONLY: frozenset[str] = frozenset({"logic"})
+#: The services that use the database and Celery settings.
+LOGIC_AND_WORKER: frozenset[str] = frozenset({"logic", "worker"})
+#: The services that connect to logic's data exchange as clients.
+CLIENT_SERVICE_KEYS: frozenset[str] = ALL_SERVICE_KEYS - LOGIC_ONLY
 
 #: The accepted values of ``logging.level`` (matched case-insensitively).
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -175,6 +181,35 @@ class ConfigKey:
         raise InvalidValue(f"{value!r} is not {self.constraintText}")
 
 
+def _httpSiteKeys(
+    site: str, service: str, port: int, portOf: str, bindOf: str, bindNote: str = ""
+) -> tuple[ConfigKey, ConfigKey]:
+    """``httpServer.<site>.sitePort`` and ``httpServer.<site>.bindAddress`` of one web site.
+
+    ``portOf``/``bindOf`` name the site in the two descriptions; ``bindNote`` extends the
+    bind address description.
+    """
+    services = frozenset({service})
+    return (
+        ConfigKey(
+            path=f"httpServer.{site}.sitePort",
+            type=int,
+            default=port,
+            description=f"TCP port of {portOf} (0 lets the OS pick one).",
+            services=services,
+            minimum=0,
+            maximum=65535,
+        ),
+        ConfigKey(
+            path=f"httpServer.{site}.bindAddress",
+            type=str,
+            default="0.0.0.0",
+            description=f"Address {bindOf} listens on; 0.0.0.0 is every interface{bindNote}.",
+            services=services,
+        ),
+    )
+
+
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         path="logging.level",
@@ -245,7 +280,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="SQLAlchemy database URL, e.g. postgresql://peek:PASSWORD@127.0.0.1/peek; "
         "empty means the embedded SQLite database peek.sqlite in the logic service's home.",
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
         secret=True,
     ),
     ConfigKey(
@@ -254,7 +289,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default={},
         description="Keyword arguments for sqlalchemy.create_engine, e.g. "
         '{"pool_size": 20, "max_overflow": 50}.',
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
     ),
     ConfigKey(
         path="celery.brokerUrl",
@@ -262,7 +297,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="Celery broker URL, e.g. redis://127.0.0.1:6379/0; empty means the embedded "
         "SQLite broker in the logic service's home (single host only, no server needed).",
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
         secret=True,
     ),
     ConfigKey(
@@ -271,7 +306,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="Celery result backend URL, e.g. redis://127.0.0.1:6379/1; empty means the "
         "embedded SQLite result store in the logic service's home.",
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
         secret=True,
     ),
     ConfigKey(
@@ -295,7 +330,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         type=float,
         default=600,
         description="Seconds a task may run before its worker process is killed and it fails.",
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
         minimum=0,
         minimumExclusive=True,
     ),
@@ -305,7 +340,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default=600,
         description="Seconds the logic service waits for a submitted task's result before "
         "failing it with a timeout.",
-        services=frozenset({"logic", "worker"}),
+        services=LOGIC_AND_WORKER,
         minimum=0,
         minimumExclusive=True,
     ),
@@ -315,7 +350,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="127.0.0.1",
         description="Address the logic service's data exchange binds to; 0.0.0.0 accepts "
         "services on other hosts.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
     ),
     ConfigKey(
         path="dataExchange.secret",
@@ -340,14 +375,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="PEM certificate (then any intermediates) logic presents on the data "
         "exchange; relative to the home.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
     ),
     ConfigKey(
         path="dataExchange.tlsServerKeyPath",
         type=str,
         default="",
         description="PEM private key (unencrypted) of tlsServerCertPath; relative to the home.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
         secret=True,
     ),
     ConfigKey(
@@ -356,7 +391,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="PEM CA certificate for mutual TLS: services must present a certificate "
         "it signed; empty means no client certificate is asked for.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
     ),
     ConfigKey(
         path="dataExchange.tlsCaPath",
@@ -364,7 +399,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="PEM CA certificate that verifies logic's TLS certificate; empty means the "
         "system trust store.",
-        services=frozenset({"field", "office", "agent", "worker"}),
+        services=CLIENT_SERVICE_KEYS,
     ),
     ConfigKey(
         path="dataExchange.tlsClientCertPath",
@@ -372,14 +407,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="PEM certificate this service presents for mutual TLS (with "
         "tlsClientKeyPath); empty means none.",
-        services=frozenset({"field", "office", "agent", "worker"}),
+        services=CLIENT_SERVICE_KEYS,
     ),
     ConfigKey(
         path="dataExchange.tlsClientKeyPath",
         type=str,
         default="",
         description="PEM private key (unencrypted) of tlsClientCertPath.",
-        services=frozenset({"field", "office", "agent", "worker"}),
+        services=CLIENT_SERVICE_KEYS,
         secret=True,
     ),
     ConfigKey(
@@ -415,65 +450,26 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default=2,
         description="Longest wait between attempts to reconnect to logic's data exchange "
         "(exponential backoff with jitter up to this).",
-        services=frozenset({"field", "office", "agent", "worker"}),
+        services=CLIENT_SERVICE_KEYS,
         minimum=0,
         minimumExclusive=True,
     ),
-    ConfigKey(
-        path="httpServer.admin.sitePort",
-        type=int,
-        default=8010,
-        description="TCP port of the logic service's admin web site (0 lets the OS pick one).",
-        services=frozenset({"logic"}),
-        minimum=0,
-        maximum=65535,
+    *_httpSiteKeys(
+        "admin",
+        "logic",
+        8010,
+        portOf="the logic service's admin web site",
+        bindOf="the admin web site",
+        bindNote=", 127.0.0.1 keeps it to this host",
     ),
-    ConfigKey(
-        path="httpServer.admin.bindAddress",
-        type=str,
-        default="0.0.0.0",
-        description="Address the admin web site listens on; 0.0.0.0 is every interface, "
-        "127.0.0.1 keeps it to this host.",
-        services=frozenset({"logic"}),
-    ),
-    ConfigKey(
-        path="httpServer.field.sitePort",
-        type=int,
-        default=8000,
-        description="TCP port of the field web app site (0 lets the OS pick one).",
-        services=frozenset({"field"}),
-        minimum=0,
-        maximum=65535,
-    ),
-    ConfigKey(
-        path="httpServer.field.bindAddress",
-        type=str,
-        default="0.0.0.0",
-        description="Address the field web app site listens on; 0.0.0.0 is every interface.",
-        services=frozenset({"field"}),
-    ),
-    ConfigKey(
-        path="httpServer.office.sitePort",
-        type=int,
-        default=8002,
-        description="TCP port of the office web app site (0 lets the OS pick one).",
-        services=frozenset({"office"}),
-        minimum=0,
-        maximum=65535,
-    ),
-    ConfigKey(
-        path="httpServer.office.bindAddress",
-        type=str,
-        default="0.0.0.0",
-        description="Address the office web app site listens on; 0.0.0.0 is every interface.",
-        services=frozenset({"office"}),
-    ),
+    *_httpSiteKeys("field", "field", 8000, "the field web app site", "the field web app site"),
+    *_httpSiteKeys("office", "office", 8002, "the office web app site", "the office web app site"),
     ConfigKey(
         path="admin.recoveryUser",
         type=str,
         default="admin",
         description="User name of the admin site's recovery login.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
     ),
     ConfigKey(
         path="admin.recoveryPassword",
@@ -481,7 +477,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         default="",
         description="Password of the recovery login; empty makes logic generate one on first "
         "run and write it here.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
         secret=True,
     ),
     ConfigKey(
@@ -489,7 +485,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         type=float,
         default=30,
         description="Minutes without a request after which an admin site login session ends.",
-        services=frozenset({"logic"}),
+        services=LOGIC_ONLY,
         minimum=0,
         minimumExclusive=True,
     ),

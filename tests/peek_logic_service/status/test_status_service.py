@@ -77,7 +77,7 @@ def test_parse_report_rejects_an_unknown_tuple_type():
 
 
 @pytest.fixture
-def running(spin):
+def running(peekSpin):
     """Start extensions; stop them in reverse after the test."""
     started = []
 
@@ -92,10 +92,10 @@ def running(spin):
     for extension, ctx in reversed(started):
         d = extension.stopAfterPlugins(ctx)
         if d is not None:
-            spin(lambda d=d: d.called)
+            peekSpin(lambda d=d: d.called)
 
 
-def test_view_follows_services_over_the_data_exchange(makeCtx, running, spin, caplog):
+def test_view_follows_services_over_the_data_exchange(makeCtx, running, peekSpin, caplog):
     """Reports, plugin changes and link drops of real client services show in logic's view."""
     logicCtx = makeCtx(LOGIC, port=0, secret=SECRET, plugins=("peek_plugin_l",))
     vortex = running(DataExchangeServerExtension(), logicCtx)
@@ -111,27 +111,27 @@ def test_view_follows_services_over_the_data_exchange(makeCtx, running, spin, ca
             s.serviceKey for s in status.view.snapshot().services if s.connected == connected
         )
 
-    spin(lambda: keys() == ["agent", "field", "logic"])
+    peekSpin(lambda: keys() == ["agent", "field", "logic"])
     logic = status.view.snapshot().services[0]
     assert [p.name for p in logic.plugins] == ["peek_plugin_l"]
 
     agentExt, agentCtx = clients["agent"]
-    agentCtx.loader.items[0].state = PluginState.FAILED
-    agentCtx.loader.items[0].reason = "boom"
+    agentCtx.loader.plugin("peek_plugin_a").status.state = PluginState.FAILED
+    agentCtx.loader.plugin("peek_plugin_a").status.reason = "boom"
 
     def agentPlugin():
         agent = status.view.service(agentExt.factory.vortexUuid)
         return (agent.plugins[0].state, agent.plugins[0].reason)
 
-    spin(lambda: agentPlugin() == ("failed", "boom"))
+    peekSpin(lambda: agentPlugin() == ("failed", "boom"))
 
     fieldExt, fieldCtx = clients["field"]
     with caplog.at_level(logging.ERROR, logger="peek_logic_service.status.service"):
         bad = Payload(filt=dict(STATUS_REPORT_FILT), tuples=[StrangerTuple(x=1)]).toVortexMsg()
         fieldExt.factory.sendVortexMsg(bad, "peek-logic-service")
-        spin(lambda: "Rejected a platform status report from peek-field-service" in caplog.text)
-    agentCtx.loader.items[0].state = PluginState.STARTED
-    spin(lambda: agentPlugin()[0] == "started")
+        peekSpin(lambda: "Rejected a platform status report from peek-field-service" in caplog.text)
+    agentCtx.loader.plugin("peek_plugin_a").status.state = PluginState.STARTED
+    peekSpin(lambda: agentPlugin()[0] == "started")
 
     d = fieldExt.stopAfterPlugins(fieldCtx)
-    spin(lambda: d.called and keys(connected=False) == ["field"])
+    peekSpin(lambda: d.called and keys(connected=False) == ["field"])

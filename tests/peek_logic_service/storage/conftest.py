@@ -1,28 +1,20 @@
-"""Fixtures for the logic storage tests: databases, small plugin packages, a thread reactor."""
+"""Fixtures for the logic storage tests: database URLs, small plugin packages, blockOn."""
 
 from __future__ import annotations
 
 import json
 import textwrap
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 
 from peek_platform.plugin.loader import LoadedPlugin
 from peek_platform.plugin.metadata import readPluginMetadata
 from peek_plugin_base.logic.PluginLogicEntryHookABC import PluginLogicEntryHookABC
 from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
-from peek_plugin_base.storage.PostgreSQLTestServer import (
-    PostgreSQLNotInstalled,
-    PostgreSQLTestServer,
-)
+from peek_plugin_base.testing.ThreadReactor import blockOn
 
 ENV_PY = """\
 import sqlalchemy as sa
@@ -142,62 +134,15 @@ def makePlugin(tmp_path: Path) -> Any:
     return lambda name, settings=None: PluginWriter(tmp_path / "plugins", name, settings)
 
 
-@pytest.fixture(scope="session")
-def pgServer() -> Iterator[PostgreSQLTestServer]:
-    """One PostgreSQL server for the session; missing binaries fail the tests."""
-    try:
-        server = PostgreSQLTestServer()
-    except PostgreSQLNotInstalled as e:
-        pytest.fail(str(e))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def dbUrl(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh empty database: a SQLite file, or a new database on the session's server."""
+    """A fresh empty database: a SQLite file, or a new one on the session's PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'home' / 'peek.sqlite'}"
-    return request.getfixturevalue("pgServer").createDatabase()
-
-
-class ThreadReactor:
-    """Just enough reactor for ``deferToThreadPool``: a real pool, results fired in-thread."""
-
-    def __init__(self) -> None:
-        self.pool = ThreadPool(minthreads=0, maxthreads=4, name="test-logic-db")
-        self.pool.start()
-
-    def getThreadPool(self) -> ThreadPool:
-        return self.pool
-
-    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None:
-        f(*args, **kwargs)
-
-
-@pytest.fixture
-def threadReactor() -> Iterator[ThreadReactor]:
-    """A ``ThreadReactor`` whose pool is stopped after the test."""
-    reactor = ThreadReactor()
-    yield reactor
-    reactor.pool.stop()
-
-
-def waitFor(d: Deferred, timeout: float = 30) -> Any:
-    """Block until ``d`` fires; return its result or raise its failure."""
-    done = threading.Event()
-    outcome: list[Any] = []
-    d.addBoth(lambda result: (outcome.append(result), done.set()))
-    assert done.wait(timeout), "Deferred did not fire"
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    return outcome[0]
+    return request.getfixturevalue("peekPostgresUrl")
 
 
 @pytest.fixture
 def wait() -> Any:
-    """The ``waitFor(deferred)`` helper."""
-    return waitFor
+    """``blockOn(deferred)``: block until a Deferred fired in a worker thread."""
+    return blockOn

@@ -42,9 +42,9 @@ def inThread(reactor, wait, fn):
     return wait(threads.deferToThreadPool(reactor, reactor.getThreadPool(), fn))
 
 
-def test_beforeLoadMigratesAndAttaches(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_beforeLoadMigratesAndAttaches(dbUrl, tmp_path, makePlugin, peekThreadReactor, wait):
     """beforeLoad migrates the plugin to head and gives the hook a working session."""
-    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = makePlugin("alpha").loaded()
     wait(loaderExtension.beforeLoad(plugin))
     hook = plugin.entryHook
@@ -53,15 +53,15 @@ def test_beforeLoadMigratesAndAttaches(dbUrl, tmp_path, makePlugin, threadReacto
         with hook.dbSession as session:
             return session.execute(sa.text("SELECT revision FROM pl_alpha.run_log")).all()
 
-    assert inThread(threadReactor, wait, query) == [("r1",)]
+    assert inThread(peekThreadReactor, wait, query) == [("r1",)]
     wait(loaderExtension.afterUnload(plugin))
     assert hook._storageDb is None
     wait(storage.stopAfterPlugins(ctx))
 
 
-def test_schemaMismatchFailsWithNames(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_schemaMismatchFailsWithNames(dbUrl, tmp_path, makePlugin, peekThreadReactor, wait):
     """A dbMetadata schema other than pl_<name> fails naming the plugin and both schemas."""
-    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = makePlugin("alpha").loaded(schema="alpha")
     with pytest.raises(PluginStorageError) as info:
         wait(loaderExtension.beforeLoad(plugin))
@@ -71,17 +71,17 @@ def test_schemaMismatchFailsWithNames(dbUrl, tmp_path, makePlugin, threadReactor
     assert "'alpha'" in message
 
 
-def test_storageWithoutStorageHookFails(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_storageWithoutStorageHookFails(dbUrl, tmp_path, makePlugin, peekThreadReactor, wait):
     """A plugin declaring storage whose hook lacks the storage ABC fails with that reason."""
-    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = makePlugin("alpha").loaded(storageHook=False)
     with pytest.raises(PluginStorageError, match="PluginLogicStorageEntryHookABC"):
         wait(loaderExtension.beforeLoad(plugin))
 
 
-def test_brokenMigrationFailsOnlyThatPlugin(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_brokenMigrationFailsOnlyThatPlugin(dbUrl, tmp_path, makePlugin, peekThreadReactor, wait):
     """A plugin whose second revision fails is rolled back at r1; another plugin migrates."""
-    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     broken = makePlugin("broken")
     wait(loaderExtension.beforeLoad(broken.loaded()))
     broken.addRevision("r2", "r1", BROKEN_UPGRADE)
@@ -107,10 +107,12 @@ def test_brokenMigrationFailsOnlyThatPlugin(dbUrl, tmp_path, makePlugin, threadR
     check.dispose()
 
 
-def test_settingsDefaultWriteReadAfterReconnect(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_settingsDefaultWriteReadAfterReconnect(
+    dbUrl, tmp_path, makePlugin, peekThreadReactor, wait
+):
     """Declared settings start at their default, and a written value survives a reconnect."""
     writer = makePlugin("alpha", SETTINGS)
-    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = writer.loaded()
     wait(loaderExtension.beforeLoad(plugin))
     settings = plugin.entryHook.pluginSettings
@@ -121,7 +123,7 @@ def test_settingsDefaultWriteReadAfterReconnect(dbUrl, tmp_path, makePlugin, thr
     wait(loaderExtension.afterUnload(plugin))
     wait(storage.stopAfterPlugins(ctx))
 
-    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    storage, loaderExtension, ctx = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = writer.loaded()
     wait(loaderExtension.beforeLoad(plugin))
     assert wait(plugin.entryHook.pluginSettings.get("batchSize")) == 25
@@ -133,9 +135,9 @@ def test_settingsDefaultWriteReadAfterReconnect(dbUrl, tmp_path, makePlugin, thr
     wait(storage.stopAfterPlugins(ctx))
 
 
-def test_undeclaredSettingRefused(dbUrl, tmp_path, makePlugin, threadReactor, wait):
+def test_undeclaredSettingRefused(dbUrl, tmp_path, makePlugin, peekThreadReactor, wait):
     """Reading a setting the plugin did not declare names the declared ones."""
-    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    _, loaderExtension, _ = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     plugin = makePlugin("alpha", SETTINGS).loaded()
     wait(loaderExtension.beforeLoad(plugin))
     with pytest.raises(PluginSettingError, match="batchSize, enabled"):
@@ -195,9 +197,9 @@ def test_defaultUrlIsSqliteInLogicHome(tmp_path):
     assert resolveConnectUrl("postgresql://x/y", LOGIC, logicHome) == "postgresql://x/y"
 
 
-def test_platformSchemaMigratedAtStart(dbUrl, tmp_path, threadReactor, wait):
+def test_platformSchemaMigratedAtStart(dbUrl, tmp_path, peekThreadReactor, wait):
     """startBeforePlugins creates peek_platform.plugin_setting through its own migration."""
-    storage, _, ctx = startStorage(dbUrl, tmp_path, threadReactor, wait)
+    storage, _, ctx = startStorage(dbUrl, tmp_path, peekThreadReactor, wait)
     from peek_plugin_base.storage.DbEngine import createDbEngine
 
     engine = createDbEngine(dbUrl, attachSchemas=["peek_platform"])

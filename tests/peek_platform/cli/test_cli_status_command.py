@@ -65,6 +65,7 @@ def logic(tmp_path):
     for ext in (vortex, status):
         ext.loaderExtensions(ctx)
         ext.startBeforePlugins(ctx)
+        ext.startAfterPlugins(ctx)
     yield SimpleNamespace(home=home, port=vortex.listeningPort.getHost().port)
     status.stopAfterPlugins(ctx)
     d = vortex.stopAfterPlugins(ctx)

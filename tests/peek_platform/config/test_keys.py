@@ -169,3 +169,45 @@ def test_check_returns_a_copy_of_lists() -> None:
     checked = _key(list[str], []).check(value)
     checked.append("b")
     assert value == ["a"]
+
+
+def test_web_site_keys_are_declared_per_site() -> None:
+    """Each web site has a sitePort (0-65535) and a bindAddress key, read by its service only."""
+    portOf = {
+        "admin": "the logic service's admin web site",
+        "field": "the field web app site",
+        "office": "the office web app site",
+    }
+    bind = {
+        "admin": "Address the admin web site listens on; 0.0.0.0 is every interface, "
+        "127.0.0.1 keeps it to this host.",
+        "field": "Address the field web app site listens on; 0.0.0.0 is every interface.",
+        "office": "Address the office web app site listens on; 0.0.0.0 is every interface.",
+    }
+    expected = []
+    for site, service, port in (
+        ("admin", "logic", 8010),
+        ("field", "field", 8000),
+        ("office", "office", 8002),
+    ):
+        services = frozenset({service})
+        expected += [
+            ConfigKey(
+                f"httpServer.{site}.sitePort",
+                int,
+                port,
+                f"TCP port of {portOf[site]} (0 lets the OS pick one).",
+                services,
+                minimum=0,
+                maximum=65535,
+            ),
+            ConfigKey(f"httpServer.{site}.bindAddress", str, "0.0.0.0", bind[site], services),
+        ]
+    assert [k for k in CONFIG_KEYS if k.path.startswith("httpServer.")] == expected
+
+
+def test_service_groups_name_the_services() -> None:
+    """The named service groups hold exactly the services their names say."""
+    assert keys.LOGIC_ONLY == {"logic"}
+    assert keys.LOGIC_AND_WORKER == {"logic", "worker"}
+    assert keys.CLIENT_SERVICE_KEYS == {"field", "office", "agent", "worker"}

@@ -1,15 +1,12 @@
-"""Fixtures for the service vortex tests: temp-home configs, contexts, a spinner, a PKI."""
+"""Fixtures for the service vortex tests: service contexts in a temp home, a PKI."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from cryptography import x509
@@ -17,54 +14,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from peek_platform.config import loadServiceConfig
-from peek_platform.plugin.state import PluginState, PluginStatus
-from peek_platform.services import ServiceSpec
-
-SECRET = "a-test-secret-of-more-than-16-chars"
-
-
-class FakeLoader:
-    """Stands in for PluginLoader: ``statuses()`` returns whatever the test set."""
-
-    def __init__(self, *names: str) -> None:
-        self.items = [PluginStatus(name=n, version="1.0", state=PluginState.STARTED) for n in names]
-
-    def statuses(self) -> list[PluginStatus]:
-        return list(self.items)
+from peek_platform.process.context import ServiceContext
 
 
 @pytest.fixture
-def makeCtx(tmp_path: Path) -> Callable[..., SimpleNamespace]:
-    """Build a ServiceContext-like object whose config.json holds ``dataExchange`` values."""
-
-    def make(spec: ServiceSpec, plugins=("peek_plugin_a",), **dataExchange) -> SimpleNamespace:
-        from twisted.internet import reactor
-
-        home = tmp_path / spec.homeDirName
-        home.mkdir(exist_ok=True)
-        (home / "config.json").write_text(json.dumps({"dataExchange": dataExchange}))
-        config = loadServiceConfig(spec, home)
-        return SimpleNamespace(
-            spec=spec, home=home, config=config, reactor=reactor, loader=FakeLoader(*plugins)
-        )
-
-    return make
-
-
-@pytest.fixture
-def spin() -> Callable[..., None]:
-    """Run the global reactor until ``predicate()`` is true."""
-    from twisted.internet import reactor
-
-    def spinUntil(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"reactor condition not reached within {timeout} s")
-            reactor.iterate(0.005)
-
-    return spinUntil
+def makeCtx(peekServiceContext: Callable[..., ServiceContext]) -> Callable[..., ServiceContext]:
+    """``makeCtx(spec, plugins=("peek_plugin_a",), **dataExchange)``: a context in a tmp home."""
+    return lambda spec, plugins=("peek_plugin_a",), **dataExchange: peekServiceContext(
+        spec, {"dataExchange": dataExchange}, plugins
+    )
 
 
 @dataclass(frozen=True)

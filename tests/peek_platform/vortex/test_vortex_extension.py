@@ -18,7 +18,7 @@ SECRET = "a-test-secret-of-more-than-16-chars"
 
 
 @pytest.fixture
-def running(spin):
+def running(peekSpin):
     """Start extensions; stop every started one after the test."""
     started = []
 
@@ -32,7 +32,7 @@ def running(spin):
     yield start
     for extension, ctx in reversed(started):
         d = extension.stopAfterPlugins(ctx)
-        spin(lambda d=d: d.called)
+        peekSpin(lambda d=d: d.called)
 
 
 def logicAndAgent(makeCtx, running, serverTls=None, clientTls=None):
@@ -47,12 +47,12 @@ def logicAndAgent(makeCtx, running, serverTls=None, clientTls=None):
     return server, client
 
 
-def test_client_links_to_server_and_logs_both_ends(makeCtx, running, spin, caplog):
+def test_client_links_to_server_and_logs_both_ends(makeCtx, running, peekSpin, caplog):
     """The agent links to logic; both log the link with peer name, uuid and address."""
     with caplog.at_level(logging.INFO, logger="peek_platform.vortex.extension"):
         server, client = logicAndAgent(makeCtx, running)
-        spin(lambda: server.factory.isVortexNameConnected("peek-agent-service"))
-        spin(lambda: client.factory.isVortexNameConnected("peek-logic-service"))
+        peekSpin(lambda: server.factory.isVortexNameConnected("peek-agent-service"))
+        peekSpin(lambda: client.factory.isVortexNameConnected("peek-logic-service"))
     text = caplog.text
     assert (
         f"link up with peek-agent-service (uuid {client.factory.vortexUuid}) at 127.0.0.1:" in text
@@ -106,7 +106,7 @@ def test_bad_tls_file_is_a_config_error(makeCtx, tmp_path):
         DataExchangeServerExtension().loaderExtensions(ctx)
 
 
-def test_mutual_tls_link_comes_up(makeCtx, running, spin, pki):
+def test_mutual_tls_link_comes_up(makeCtx, running, peekSpin, pki):
     """With TLS and client certificates configured on both ends the link authenticates."""
     server, client = logicAndAgent(
         makeCtx,
@@ -124,11 +124,11 @@ def test_mutual_tls_link_comes_up(makeCtx, running, spin, pki):
             "tlsClientKeyPath": str(pki.clientKey),
         },
     )
-    spin(lambda: server.factory.isVortexNameConnected("peek-agent-service"))
+    peekSpin(lambda: server.factory.isVortexNameConnected("peek-agent-service"))
     assert client.client.url.startswith("wss://")
 
 
-def test_mutual_tls_refuses_a_client_without_certificate(makeCtx, running, spin, pki):
+def test_mutual_tls_refuses_a_client_without_certificate(makeCtx, running, peekSpin, pki):
     """A client with no certificate never links to a server that requires one."""
     server, client = logicAndAgent(
         makeCtx,
@@ -141,5 +141,5 @@ def test_mutual_tls_refuses_a_client_without_certificate(makeCtx, running, spin,
         },
         clientTls={"useTls": True, "tlsCaPath": str(pki.caCert)},
     )
-    spin(lambda: client.client.failedAttempts >= 2)
+    peekSpin(lambda: client.client.failedAttempts >= 2)
     assert not server.factory.remoteVortexes()

@@ -1,22 +1,14 @@
-"""Fixtures for the storage tests: a database URL per dialect, alembic dirs, a thread reactor."""
+"""Fixtures for the storage tests: a database URL per dialect, alembic dirs, blockOn."""
 
 from __future__ import annotations
 
 import textwrap
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 
-from peek_plugin_base.storage.PostgreSQLTestServer import (
-    PostgreSQLNotInstalled,
-    PostgreSQLTestServer,
-)
+from peek_plugin_base.testing.ThreadReactor import blockOn
 
 ENV_PY = """\
 import sqlalchemy as sa
@@ -114,70 +106,18 @@ def alembicDir(tmp_path: Path) -> AlembicDirWriter:
     return writer
 
 
-@pytest.fixture(scope="session")
-def pgServer() -> Iterator[PostgreSQLTestServer]:
-    """One PostgreSQL server for the session; missing binaries fail the tests."""
-    try:
-        server = PostgreSQLTestServer()
-    except PostgreSQLNotInstalled as e:
-        pytest.fail(str(e))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def dbUrl(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh empty database: a SQLite file, or a new database on the session's server."""
+    """A fresh empty database: a SQLite file, or a new one on the session's PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'db' / 'peek.sqlite'}"
-    return request.getfixturevalue("pgServer").createDatabase()
-
-
-class ThreadReactor:
-    """Just enough reactor for ``deferToThreadPool``: a real pool, results fired in-thread."""
-
-    def __init__(self) -> None:
-        self.pool = ThreadPool(minthreads=0, maxthreads=8, name="test-db")
-        self.pool.start()
-
-    def getThreadPool(self) -> ThreadPool:
-        return self.pool
-
-    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None:
-        f(*args, **kwargs)
-
-
-def waitFor(d: Deferred, timeout: float = 30) -> Any:
-    """Block until ``d`` fires; return its result or raise its failure."""
-    done = threading.Event()
-    outcome: list[Any] = []
-
-    def record(result: Any) -> None:
-        outcome.append(result)
-        done.set()
-
-    d.addBoth(record)
-    assert done.wait(timeout), "Deferred did not fire"
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    return outcome[0]
-
-
-@pytest.fixture
-def threadReactor() -> Iterator[ThreadReactor]:
-    """A ``ThreadReactor`` whose pool is stopped after the test."""
-    reactor = ThreadReactor()
-    yield reactor
-    reactor.pool.stop()
+    return request.getfixturevalue("peekPostgresUrl")
 
 
 @pytest.fixture
 def wait() -> Any:
-    """The ``waitFor(deferred)`` helper."""
-    return waitFor
+    """``blockOn(deferred)``: block until a Deferred fired in a worker thread."""
+    return blockOn
 
 
 @pytest.fixture

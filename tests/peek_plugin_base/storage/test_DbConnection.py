@@ -167,9 +167,9 @@ def test_prefetchIdsUniqueAcrossThreads(dbUrl, alembicDir):
     db.dispose()
 
 
-def test_prefetchIdsUsableForInsert(dbUrl, alembicDir, threadReactor, wait):
+def test_prefetchIdsUsableForInsert(dbUrl, alembicDir, peekThreadReactor, wait):
     """prefetchDeclarativeIds returns a Deferred of ids that insert without conflict."""
-    db = connect(dbUrl, alembicDir, reactor=threadReactor)
+    db = connect(dbUrl, alembicDir, reactor=peekThreadReactor)
     db.migrate()
     _, item = metadataFor("pl_alpha")
     ids = list(wait(db.prefetchDeclarativeIds(item, 3)))

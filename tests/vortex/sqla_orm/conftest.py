@@ -17,10 +17,6 @@ from twisted.python.threadpool import ThreadPool
 
 from peek_plugin_base.storage.AlembicEnvBase import ensureSchemaExists
 from peek_plugin_base.storage.DbConnection import DbConnection
-from peek_plugin_base.storage.PostgreSQLTestServer import (
-    PostgreSQLNotInstalled,
-    PostgreSQLTestServer,
-)
 from vortex.handler.MessageUtil import isInReactorThread
 from vortex.VortexFactory import VortexFactory
 
@@ -75,20 +71,6 @@ def crudClient(logicAgent: tuple[VortexFactory, VortexFactory]) -> Iterator[Crud
     client.shutdown()
 
 
-@pytest.fixture(scope="session")
-def pgServer() -> Iterator[PostgreSQLTestServer]:
-    """One PostgreSQL server for the session; missing binaries fail the tests."""
-    try:
-        server = PostgreSQLTestServer()
-    except PostgreSQLNotInstalled as e:
-        pytest.fail(str(e))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbConnection]:
     """The test tables in a fresh SQLite file or PostgreSQL database.
@@ -98,7 +80,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbConnection]
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'db' / 'peek.sqlite'}"
     else:
-        url = request.getfixturevalue("pgServer").createDatabase()
+        url = request.getfixturevalue("peekPostgresUrl")
     connection = DbConnection(
         url,
         OrmCrudTestBase.metadata,

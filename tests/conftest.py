@@ -1,0 +1,1 @@
+pytest_plugins = ["peek_plugin_base.testing.pytest_plugin"]
