@@ -19,6 +19,7 @@ from peek_platform.config import (
     loadServiceConfig,
     writeConfigFile,
 )
+from peek_platform.config.keys import keysForService
 from peek_platform.logging_setup import routeTwistedLogging
 from peek_platform.process.signals import StopSignalHandler, signalName
 from peek_platform.process.supervisor import (
@@ -41,7 +42,24 @@ logger = logging.getLogger(__name__)
 FIRST_RUN_PLUGINS: tuple[str, ...] = ("peek_plugin_noop",)
 #: Where the services find each other on a single host.
 DATA_EXCHANGE_HOST = "127.0.0.1"
-DATA_EXCHANGE_PORT = 8011
+#: First port of the block the first-run configuration uses (see ``PORT_OFFSETS``).
+DEFAULT_BASE_PORT = 8000
+#: Each port setting of the first-run configuration as an offset from the base port; from
+#: 8000 they are the documented defaults (field 8000, office 8002, admin 8010, data exchange
+#: 8011), so ``--base-port 9000`` moves the whole platform to 9000, 9002, 9010 and 9011.
+PORT_OFFSETS: dict[str, int] = {
+    "httpServer.field.sitePort": 0,
+    "httpServer.office.sitePort": 2,
+    "httpServer.admin.sitePort": 10,
+    "dataExchange.port": 11,
+}
+DATA_EXCHANGE_PORT = DEFAULT_BASE_PORT + PORT_OFFSETS["dataExchange.port"]
+#: The bind address settings of the web sites, set by ``--bind-address``.
+SITE_BIND_ADDRESS_KEYS: tuple[str, ...] = (
+    "httpServer.field.bindAddress",
+    "httpServer.office.bindAddress",
+    "httpServer.admin.bindAddress",
+)
 #: Seconds a child may take to exit after SIGTERM before it gets SIGKILL.
 STOP_GRACE_SECONDS = 15.0
 #: Signals that stop the launcher (SIGHUP too: the children are not in the terminal's group).
@@ -55,13 +73,47 @@ def defaultHomeRoot(environ: Mapping[str, str] | None = None) -> Path:
     return Path(root).expanduser() if root else Path.home()
 
 
-def firstRunConfig(secret: str = "") -> dict[str, Any]:
-    """The single-host settings every service starts with; they agree on where logic listens
-    and, with ``secret``, on the data exchange secret."""
-    dataExchange: dict[str, Any] = {"host": DATA_EXCHANGE_HOST, "port": DATA_EXCHANGE_PORT}
+def firstRunConfig(
+    spec: ServiceSpec,
+    secret: str = "",
+    *,
+    basePort: int = DEFAULT_BASE_PORT,
+    bindAddress: str | None = None,
+) -> dict[str, Any]:
+    """The single-host settings ``spec``'s service starts with; every service agrees on where
+    logic listens and, with ``secret``, on the data exchange secret.
+
+    Ports come from ``basePort`` (see ``PORT_OFFSETS``); ``bindAddress``, when given, is
+    where the service's web site listens.
+    """
+    document: dict[str, Any] = {"plugin": {"enabled": list(FIRST_RUN_PLUGINS)}}
+    settings: dict[str, Any] = {"dataExchange.host": DATA_EXCHANGE_HOST}
     if secret:
-        dataExchange["secret"] = secret
-    return {"plugin": {"enabled": list(FIRST_RUN_PLUGINS)}, "dataExchange": dataExchange}
+        settings[SECRET_KEY] = secret
+    settings.update({path: basePort + offset for path, offset in PORT_OFFSETS.items()})
+    if bindAddress is not None:
+        settings.update(dict.fromkeys(SITE_BIND_ADDRESS_KEYS, bindAddress))
+    appliesToSpec = {key.path for key in keysForService(spec)}
+    for path, value in settings.items():
+        if path in appliesToSpec:
+            *parents, leaf = path.split(".")
+            node = document
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+    return document
+
+
+def basePortArgument(text: str) -> int:
+    """Parse ``--base-port``: an integer that leaves room for the whole port block."""
+    highest = 65535 - max(PORT_OFFSETS.values())
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= port <= highest:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {highest}, got {port}")
+    return port
 
 
 def _readConfig(root: Path, spec: ServiceSpec) -> ServiceConfig | None:
@@ -77,13 +129,19 @@ def _readConfig(root: Path, spec: ServiceSpec) -> ServiceConfig | None:
 
 
 def writeFirstRunConfigs(
-    root: Path, specs: Sequence[ServiceSpec] = ALL_SERVICES, *, secret: str | None = None
+    root: Path,
+    specs: Sequence[ServiceSpec] = ALL_SERVICES,
+    *,
+    secret: str | None = None,
+    basePort: int = DEFAULT_BASE_PORT,
+    bindAddress: str | None = None,
 ) -> list[Path]:
     """Write ``config.json`` for each service that has none; never touch an existing one.
 
     Every file written carries the same data exchange secret: ``secret``, else the one in
-    logic's existing config, else a new random one. Returns the paths written. The services
-    fill in every other default themselves.
+    logic's existing config, else a new random one; ports and site bind addresses come from
+    ``basePort`` and ``bindAddress`` (see ``firstRunConfig``). Returns the paths written. The
+    services fill in every other default themselves.
     """
     if secret is None:
         logic = _readConfig(root, LOGIC)
@@ -94,7 +152,9 @@ def writeFirstRunConfigs(
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        writeConfigFile(path, firstRunConfig(secret))
+        writeConfigFile(
+            path, firstRunConfig(spec, secret, basePort=basePort, bindAddress=bindAddress)
+        )
         written.append(path)
     return written
 
@@ -195,6 +255,28 @@ def buildArgumentParser() -> argparse.ArgumentParser:
         default=None,
         help="directory holding the five service homes",
     )
+    parser.add_argument(
+        "--base-port",
+        metavar="PORT",
+        type=basePortArgument,
+        default=None,
+        help=(
+            f"first port of the block the first-run configuration uses: field site PORT, "
+            f"office site PORT+2, admin site PORT+10, data exchange PORT+11 (default "
+            f"{DEFAULT_BASE_PORT}); lets a second platform run beside the first. Existing "
+            f"config.json files keep their ports"
+        ),
+    )
+    parser.add_argument(
+        "--bind-address",
+        metavar="ADDRESS",
+        default=None,
+        help=(
+            "address the admin, field and office sites listen on in the first-run "
+            "configuration (default 0.0.0.0, every interface; 127.0.0.1 keeps them to this "
+            "host). Existing config.json files keep theirs"
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"run_peek_platform {__version__}")
     return parser
 
@@ -216,8 +298,23 @@ def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
     if reactor is None:
         from twisted.internet import reactor
 
-    for path in writeFirstRunConfigs(root):
+    written = writeFirstRunConfigs(
+        root,
+        basePort=args.base_port or DEFAULT_BASE_PORT,
+        bindAddress=args.bind_address,
+    )
+    for path in written:
         logger.info("wrote first-run configuration %s", path)
+    if args.base_port is not None or args.bind_address is not None:
+        for spec in ALL_SERVICES:
+            path = root / spec.homeDirName / CONFIG_FILE_NAME
+            if path not in written:
+                logger.warning(
+                    "%s already exists; --base-port and --bind-address only shape new "
+                    "configurations, so the %s service keeps the ports and addresses in it",
+                    path,
+                    spec.key,
+                )
     for path in shareDataExchangeSecret(root):
         logger.info("wrote the shared data exchange secret into %s", path)
 

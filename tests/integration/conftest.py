@@ -1,30 +1,50 @@
-"""Fixtures that run Peek commands as real processes: temp homes, test plugins, output waits.
+"""Shared fixtures for the real-process tests: temp homes, configs, processes, waits.
 
-Everything a test needs comes through a fixture (pytest imports test modules with
-``importlib``, so there is no helper module to import).
+Every test here runs services as real processes on this host, next to other test runs and
+maybe a real platform, so nothing uses a fixed port or a wildcard address: web sites listen
+on port 0 (the service logs the port it got), logic's data exchange too (the other services
+are configured with the port logic logged), and everything binds 127.0.0.1. Every config
+carries the same data exchange secret. When a test fails, the output of every process it
+started is added to the report.
+
+Every conftest here is imported as a top-level ``conftest`` module, so the helpers reach
+the tests and the subdirectory conftests through fixtures, never through imports.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from peek_platform.services import ServiceSpec
+from peek_platform.config.keys import keysForService
+from peek_platform.services import ALL_SERVICES, LOGIC, ServiceSpec
 
 #: Seconds any single wait in these tests may take before it fails.
 WAIT_SECONDS = 15.0
+#: The data exchange secret written into every config (at least 16 characters).
+SECRET = "integration-test-secret-0123456789"
+#: Lines of each process's output added to the report of a failed test.
+REPORT_TAIL_LINES = 150
+#: Where every service of these tests listens and connects.
+LOOPBACK = "127.0.0.1"
+#: Range for port blocks: below Linux's ephemeral ports (32768+), which the kernel hands to
+#: outgoing connections and to port-0 binds, so a block chosen now is not taken by them.
+PORT_BLOCK_RANGE = (20000, 32000)
 
 #: Test plugins written into a temp dir; both run on every service, in this load order.
 TEST_PLUGINS: tuple[str, ...] = ("peek_plugin_itest_first", "peek_plugin_itest_second")
@@ -115,16 +135,112 @@ def consoleScript(name: str) -> str:
     return found
 
 
+def _portIsFree(port: int) -> bool:
+    """True when ``port`` can be bound on every interface right now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def freePortBlock(offsets: Sequence[int], attempts: int = 200) -> int:
+    """A base port such that ``base + offset`` is free for every offset (for fixed layouts)."""
+    rng = random.Random()
+    low, high = PORT_BLOCK_RANGE
+    for _ in range(attempts):
+        base = rng.randrange(low, high - max(offsets))
+        if all(_portIsFree(base + offset) for offset in offsets):
+            return base
+    pytest.fail(f"no free block of ports {list(offsets)} found in {PORT_BLOCK_RANGE}")
+
+
+def setDotted(document: dict, dottedKey: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dicts, creating the parents."""
+    *parents, leaf = dottedKey.split(".")
+    for part in parents:
+        document = document.setdefault(part, {})
+    document[leaf] = value
+
+
+def serviceConfig(
+    spec: ServiceSpec,
+    *,
+    plugins: Sequence[str] = (),
+    dataExchangePort: int = 0,
+    settings: Mapping[str, Any] | None = None,
+) -> dict:
+    """A config.json document for ``spec`` that is safe to run beside anything else.
+
+    The shared secret, loopback everywhere, web sites on port 0, the data exchange on
+    ``dataExchangePort`` (0 for logic: the OS picks, the service logs it), quick reconnects,
+    and ``plugins`` enabled. ``settings`` (dotted keys) are set last, as given.
+    """
+    document: dict = {"plugin": {"enabled": list(plugins)}}
+    defaults: dict[str, Any] = {
+        "dataExchange.secret": SECRET,
+        "dataExchange.host": LOOPBACK,
+        "dataExchange.port": dataExchangePort,
+        "dataExchange.reconnectMaxSeconds": 0.5,
+    }
+    for key in keysForService(spec):
+        if key.path.endswith(".bindAddress"):
+            defaults[key.path] = LOOPBACK
+        elif key.path.startswith("httpServer.") and key.path.endswith(".sitePort"):
+            defaults[key.path] = 0
+    known = {key.path for key in keysForService(spec)}
+    for dottedKey, value in defaults.items():
+        if dottedKey in known:
+            setDotted(document, dottedKey, value)
+    for dottedKey, value in (settings or {}).items():
+        setDotted(document, dottedKey, value)
+    return document
+
+
+def writeServiceConfig(
+    spec: ServiceSpec,
+    home: Path,
+    *,
+    plugins: Sequence[str] = (),
+    dataExchangePort: int = 0,
+    settings: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``serviceConfig(...)`` as ``home/config.json`` (creating ``home``); its path."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.json"
+    document = serviceConfig(
+        spec, plugins=plugins, dataExchangePort=dataExchangePort, settings=settings
+    )
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+def waitFor(
+    check: Callable[[], Any], *, timeout: float = WAIT_SECONDS, what: str = "condition"
+) -> Any:
+    """Poll ``check()`` until it returns something truthy and return that; fail naming
+    ``what`` and the last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout} s; last value: {result!r}")
+        time.sleep(0.1)
+
+
 class RunningCommand:
-    """A command run as a real process, its output collected line by line as it arrives."""
+    """A command run as a real process in its own session, its output collected line by
+    line as it arrives.
+
+    Its own session and process group let ``kill()`` take the children it started (the
+    worker's Celery child and pool) with it.
+    """
 
     def __init__(
-        self,
-        argv: Sequence[str],
-        env: dict[str, str],
-        *,
-        separateStderr: bool = False,
-        newSession: bool = False,
+        self, argv: Sequence[str], env: dict[str, str], *, separateStderr: bool = False
     ) -> None:
         self.argv = list(argv)
         self.lines: list[str] = []
@@ -138,14 +254,14 @@ class RunningCommand:
             text=True,
             encoding="utf-8",
             errors="replace",
-            start_new_session=newSession,
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     @property
     def pid(self) -> int:
-        """Process id."""
+        """Process id (also the id of its process group)."""
         return self.process.pid
 
     def _read(self) -> None:
@@ -162,10 +278,21 @@ class RunningCommand:
         with self._changed:
             return "\n".join(self.lines)
 
+    def describe(self, tail: int = REPORT_TAIL_LINES) -> str:
+        """The command line, its exit status and the last ``tail`` lines of output."""
+        with self._changed:
+            lines = self.lines[-tail:]
+            skipped = len(self.lines) - len(lines)
+        head = f"$ {' '.join(self.argv)}  (pid {self.pid}, exit status {self.process.poll()})"
+        if skipped:
+            head += f"\n[... {skipped} earlier lines ...]"
+        return "\n".join([head, *lines])
+
     def waitForLine(
         self, pattern: str, *, count: int = 1, timeout: float = WAIT_SECONDS
     ) -> list[re.Match[str]]:
-        """Wait until ``count`` output lines match ``pattern``; fail with the output if not."""
+        """Wait until ``count`` output lines match ``pattern``; fail with the output if not
+        (at once when the process has exited without printing them)."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -179,9 +306,17 @@ class RunningCommand:
                     break
                 self._changed.wait(min(remaining, 0.5))
         pytest.fail(
-            f"{count} line(s) matching {pattern!r} not seen within {timeout} s from "
-            f"{' '.join(self.argv)} (exit status {self.process.poll()}); output:\n" + self.output()
+            f"{count} line(s) matching {pattern!r} not seen within {timeout} s:\n" + self.describe()
         )
+
+    def dataExchangePort(self) -> int:
+        """The port logic logged for its data exchange (waits for the line)."""
+        match = self.waitForLine(r"data exchange listening on wss?://[^\s/]+:(\d+)/")[0]
+        return int(match.group(1))
+
+    def siteUrl(self, siteName: str) -> str:
+        """The base URL (``http://host:port``) the service logged for ``siteName``."""
+        return self.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0].group(1)
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the process."""
@@ -192,9 +327,7 @@ class RunningCommand:
         try:
             status = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            pytest.fail(
-                f"{' '.join(self.argv)} still running {timeout} s later; output:\n" + self.output()
-            )
+            pytest.fail(f"still running {timeout} s later:\n" + self.describe())
         self._reader.join(timeout)
         return status
 
@@ -205,14 +338,21 @@ class RunningCommand:
         return self.process.stderr.read()
 
     def kill(self) -> None:
-        """SIGKILL the process if it is still running, reap it and close its pipes."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        """SIGKILL the process and everything left in its group, reap it, close its pipes."""
+        killGroup(self.pid)
+        self.process.wait()
         self._reader.join(WAIT_SECONDS)
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def killGroup(pgid: int) -> None:
+    """SIGKILL every process in group ``pgid``, if any is left."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def childEnv(homeRoot: Path, extraPath: Path | None = None) -> dict[str, str]:
@@ -248,25 +388,31 @@ class ItestPlugins:
     hanging: str = HANGING_PLUGIN
 
 
+@dataclass
+class LinkedServices:
+    """Services started linked to one logic: their commands, homes and the exchange port."""
+
+    commands: dict[str, RunningCommand]
+    homes: dict[str, Path]
+    dataExchangePort: int
+    #: Dotted settings given to every config, kept to write a restarted logic's config.
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
 class ProcessRunner:
     """Starts Peek commands as real processes and kills whatever is left at teardown."""
 
     def __init__(self) -> None:
-        self._started: list[RunningCommand] = []
-        #: Pids of grandchildren (a launcher's services) to SIGKILL at teardown if alive.
-        self.orphanPids: list[int] = []
+        self.started: list[RunningCommand] = []
+        #: Process groups of grandchildren (a launcher's services) to SIGKILL at teardown.
+        self.orphanGroups: list[int] = []
 
     def command(
-        self,
-        argv: Sequence[str],
-        env: dict[str, str],
-        *,
-        separateStderr: bool = False,
-        newSession: bool = False,
+        self, argv: Sequence[str], env: dict[str, str], *, separateStderr: bool = False
     ) -> RunningCommand:
-        """Start ``argv`` with ``env`` (in a new session and process group if asked)."""
-        command = RunningCommand(argv, env, separateStderr=separateStderr, newSession=newSession)
-        self._started.append(command)
+        """Start ``argv`` with ``env`` in its own session and process group."""
+        command = RunningCommand(argv, env, separateStderr=separateStderr)
+        self.started.append(command)
         return command
 
     def service(
@@ -284,28 +430,112 @@ class ProcessRunner:
             argv += ["--home", str(home)]
         return self.command(argv, childEnv(homeRoot, pluginsDir), separateStderr=separateStderr)
 
-    def launcher(self, homeRoot: Path) -> RunningCommand:
-        """Start ``run_peek_platform --home-root homeRoot`` in its own process group.
+    def linkedServices(
+        self,
+        homeRoot: Path,
+        specs: Sequence[ServiceSpec] = ALL_SERVICES,
+        *,
+        plugins: Sequence[str] = (),
+        pluginsDir: Path | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> LinkedServices:
+        """Write each service's config and start logic, then, once logic has logged the
+        port it got, the others configured with that port. ``specs`` must include logic."""
+        if LOGIC not in specs:
+            raise ValueError("linkedServices needs the logic service among specs")
+        settings = dict(settings or {})
+        homes = {spec.key: homeRoot / spec.homeDirName for spec in specs}
+        writeServiceConfig(LOGIC, homes[LOGIC.key], plugins=plugins, settings=settings)
+        commands = {
+            LOGIC.key: self.service(LOGIC, homeRoot, home=homes[LOGIC.key], pluginsDir=pluginsDir)
+        }
+        port = commands[LOGIC.key].dataExchangePort()
+        for spec in specs:
+            if spec is LOGIC:
+                continue
+            writeServiceConfig(
+                spec, homes[spec.key], plugins=plugins, dataExchangePort=port, settings=settings
+            )
+            commands[spec.key] = self.service(
+                spec, homeRoot, home=homes[spec.key], pluginsDir=pluginsDir
+            )
+        return LinkedServices(commands, homes, port, settings)
+
+    def launcher(self, homeRoot: Path, *args: str) -> RunningCommand:
+        """Start ``run_peek_platform --home-root homeRoot ARGS`` in its own process group.
 
         Its own group stands in for a terminal's foreground job, so a test can send it
         Ctrl-C with ``os.killpg`` without hitting pytest.
         """
-        argv = [consoleScript("run_peek_platform"), "--home-root", str(homeRoot)]
-        return self.command(argv, childEnv(homeRoot), newSession=True)
+        argv = [consoleScript("run_peek_platform"), "--home-root", str(homeRoot), *args]
+        return self.command(argv, childEnv(homeRoot))
+
+    def describe(self) -> str:
+        """The command line and recent output of every command started."""
+        return "\n\n".join(command.describe() for command in self.started)
 
     def cleanup(self) -> None:
-        """SIGKILL every command and orphan still running."""
-        for command in self._started:
+        """SIGKILL every command, its process group and the orphan groups still running."""
+        for command in self.started:
             command.kill()
-        for pid in self.orphanPids:
-            if pidAlive(pid):
-                os.kill(pid, signal.SIGKILL)
+        for pgid in self.orphanGroups:
+            killGroup(pgid)
 
 
-@pytest.fixture(name="pidAlive")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Add the output of every process a failed test started to its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    runners = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, ProcessRunner)]
+    for runner in runners:
+        if runner.started:
+            report.sections.append((f"processes ({report.when})", runner.describe()))
+
+
+@pytest.fixture(name="pidAlive", scope="session")
 def pidAliveFixture() -> Callable[[int], bool]:
     """The ``pidAlive(pid)`` check, for tests."""
     return pidAlive
+
+
+@pytest.fixture(name="waitFor", scope="session")
+def waitForFixture() -> Callable[..., Any]:
+    """``waitFor(check, timeout=, what=)``: poll until truthy, else fail naming ``what``."""
+    return waitFor
+
+
+@pytest.fixture(name="writeServiceConfig", scope="session")
+def writeServiceConfigFixture() -> Callable[..., Path]:
+    """``writeServiceConfig(spec, home, plugins=, dataExchangePort=, settings=)``: a safe
+    config.json (shared secret, loopback, port 0 sites)."""
+    return writeServiceConfig
+
+
+@pytest.fixture(name="freePortBlock", scope="session")
+def freePortBlockFixture() -> Callable[[Sequence[int]], int]:
+    """``freePortBlock(offsets)``: a base port with every ``base + offset`` free."""
+    return freePortBlock
+
+
+@pytest.fixture(scope="session")
+def sharedSecret() -> str:
+    """The data exchange secret every config written by these tests carries."""
+    return SECRET
+
+
+@pytest.fixture(scope="session")
+def refusedPort() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole session.
+
+    The socket stays bound without listening, so a connection gets a reset at once and no
+    other program can take the port: a service pointed at it never reaches a stranger.
+    """
+    with socket.socket() as holder:
+        holder.bind((LOOPBACK, 0))
+        yield holder.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

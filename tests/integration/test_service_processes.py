@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from peek_platform.services import ALL_SERVICES, LOGIC
+from peek_platform.services import ALL_SERVICES, FIELD, LOGIC
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +33,19 @@ def servicesRoot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runningServices(servicesRoot, testPlugins, moduleProcesses) -> dict:
-    """All five service commands started in parallel, each enabling both test plugins.
+    """All five service commands linked to one logic, each enabling both test plugins.
 
-    Each config.json holds only ``plugin.enabled``, so the services must write back the rest.
+    Each config.json holds only the plugins, the secret and where to listen and connect,
+    so the services must write back the rest.
     """
-    commands = {}
+    linked = moduleProcesses.linkedServices(
+        servicesRoot,
+        plugins=[testPlugins.first, testPlugins.second],
+        pluginsDir=testPlugins.directory,
+    )
     for spec in ALL_SERVICES:
-        home = servicesRoot / spec.homeDirName
-        home.mkdir()
-        config = {"plugin": {"enabled": [testPlugins.first, testPlugins.second]}}
-        (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        commands[spec.key] = moduleProcesses.service(
-            spec, servicesRoot, home=home, pluginsDir=testPlugins.directory
-        )
-    for spec in ALL_SERVICES:
-        commands[spec.key].waitForLine(rf"{spec.vortexName} started: ")
-    return commands
+        linked.commands[spec.key].waitForLine(rf"{spec.vortexName} started: ")
+    return linked.commands
 
 
 @pytest.mark.parametrize("spec", ALL_SERVICES, ids=SERVICE_IDS)
@@ -92,7 +89,7 @@ def test_sigterm_stops_and_unloads_in_reverse_and_exits_0(runningServices, testP
     """SIGTERM: plugins stop in reverse order, then unload in reverse order; exit status 0."""
     command = runningServices[spec.key]
     command.signal(signal.SIGTERM)
-    assert command.wait(timeout=10) == 0
+    assert command.wait() == 0
     first, second = testPlugins.first, testPlugins.second
     order = [
         lineIndex(command, rf"ITEST {second} stop"),
@@ -103,24 +100,41 @@ def test_sigterm_stops_and_unloads_in_reverse_and_exits_0(runningServices, testP
     assert order == sorted(order)
 
 
-def test_first_run_creates_home_and_default_config(homeRoot, processes):
-    """With no home at all, the service creates it and writes a full default config.json."""
-    home = homeRoot / LOGIC.homeDirName
-    command = processes.service(LOGIC, homeRoot, home=home)
-    command.waitForLine(rf"{LOGIC.vortexName} started: 0 plugins started")
+def test_first_run_creates_home_writes_defaults_and_asks_for_the_secret(homeRoot, processes):
+    """With no home at all, a service that links to logic creates the home, writes a full
+    default config.json, and exits 2 naming dataExchange.secret, which it cannot make up."""
+    home = homeRoot / FIELD.homeDirName
+    command = processes.service(FIELD, homeRoot, home=home)
+    assert command.wait() == 2
+    assert "dataExchange.secret is empty" in command.output()
     written = json.loads((home / "config.json").read_text())
     assert written["plugin"]["enabled"] == []
     assert written["logging"]["level"] == "INFO"
+    assert written["dataExchange"]["secret"] == ""
+
+
+def test_logic_first_run_generates_its_secrets(homeRoot, processes, writeServiceConfig):
+    """Logic given only where to listen generates the data exchange secret and the admin
+    recovery password into its config.json, and starts."""
+    home = homeRoot / LOGIC.homeDirName
+    writeServiceConfig(LOGIC, home, settings={"dataExchange.secret": ""})
+    command = processes.service(LOGIC, homeRoot, home=home)
+    command.waitForLine(rf"{LOGIC.vortexName} started: 0 plugins started")
+    written = json.loads((home / "config.json").read_text())
+    assert len(written["dataExchange"]["secret"]) >= 16
+    assert len(written["admin"]["recoveryPassword"]) >= 16
     command.signal(signal.SIGINT)
-    assert command.wait(timeout=10) == 0
+    assert command.wait() == 0
 
 
-def test_home_defaults_to_peek_home_root(homeRoot, processes):
+def test_home_defaults_to_peek_home_root(homeRoot, processes, writeServiceConfig):
     """Without --home, the service uses $PEEK_HOME_ROOT/<homeDirName>."""
+    home = homeRoot / LOGIC.homeDirName
+    writeServiceConfig(LOGIC, home)
     command = processes.service(LOGIC, homeRoot)
-    command.waitForLine(rf"home {re.escape(str(homeRoot / LOGIC.homeDirName))}\)")
+    command.waitForLine(rf"home {re.escape(str(home))}\)")
     command.signal(signal.SIGTERM)
-    assert command.wait(timeout=10) == 0
+    assert command.wait() == 0
 
 
 @pytest.mark.parametrize("spec", ALL_SERVICES, ids=SERVICE_IDS)
@@ -140,17 +154,17 @@ def test_malformed_config_exits_2_with_one_line(homeRoot, processes, spec):
     assert configPath.read_bytes() == original
 
 
-def test_second_signal_forces_exit_when_stop_hangs(homeRoot, testPlugins, processes):
+def test_second_signal_forces_exit_when_stop_hangs(
+    homeRoot, testPlugins, processes, writeServiceConfig
+):
     """A second signal during a hung graceful stop exits at once with 128+signum."""
     home = homeRoot / LOGIC.homeDirName
-    home.mkdir()
-    config = {"plugin": {"enabled": [testPlugins.first, testPlugins.hanging]}}
-    (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    writeServiceConfig(LOGIC, home, plugins=[testPlugins.first, testPlugins.hanging])
     command = processes.service(LOGIC, homeRoot, home=home, pluginsDir=testPlugins.directory)
     command.waitForLine(rf"{LOGIC.vortexName} started: 2 plugins started")
     command.signal(signal.SIGTERM)
     command.waitForLine(rf"ITEST {testPlugins.hanging} stop")
     command.signal(signal.SIGINT)
-    assert command.wait(timeout=10) == 128 + signal.SIGINT
+    assert command.wait() == 128 + signal.SIGINT
     command.waitForLine(r"received SIGINT again during the graceful stop; exiting now")
     assert not re.search(rf"ITEST {testPlugins.first} (stop|unload)", command.output())

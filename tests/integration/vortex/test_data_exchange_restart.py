@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -12,18 +11,17 @@ from peek_platform.services import ALL_SERVICES, LOGIC
 pytestmark = pytest.mark.integration
 
 
-def waitForStatus(peekStatus, home, predicate, timeout: float = 15.0) -> dict:
-    """Poll ``peek status --json`` until ``predicate(status)``; fail with the last one."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        out = peekStatus(home, expectOk=False)
-        if out.returncode == 0:
-            status = json.loads(out.stdout)
-            if predicate(status):
-                return status
-        time.sleep(0.2)
-    pytest.fail(f"status condition not reached within {timeout} s; last status: {status}")
+def waitForStatus(peekStatus, waitFor, home, port, predicate) -> dict:
+    """Poll ``peek status --json`` until ``predicate(status)``; fail with the last answer."""
+    last: list = [None]
+
+    def check():
+        out = peekStatus(home, port, expectOk=False)
+        last[0] = out.stdout if out.returncode == 0 else out.stderr
+        status = json.loads(out.stdout) if out.returncode == 0 else None
+        return status if status is not None and predicate(status) else None
+
+    return waitFor(check, what=f"peek status condition {predicate.__name__}; last answer {last}")
 
 
 def allFiveUp(status: dict) -> bool:
@@ -35,18 +33,19 @@ def allFiveUp(status: dict) -> bool:
 
 
 def test_services_survive_logic_sigkill_and_relink(
-    writeConfigs, processes, homeRoot, testPlugins, peekStatus
+    processes, homeRoot, testPlugins, peekStatus, waitFor, fastLinkSettings, writeServiceConfig
 ):
     """SIGKILL logic: the others log the link down and keep running; after logic restarts
-    they relink within seconds and peek status shows all five with their plugins."""
-    homes = writeConfigs()
-    commands = {
-        spec.key: processes.service(
-            spec, homeRoot, home=homes[spec.key], pluginsDir=testPlugins.directory
-        )
-        for spec in ALL_SERVICES
-    }
-    status = waitForStatus(peekStatus, homes["logic"], allFiveUp)
+    on the same port they relink within seconds and peek status shows all five with their
+    plugins."""
+    linked = processes.linkedServices(
+        homeRoot,
+        plugins=[testPlugins.first],
+        pluginsDir=testPlugins.directory,
+        settings=fastLinkSettings,
+    )
+    commands, homes, port = linked.commands, linked.homes, linked.dataExchangePort
+    status = waitForStatus(peekStatus, waitFor, homes["logic"], port, allFiveUp)
     assert [s["serviceKey"] for s in status["services"]] == [s.key for s in ALL_SERVICES]
     assert all(s["plugins"][0]["name"] == testPlugins.first for s in status["services"])
 
@@ -55,14 +54,22 @@ def test_services_survive_logic_sigkill_and_relink(
         commands[spec.key].waitForLine(r"data exchange link down with peek-logic-service")
         assert commands[spec.key].process.poll() is None
 
-    down = peekStatus(homes["logic"], expectOk=False)
+    down = peekStatus(homes["logic"], port, expectOk=False)
     assert down.returncode == 1 and "cannot link" in down.stderr
 
+    # The others know logic by the port it had: the restarted logic must listen there.
+    writeServiceConfig(
+        LOGIC,
+        homes["logic"],
+        plugins=[testPlugins.first],
+        dataExchangePort=port,
+        settings=linked.settings,
+    )
     restarted = processes.service(
         LOGIC, homeRoot, home=homes["logic"], pluginsDir=testPlugins.directory
     )
-    restarted.waitForLine(r"data exchange listening on")
+    assert restarted.dataExchangePort() == port
     for spec in ALL_SERVICES[1:]:
         commands[spec.key].waitForLine(r"data exchange link up with peek-logic-service", count=2)
-    status = waitForStatus(peekStatus, homes["logic"], allFiveUp)
+    status = waitForStatus(peekStatus, waitFor, homes["logic"], port, allFiveUp)
     assert {s["pid"] for s in status["services"] if s["serviceKey"] == "logic"} == {restarted.pid}

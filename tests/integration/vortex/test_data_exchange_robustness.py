@@ -17,11 +17,12 @@ from peek_platform.services import AGENT, LOGIC
 
 pytestmark = pytest.mark.integration
 
-#: A vortex client that sends the message given as argv[3] (hex) once linked, then exits.
+#: A vortex client that sends the message given as argv[4] (hex) once linked, then exits;
+#: it gives up as soon as its one connection attempt fails (10 s at most).
 _SENDER = textwrap.dedent(
     """
     import sys
-    from twisted.internet import reactor
+    from twisted.internet import reactor, task
     from vortex.PayloadIO import PayloadIO
     from vortex.transport import Backoff
     from vortex.VortexFactory import VortexFactory
@@ -34,9 +35,14 @@ _SENDER = textwrap.dedent(
         print("SENT", flush=True)
         reactor.callLater(0.3, reactor.stop)
 
+    def stopOnFailure():
+        if client.failedAttempts:
+            reactor.stop()
+
     factory.addOnlineListener(up)
     client = factory.connect(url, secret=secret.encode(), backoff=Backoff(initial=30, cap=30))
-    reactor.callLater(5, reactor.stop)
+    task.LoopingCall(stopOnFailure).start(0.05)
+    reactor.callLater(10, reactor.stop)
     reactor.run()
     print("FAILED" if client.failedAttempts else "DONE", flush=True)
     """
@@ -86,21 +92,20 @@ def _drain(sock: socket.socket) -> None:
 
 
 def test_logic_rejects_hostile_input_and_keeps_serving(
-    writeConfigs, processes, homeRoot, testPlugins, peekStatus
+    processes, homeRoot, testPlugins, peekStatus, sharedSecret, fastLinkSettings
 ):
     """Random bytes, truncated and oversized frames, a wrong secret, unknown tuple types and
     mistyped fields are each refused with a logged reason; the agent stays linked and
     reported, and peek status still answers."""
-    homes = writeConfigs((LOGIC, AGENT))
-    logic = processes.service(
-        LOGIC, homeRoot, home=homes["logic"], pluginsDir=testPlugins.directory
+    linked = processes.linkedServices(
+        homeRoot,
+        (LOGIC, AGENT),
+        plugins=[testPlugins.first],
+        pluginsDir=testPlugins.directory,
+        settings=fastLinkSettings,
     )
-    agent = processes.service(
-        AGENT, homeRoot, home=homes["agent"], pluginsDir=testPlugins.directory
-    )
-    port = int(
-        logic.waitForLine(r"data exchange listening on ws://127\.0\.0\.1:(\d+)/")[0].group(1)
-    )
+    logic, agent = linked.commands["logic"], linked.commands["agent"]
+    port = linked.dataExchangePort
     agent.waitForLine(r"data exchange link up with peek-logic-service")
 
     # Random bytes: not a websocket at all.
@@ -141,7 +146,7 @@ def test_logic_rejects_hostile_input_and_keeps_serving(
     logic.waitForLine(r"authentication failed: wrong client proof")
 
     # Unknown tuple type, and a status report whose fields have the wrong types.
-    secret = "integration-test-secret-0123456789"
+    secret = sharedSecret
     unknown = _report(tupleType="peek_platform.NoSuchTuple")
     assert "SENT" in send(secret, unknown.hex())
     logic.waitForLine(r"Rejected a platform status report from peek-field-service .*undecodable")
@@ -153,7 +158,7 @@ def test_logic_rejects_hostile_input_and_keeps_serving(
 
     time.sleep(0.2)
     assert logic.process.poll() is None and agent.process.poll() is None
-    status = peekStatus(homes["logic"])
+    status = peekStatus(linked.homes["logic"], port)
     agentStatus = next(s for s in status["services"] if s["serviceKey"] == "agent")
     assert agentStatus["connected"] and agentStatus["plugins"][0]["state"] == "started"
     assert "link down" not in "\n".join(line for line in agent.lines if "logic" in line)

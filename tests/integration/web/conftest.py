@@ -1,16 +1,14 @@
-"""Fixtures for the web site integration tests: a web test plugin and service homes.
+"""Fixtures for the web site integration tests: a web test plugin and an HTTP client.
 
-The parent ``tests/integration/conftest.py`` provides ``processes``, ``homeRoot`` and
-``consoleScript``; this one adds a plugin that ships an admin page and a field app, and
-writes the logic and field configs (sites on OS-picked ports, data exchange on a free port).
+The parent ``tests/integration/conftest.py`` provides homes, configs (shared secret,
+loopback, OS-picked ports), processes and waits; this one adds a plugin that ships an admin
+page and a field app.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,8 +17,6 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-
-from peek_platform.services import FIELD, LOGIC
 
 #: The web test plugin's package name.
 WEB_PLUGIN = "peek_plugin_itest_web"
@@ -70,13 +66,6 @@ def peekLogicEntryHook():
 def peekFieldEntryHook():
     return FieldHook
 '''
-
-
-def freePort() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -140,64 +129,10 @@ class HttpClient:
             return HttpAnswer(error.code, dict(error.headers), error.read())
 
 
-def siteUrl(command, siteName: str) -> str:
-    """The base URL a service logged for ``siteName`` (sites listen on OS-picked ports)."""
-    match = command.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0]
-    return match.group(1)
-
-
-def waitFor(check, timeout: float = 15.0):
-    """Poll ``check()`` until it returns a truthy value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
-
-
-@dataclass
-class WebServices:
-    """Homes and ports of a logic and a field service set up for web tests."""
-
-    logicHome: Path
-    fieldHome: Path
-    dataExchangePort: int
-
-
-@pytest.fixture
-def webServices(homeRoot: Path) -> WebServices:
-    """Logic and field homes: sites on port 0 at 127.0.0.1, the web test plugin enabled."""
-    port = freePort()
-    logicHome = homeRoot / LOGIC.homeDirName
-    fieldHome = homeRoot / FIELD.homeDirName
-    for home, site in ((logicHome, "admin"), (fieldHome, "field")):
-        home.mkdir()
-        config = {
-            "plugin": {"enabled": [WEB_PLUGIN]},
-            "dataExchange": {"port": port},
-            "httpServer": {site: {"sitePort": 0, "bindAddress": "127.0.0.1"}},
-        }
-        (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return WebServices(logicHome, fieldHome, port)
-
-
 @pytest.fixture(name="HttpClient")
 def httpClientClass() -> type[HttpClient]:
     """The urllib client class, for tests."""
     return HttpClient
-
-
-@pytest.fixture(name="siteUrl")
-def siteUrlFixture():
-    """``siteUrl(command, siteName)``: the base URL a service logged for a site."""
-    return siteUrl
-
-
-@pytest.fixture(name="waitFor")
-def waitForFixture():
-    """``waitFor(check)``: poll until truthy."""
-    return waitFor
 
 
 @pytest.fixture(name="loginToken")

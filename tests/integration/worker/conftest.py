@@ -3,6 +3,8 @@
 Worker services run as real processes (``python -m peek_worker_service``), each with its
 Celery child. "Logic" is ``logic_driver.py`` run as a subprocess with a real reactor.
 Redis is a real ``redis-server`` on a free port; when it is not installed the tests fail.
+Homes, configs, processes and waits come from ``tests/integration/conftest.py``; the
+workers' status link points at a port that refuses connections, as no logic runs.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,13 +123,6 @@ def writeNote(self, text):
 '''
 
 
-def freePort() -> int:
-    """A TCP port on 127.0.0.1 that is free now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class RedisServer:
     """A running redis-server."""
@@ -139,13 +134,26 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
+def _accepts(port: int) -> bool:
+    """True when something accepts TCP connections on loopback ``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
-def redisServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A real redis-server on a free port, without persistence."""
+def redisServer(
+    tmp_path_factory: pytest.TempPathFactory,
+    freePortBlock: Callable[[list[int]], int],
+    waitFor: Callable[..., object],
+) -> Iterator[RedisServer]:
+    """A real redis-server on a free port below the ephemeral range, without persistence."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
         pytest.fail("redis-server is not installed; install the redis-server package")
-    port = freePort()
+    port = freePortBlock([0])
     workDir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -153,19 +161,17 @@ def redisServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    yield RedisServer(port)
-    process.terminate()
-    process.wait(10)
+    try:
+        waitFor(
+            lambda: process.poll() is not None or _accepts(port),
+            what=f"redis-server accepting on port {port}",
+        )
+        if process.poll() is not None:
+            pytest.fail(f"redis-server exited with status {process.returncode} on port {port}")
+        yield RedisServer(port)
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +199,10 @@ class Deployment:
     broker: str
     celery: dict
     env: dict[str, str]
-    processes: object
+    processes: Any
+    writeServiceConfig: Callable[..., Path]
+    #: Where the workers' status link points: nothing listens there (no logic runs).
+    refusedPort: int
 
     @property
     def logicHome(self) -> Path:
@@ -203,18 +212,22 @@ class Deployment:
     def databaseUrl(self) -> str:
         return f"sqlite:///{self.logicHome / 'peek.sqlite'}"
 
-    def startWorker(self, name: str = "w1", concurrency: int = 2) -> object:
+    def startWorker(self, name: str = "w1", concurrency: int = 2) -> Any:
         """Start a worker service in its own home and wait until its Celery child is ready."""
         home = self.root / name / WORKER.homeDirName
-        home.mkdir(parents=True)
-        config = {
-            "plugin": {"enabled": [PLUGIN]},
-            "celery": dict(self.celery, workerConcurrency=concurrency),
-            "sqlalchemy": {"connectUrl": self.databaseUrl},
-            # The status link to logic needs a secret; no logic listens in these tests.
-            "dataExchange": {"secret": "worker-itest-secret", "port": freePort()},
+        settings = {
+            "celery.brokerUrl": self.celery.get("brokerUrl", ""),
+            "celery.resultUrl": self.celery.get("resultUrl", ""),
+            "celery.workerConcurrency": concurrency,
+            "sqlalchemy.connectUrl": self.databaseUrl,
         }
-        (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        self.writeServiceConfig(
+            WORKER,
+            home,
+            plugins=[PLUGIN],
+            dataExchangePort=self.refusedPort,
+            settings=settings,
+        )
         command = self.processes.command(
             [sys.executable, "-m", "peek_worker_service", "--home", str(home)], self.env
         )
@@ -223,13 +236,16 @@ class Deployment:
 
     def logic(self, *args: str, timeout: float = 60.0) -> dict:
         """Run the logic driver with ``args``; return its JSON report."""
-        done = subprocess.run(
-            [sys.executable, str(DRIVER), *args, "--home", str(self.logicHome)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        argv = [sys.executable, str(DRIVER), *args, "--home", str(self.logicHome)]
+        try:
+            done = subprocess.run(
+                argv, env=self.env, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(
+                f"logic driver still running after {timeout} s (the workers' output is in "
+                f"the report):\n{e.stdout}\n{e.stderr}"
+            )
         lines = done.stdout.strip().splitlines()
         if done.returncode != 0 or not lines:
             pytest.fail(f"logic driver failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -249,7 +265,9 @@ def deployment(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     taskPluginDir: Path,
-    processes: object,
+    processes: Any,
+    writeServiceConfig: Callable[..., Path],
+    refusedPort: int,
 ) -> Deployment:
     """A fresh home root using Redis (databases 0/1, flushed) or the embedded broker."""
     celery: dict = {}
@@ -261,10 +279,11 @@ def deployment(
         celery = {"brokerUrl": redis.url(0), "resultUrl": redis.url(1)}
     root = tmp_path / "root"
     logicHome = root / LOGIC.homeDirName
-    logicHome.mkdir(parents=True)
     # Logic keeps the defaults (embedded: empty URLs); workers live in their own
     # directories, so they name the logic home's embedded store explicitly.
-    (logicHome / "config.json").write_text(json.dumps({"celery": celery}), encoding="utf-8")
+    writeServiceConfig(
+        LOGIC, logicHome, settings={f"celery.{key}": url for key, url in celery.items()}
+    )
     if request.param == "embedded":
         celery = {
             "brokerUrl": embeddedBrokerUrl(logicHome),
@@ -275,18 +294,4 @@ def deployment(
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(taskPluginDir), env.get("PYTHONPATH", "")) if p
     )
-    return Deployment(root, request.param, celery, env, processes)
-
-
-@pytest.fixture
-def waitFor() -> Callable[[Callable[[], bool], float], None]:
-    """``waitFor(condition, seconds)``: poll until true, else fail."""
-
-    def wait(condition: Callable[[], bool], seconds: float = 15.0) -> None:
-        deadline = time.monotonic() + seconds
-        while not condition():
-            if time.monotonic() > deadline:
-                pytest.fail(f"condition not met within {seconds} s")
-            time.sleep(0.05)
-
-    return wait
+    return Deployment(root, request.param, celery, env, processes, writeServiceConfig, refusedPort)
