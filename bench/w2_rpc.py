@@ -5,7 +5,7 @@ Workload (as in the vortexpy anchors): after 100 warm-up calls, (a) 2000 sequent
 autobahn figure is W4's sequential echo round trip (100-byte messages), the ceiling for one
 call. Runs ours, raw autobahn and vortexpy interleaved for several rounds; prints medians.
 
-    python bench/w2_rpc.py [--rounds 3] [--ours-only] [--anchors DIR]
+    python bench/w2_rpc.py [--rounds 5] [--ours-only] [--anchors DIR]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def runTheirs(anchors: Path, nSeq: int, nConc: int, inFlight: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seq", type=int, default=2000)
     parser.add_argument("--conc", type=int, default=5000)
     parser.add_argument("--inflight", type=int, default=200)

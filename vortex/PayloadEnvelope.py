@@ -11,6 +11,7 @@ from vortex.Payload import Payload
 from vortex.serialise import frames
 from vortex.serialise.deferred import INLINE_MAX_BYTES, runDeferred
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
+from vortex.serialise.tags import DATETIME as DATETIME_TAG
 
 __all__ = ["PayloadEnvelope", "VortexDecodeError", "VortexEncodeError"]
 
@@ -22,7 +23,15 @@ class PayloadEnvelope:
     so the tuples are decoded only by the process that uses them.
     """
 
-    __slots__ = ("date", "destVortexName", "destVortexUuid", "encodedPayload", "filt", "result")
+    __slots__ = (
+        "_date",
+        "_dateText",
+        "destVortexName",
+        "destVortexUuid",
+        "encodedPayload",
+        "filt",
+        "result",
+    )
 
     def __init__(
         self,
@@ -38,21 +47,51 @@ class PayloadEnvelope:
         self.destVortexName = destVortexName
         self.destVortexUuid = destVortexUuid
         self.result = result
-        self.date: datetime | None = datetime.now(UTC) if date is None else date
+        self._date: datetime | None = datetime.now(UTC) if date is None else date
+        #: A received ``~dt`` date's wire text, parsed only when ``date`` is read.
+        self._dateText: str | None = None
+
+    @property
+    def date(self) -> datetime | None:
+        """When the payload was made; a received date is parsed on first read.
+
+        A received date whose text is not a valid datetime raises VortexDecodeError here.
+        """
+        if self._dateText is not None:
+            self._date = frames.parseDate(self._dateText)
+            self._dateText = None
+        elif self._date is None:
+            self._date = datetime.now(UTC)
+        return self._date
+
+    @date.setter
+    def date(self, value: datetime | None) -> None:
+        self._date = value
+        self._dateText = None
 
     def _inline(self) -> bool:
         return self.encodedPayload is None or len(self.encodedPayload) <= INLINE_MAX_BYTES
 
     def toVortexMsg(self) -> bytes:
         """The wire message: one header line, then the payload body if there is one."""
-        return frames.encodeEnvelope(
+        return frames.encodeEnvelopeWire(
             self.filt,
             self.destVortexName,
             self.destVortexUuid,
             self.result,
-            self.date,
+            self.wireDate(),
             self.encodedPayload,
         )
+
+    def wireDate(self) -> dict | None:
+        """The date as written on the wire; a received date is passed on without parsing."""
+        dateText = self._dateText
+        if dateText is not None:
+            return {DATETIME_TAG: dateText}
+        date = self._date
+        if type(date) is datetime and (date.tzinfo is UTC or date.tzinfo is None):
+            return {DATETIME_TAG: date}  # orjson writes it as isoformat() would
+        return frames.wireDate(date)
 
     def toVortexMsgDefer(self, reactor: Any = None) -> Deferred:
         """Deferred variant of :meth:`toVortexMsg`."""
@@ -61,15 +100,18 @@ class PayloadEnvelope:
     @classmethod
     def fromVortexMsg(cls, vortexMsg: bytes) -> PayloadEnvelope:
         """Parse a wire message's header, keeping the body encoded; bad input: VortexDecodeError."""
-        parts = frames.decodeEnvelope(vortexMsg)
-        return cls(
-            filt=parts.filt,
-            encodedPayload=parts.encodedPayload,
-            destVortexName=parts.destVortexName,
-            destVortexUuid=parts.destVortexUuid,
-            result=parts.result,
-            date=parts.date,
-        )
+        filt, destVortexName, destVortexUuid, result, date, body = frames.decodeHeader(vortexMsg)
+        self = cls.__new__(cls)
+        self.filt = filt
+        self.encodedPayload = body
+        self.destVortexName = destVortexName
+        self.destVortexUuid = destVortexUuid
+        self.result = result
+        if type(date) is str:
+            self._date, self._dateText = None, date
+        else:
+            self._date, self._dateText = date, None
+        return self
 
     @classmethod
     def fromVortexMsgDefer(cls, vortexMsg: bytes, reactor: Any = None) -> Deferred:

@@ -22,9 +22,16 @@ INDEX_KEY = "key"
 
 def filtMatches(pattern: dict, filt: dict) -> bool:
     """True when every key of pattern is in filt with a deeply equal value (types included)."""
+    get = filt.get
     for key, expected in pattern.items():
-        actual = filt.get(key, _MISSING)
-        if actual is _MISSING or not valuesEqual(expected, actual):
+        actual = get(key, _MISSING)
+        kind = type(expected)
+        if type(actual) is not kind:
+            return False
+        if kind is dict or kind is list:
+            if not valuesEqual(expected, actual):
+                return False
+        elif actual != expected:
             return False
     return True
 
@@ -125,26 +132,68 @@ class PayloadIO:
         results (Deferreds or coroutines) have settled; a failing callback is logged
         with its filt and does not stop the others.
         """
+        count, pending = self._dispatch(
+            payloadEnvelope, vortexUuid, vortexName, sendResponse, kwargs
+        )
+        if pending is None:
+            return defer.succeed(count)
+        return defer.gatherResults(pending).addCallback(lambda _: count)
+
+    def dispatch(
+        self,
+        payloadEnvelope: PayloadEnvelope,
+        vortexUuid: str | None,
+        vortexName: str | None,
+        sendResponse: Callable[..., Any] | None,
+    ) -> None:
+        """:meth:`process` for the transport, which does not wait: no Deferred is built.
+
+        Failures of asynchronous callback results are still logged.
+        """
+        self._dispatch(payloadEnvelope, vortexUuid, vortexName, sendResponse, None)
+
+    def _dispatch(
+        self,
+        payloadEnvelope: PayloadEnvelope,
+        vortexUuid: str | None,
+        vortexName: str | None,
+        sendResponse: Callable[..., Any] | None,
+        kwargs: dict | None,
+    ) -> tuple[int, list[defer.Deferred] | None]:
         # Hot path: callbacks are called directly; Deferred machinery is only built for
         # callbacks that return a Deferred or a coroutine (maybeDeferred semantics).
         filt = payloadEnvelope.filt
         order = self._order
         pending: list[defer.Deferred] | None = None
         count = 0
-        for endpoint in self._candidates(filt):
+        key = filt.get(INDEX_KEY)
+        bucket = self._byKey.get(key) if type(key) is str else None
+        # Copies: callbacks may add or remove endpoints while we iterate.
+        candidates = tuple(bucket) if bucket and not self._unindexed else self._candidates(filt)
+        for endpoint in candidates:
             if endpoint not in order or not endpoint.accepts(filt, vortexName):
                 continue
             count += 1
             try:
-                result = endpoint.callback(
-                    payloadEnvelope,
-                    vortexUuid=vortexUuid,
-                    vortexName=vortexName,
-                    sendResponse=sendResponse,
-                    **kwargs,
-                )
+                if kwargs:
+                    result = endpoint.callback(
+                        payloadEnvelope,
+                        vortexUuid=vortexUuid,
+                        vortexName=vortexName,
+                        sendResponse=sendResponse,
+                        **kwargs,
+                    )
+                else:
+                    result = endpoint.callback(
+                        payloadEnvelope,
+                        vortexUuid=vortexUuid,
+                        vortexName=vortexName,
+                        sendResponse=sendResponse,
+                    )
             except Exception:
                 self._logFailure(Failure(), endpoint, vortexName)
+                continue
+            if result is None:
                 continue
             if isinstance(result, defer.Deferred):
                 d = result
@@ -159,9 +208,7 @@ class PayloadIO:
             if pending is None:
                 pending = []
             pending.append(d)
-        if pending is None:
-            return defer.succeed(count)
-        return defer.gatherResults(pending).addCallback(lambda _: count)
+        return count, pending
 
     def processVortexMsg(self, vortexMsg: bytes, **kwargs: Any) -> defer.Deferred:
         """Parse a wire message's header and dispatch it; VortexDecodeError is raised as is."""

@@ -190,8 +190,8 @@ class VortexFactory:
         return list(self._remotes.values())
 
     def remoteVortexByUuid(self, vortexUuid: str) -> RemoteVortexInfo | None:
-        """The linked peer with this uuid, or None."""
-        for info in self._remotes.values():
+        """The linked peer with this uuid (its newest link), or None."""
+        for info in reversed(self._remotes.values()):
             if info.uuid == vortexUuid:
                 return info
         return None
@@ -202,7 +202,10 @@ class VortexFactory:
 
     def isVortexNameConnected(self, vortexName: str) -> bool:
         """True when a service peer with this authenticated name is linked."""
-        return any(i.name == vortexName and not i.isDevice for i in self._remotes.values())
+        for info in self._remotes.values():
+            if info.name == vortexName and not info.isDevice:
+                return True
+        return False
 
     def addOnlineListener(self, listener: OnlineListener) -> Callable[[], None]:
         """Call ``listener(info)`` for each new link; returns a function that unsubscribes."""
@@ -227,25 +230,43 @@ class VortexFactory:
         With neither, send to every linked peer. Sending to this process's own name
         dispatches locally. Fails with :class:`NoVortexException` when nothing matches.
         """
-        msgs = [vortexMsgs] if isinstance(vortexMsgs, bytes) else list(vortexMsgs)
         if destVortexUuid is None and destVortexName == self.vortexName:
-            return self.sendVortexMsgLocally(msgs)
+            return self.sendVortexMsgLocally(vortexMsgs)
+        try:
+            self.sendVortexMsgNow(vortexMsgs, destVortexName, destVortexUuid)
+        except NoVortexException as e:
+            return defer.fail(e)
+        return defer.succeed(None)
+
+    def sendVortexMsgNow(
+        self,
+        vortexMsgs: bytes | Sequence[bytes],
+        destVortexName: str | None = None,
+        destVortexUuid: str | None = None,
+    ) -> None:
+        """:meth:`sendVortexMsg` to linked peers only (never locally), without a Deferred.
+
+        Raises :class:`NoVortexException` when no linked peer matches or a link has closed.
+        """
+        single = isinstance(vortexMsgs, bytes)
+        if not single:
+            vortexMsgs = list(vortexMsgs)
         targets = self._targets(destVortexName, destVortexUuid)
         if not targets:
-            return defer.fail(
-                NoVortexException(
-                    f"vortex {self.vortexName}: no linked vortex named {destVortexName!r}"
-                    if destVortexUuid is None
-                    else f"vortex {self.vortexName}: no linked vortex with uuid {destVortexUuid!r}"
-                )
+            raise NoVortexException(
+                f"vortex {self.vortexName}: no linked vortex named {destVortexName!r}"
+                if destVortexUuid is None
+                else f"vortex {self.vortexName}: no linked vortex with uuid {destVortexUuid!r}"
             )
         try:
             for connection in targets:
-                for msg in msgs:
-                    connection.send(msg)
+                if single:
+                    connection.send(vortexMsgs)
+                else:
+                    for msg in vortexMsgs:
+                        connection.send(msg)
         except VortexLinkClosedError as e:
-            return defer.fail(NoVortexException(str(e)))
-        return defer.succeed(None)
+            raise NoVortexException(str(e)) from None
 
     def sendVortexMsgLocally(
         self,
@@ -271,12 +292,18 @@ class VortexFactory:
     def _targets(
         self, destVortexName: str | None, destVortexUuid: str | None
     ) -> list[VortexConnection]:
+        """Connections to send to: one per peer uuid, its newest link (see ``_linkDown``)."""
         remotes = self._remotes.values()
         if destVortexUuid is not None:
-            return [i.connection for i in remotes if i.uuid == destVortexUuid]
-        if destVortexName is not None:
-            return [i.connection for i in remotes if i.name == destVortexName and not i.isDevice]
-        return [i.connection for i in remotes]
+            for info in reversed(remotes):
+                if info.uuid == destVortexUuid:
+                    return [info.connection]
+            return []
+        newest: dict[str, VortexConnection] = {}
+        for info in remotes:
+            if destVortexName is None or (info.name == destVortexName and not info.isDevice):
+                newest[info.uuid] = info.connection
+        return list(newest.values())
 
     # ---- transport callbacks --------------------------------------------------------------
 
@@ -299,6 +326,17 @@ class VortexFactory:
         info = self._remotes.pop(connection, None)
         if info is None:
             return
+        if any(other.uuid == info.uuid for other in self._remotes.values()):
+            # The peer reconnected before its old link was seen dead: it is still online,
+            # and listeners dropping its state by uuid would wipe the new link's state.
+            logger.info(
+                "vortex %s: old link of %s (%s) closed (%s); its newer link stays up",
+                self.vortexName,
+                info.identity,
+                info.peerAddress,
+                reason,
+            )
+            return
         for listener in list(self._offlineListeners):
             listener(info, reason)
 
@@ -319,9 +357,7 @@ class VortexFactory:
                 e,
             )
             return
-        self.payloadIO.process(
-            envelope, vortexUuid=peerUuid, vortexName=identity, sendResponse=sendResponse
-        )
+        self.payloadIO.dispatch(envelope, peerUuid, identity, sendResponse)
 
 
 def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:

@@ -13,6 +13,7 @@ visibility timeout. The admin docs say so.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,37 @@ def prepareSqliteFile(url: str) -> Path:
 
 
 class EmbeddedSqliteChannel(kombuSqla.Channel):
-    """kombu's SQLAlchemy channel with a busy timeout on every SQLite connection."""
+    """kombu's SQLAlchemy channel with a busy timeout and one lock around its session.
+
+    kombu's channel keeps one ORM session, but a Celery worker uses the channel from two
+    threads: the consumer polls while the pool thread requeues the task of a pool process
+    that died. Unserialised, the shared session fails (``IllegalStateChangeError``) and the
+    requeued task is lost, so every session operation holds the lock.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sessionLock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    def _new_queue(self, queue: str, **kwargs: Any) -> Any:
+        with self._sessionLock:
+            return super()._new_queue(queue, **kwargs)
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> Any:
+        with self._sessionLock:
+            return super()._put(queue, payload, **kwargs)
+
+    def _get(self, queue: str) -> Any:
+        with self._sessionLock:
+            return super()._get(queue)
+
+    def _purge(self, queue: str) -> Any:
+        with self._sessionLock:
+            return super()._purge(queue)
+
+    def _size(self, queue: str) -> Any:
+        with self._sessionLock:
+            return super()._size(queue)
 
     def _engine_from_config(self) -> Any:
         """Create the engine with the busy timeout, after preparing the file."""

@@ -152,3 +152,25 @@ def test_empty_or_non_dict_filt_is_refused(io, filt):
     """An endpoint with an empty or non-dict filt (which would match everything) is refused."""
     with pytest.raises(ValueError, match="non-empty dict"):
         PayloadEndpoint(filt, lambda e, **kw: None, payloadIO=io)
+
+
+def test_dispatch_calls_matching_endpoints_with_sender_context(io):
+    """dispatch() (the transport's entry) delivers like process() and returns nothing."""
+    calls = collect(io, {"key": "a"})
+    collect(io, {"key": "b"})
+    sent = envelope({"key": "a"})
+    assert io.dispatch(sent, "uuid-1", "peer", print) is None
+    assert calls == [(sent, {"vortexUuid": "uuid-1", "vortexName": "peer", "sendResponse": print})]
+
+
+def test_dispatch_logs_failures_of_asynchronous_callbacks():
+    """A Deferred callback result failing after dispatch() returned is logged with its filt."""
+    events: list = []
+    io = PayloadIO(log=Logger(observer=events.append))
+    later = defer.Deferred()
+    PayloadEndpoint({"key": "a"}, lambda e, **kw: later, payloadIO=io)
+    io.dispatch(envelope({"key": "a"}), None, "peer", None)
+    assert events == []
+    later.errback(KeyError("gone"))
+    assert events[0]["filt"] == {"key": "a"}
+    assert events[0]["log_failure"].check(KeyError)

@@ -216,3 +216,61 @@ def test_default_is_set_by_make_default_and_cleared_by_shutdown(net):
     spin(lambda: d.called)
     with pytest.raises(NoVortexException):
         VortexFactory.default()
+
+
+class FakeLink:
+    """Stands in for a VortexConnection: a peer identity and the messages sent to it."""
+
+    def __init__(self, name: str, uuid: str, address: str) -> None:
+        self.remoteVortexName = name
+        self.remoteVortexUuid = uuid
+        self.isDevice = False
+        self.peerAddress = address
+        self.sent: list[bytes] = []
+        self.send = self.sent.append
+
+
+def reconnected() -> tuple[VortexFactory, FakeLink, FakeLink, list]:
+    """A factory whose peer opened a second link (same uuid) before its first one closed."""
+    f = VortexFactory("peek-logic-service", payloadIO=PayloadIO(), reactor=reactor)
+    downs: list = []
+    f.addOfflineListener(lambda info, reason: downs.append((info.connection, reason)))
+    old = FakeLink("peek-agent-service", "agent-uuid", "127.0.0.1:1001")
+    new = FakeLink("peek-agent-service", "agent-uuid", "127.0.0.1:1002")
+    f._linkUp(old)
+    f._linkUp(new)
+    return f, old, new, downs
+
+
+def test_old_link_closing_after_reconnect_does_not_report_the_peer_offline():
+    """Closing a stale link of a uuid that has a newer link neither notifies nor unlists."""
+    f, old, new, downs = reconnected()
+    f._linkDown(old, "heartbeat timeout")
+    assert downs == []
+    assert f.remoteVortexByUuid("agent-uuid").connection is new
+    assert f.isVortexNameConnected("peek-agent-service")
+    f._linkDown(new, "closed")
+    assert downs == [(new, "closed")]
+    assert not f.isVortexNameConnected("peek-agent-service")
+
+
+def test_sends_to_a_reconnected_peer_use_only_its_newest_link():
+    """While both links of one uuid are listed, messages go once, on the newer link."""
+    f, old, new, _ = reconnected()
+    f.sendVortexMsg(b"{}", destVortexUuid="agent-uuid")
+    f.sendVortexMsg(b"{}", destVortexName="peek-agent-service")
+    f.sendVortexMsg(b"{}")
+    assert (old.sent, new.sent) == ([], [b"{}", b"{}", b"{}"])
+
+
+def test_when_connected_fires_after_the_factory_lists_the_peer(net):
+    """whenConnected() callbacks already see the new link in remoteVortexes()."""
+    logic, agent = net.factory("peek-logic-service"), net.factory("peek-agent-service")
+    port = net.serve(logic)
+    client = net.connect(agent, port)
+    seen = []
+    client.whenConnected().addCallback(
+        lambda connection: seen.append([i.connection for i in agent.remoteVortexes()])
+    )
+    spin(lambda: seen)
+    assert seen == [[client.connection]]

@@ -9,6 +9,7 @@ import functools
 import logging
 import weakref
 from collections.abc import Callable, Iterable
+from inspect import iscoroutine
 from typing import Any
 
 from twisted.internet import defer, threads
@@ -17,6 +18,7 @@ from twisted.python.failure import Failure
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
     ERROR_REFUSED,
+    MsgIdFilt,
     PendingRequests,
     VortexRemoteError,
     VortexRPCError,
@@ -112,7 +114,11 @@ class _VortexRPC:
         self.deferToThread = deferToThread
         self.rpcName = f"{func.__module__}.{func.__qualname__}"
         self._callFilt = {**self.additionalFilt, "key": CALL_KEY_PREFIX + self.rpcName}
+        self._callFiltSize = len(self._callFilt)
         self._responseKey = RESPONSE_KEY_PREFIX + self.rpcName
+        # Messages are spliced from the filts' JSON, made once here (hot path).
+        self._requestFilt = MsgIdFilt(self._callFilt)
+        self._responseFilt = MsgIdFilt({**self._callFilt, "key": self._responseKey})
         self._vortexFactory = vortexFactory
         self._listener: _Listener | None = None
         self._callers: weakref.WeakKeyDictionary[VortexFactory, _Caller] = (
@@ -205,20 +211,13 @@ class _Listener:
         **_: Any,
     ) -> defer.Deferred | None:
         rpc = self.rpc
-        responseFilt = dict(envelope.filt)
-        responseFilt["key"] = rpc._responseKey
-
-        def respondError(code: str, errorType: str, message: str) -> None:
-            sendResponse(makeErrorMsg(responseFilt, code, errorType, message)).addErrback(
-                ignoreClosedLink
-            )
-
-        if not isValidId(responseFilt.get("msgId")):
-            respondError(ERROR_BAD_REQUEST, "ValueError", f"RPC {rpc.rpcName}: missing msgId")
+        reply = _Reply(rpc, envelope.filt, sendResponse)
+        if not isValidId(reply.msgId):
+            reply.error(ERROR_BAD_REQUEST, "ValueError", f"RPC {rpc.rpcName}: missing msgId")
             return None
         accept = rpc.acceptOnlyFromVortex
         if accept is not None and vortexName not in accept:
-            respondError(
+            reply.error(
                 ERROR_REFUSED,
                 "PermissionError",
                 f"RPC {rpc.rpcName} accepts calls only from {sorted(accept)},"
@@ -226,31 +225,84 @@ class _Listener:
             )
             return None
         try:
-            tuples = decodeTuples(envelope)
-            args, kwargs = tuples
+            args, kwargs = decodeTuples(envelope)
             if type(args) is not list or type(kwargs) is not dict:
                 raise ValueError("tuples must be [args list, kwargs dict]")
         except (VortexDecodeError, ValueError) as e:
-            respondError(
+            reply.error(
                 ERROR_BAD_REQUEST, type(e).__name__, f"RPC {rpc.rpcName}: bad call body: {e}"
             )
             return None
+        if rpc.deferToThread:
+            d = rpc._invoke(self.factory, self.funcSelf, args, kwargs)
+            return d.addCallbacks(reply.value, reply.failure)
+        # maybeDeferred, inlined: a plain return value is answered without any Deferred.
+        if self.funcSelf is not None:
+            args = [self.funcSelf, *args]
+        try:
+            value = rpc._func(*args, **kwargs)
+        except Exception:
+            reply.failure(Failure())
+            return None
+        if isinstance(value, defer.Deferred):
+            d = value
+        elif iscoroutine(value):
+            d = defer.Deferred.fromCoroutine(value)
+        elif isinstance(value, Failure):
+            reply.failure(value)
+            return None
+        else:
+            reply.value(value)
+            return None
+        return d.addCallbacks(reply.value, reply.failure)
 
-        def succeeded(value: Any) -> None:
-            try:
-                msg = makeMsg(responseFilt, [value])
-            except VortexEncodeError as e:
-                failed(Failure(e))
-                return
-            sendResponse(msg).addErrback(ignoreClosedLink)
 
-        def failed(failure: Failure) -> None:
-            result = errorResultForFailure(failure)
-            respondError("exception", result["type"], result["message"])
+class _Reply:
+    """The answer to one call: its response filt is the call's, with the response key."""
 
-        d = rpc._invoke(self.factory, self.funcSelf, args, kwargs)
-        d.addCallbacks(succeeded, failed)
-        return d
+    __slots__ = ("_callFilt", "_rpc", "_sendResponse", "msgId")
+
+    def __init__(
+        self, rpc: _VortexRPC, callFilt: dict, sendResponse: Callable[[bytes], defer.Deferred]
+    ) -> None:
+        self._rpc = rpc
+        self._sendResponse = sendResponse
+        self.msgId = callFilt.get("msgId")
+        # The endpoint matched, so a call filt of one more item than the RPC's, that item
+        # being the msgId, is exactly the RPC's filt plus the msgId: the response is then
+        # spliced from the RPC's precomputed response filt. Other filts are copied now, in
+        # case the envelope's filt is changed before an asynchronous result is answered.
+        exact = len(callFilt) == rpc._callFiltSize + 1 and "msgId" in callFilt
+        self._callFilt = None if exact else dict(callFilt)
+
+    def _filt(self) -> dict:
+        if self._callFilt is None:
+            return self._rpc._responseFilt.filt(self.msgId)
+        filt = dict(self._callFilt)
+        filt["key"] = self._rpc._responseKey
+        return filt
+
+    def value(self, value: Any) -> None:
+        """Send the function's return value (or, if it cannot be encoded, that error)."""
+        try:
+            if self._callFilt is None:
+                msg = self._rpc._responseFilt.msg(self.msgId, [value])
+            else:
+                msg = makeMsg(self._filt(), [value])
+        except VortexEncodeError as e:
+            self.failure(Failure(e))
+            return
+        self._sendResponse(msg).addErrback(ignoreClosedLink)
+
+    def failure(self, failure: Failure) -> None:
+        """Send the error object of a failed call."""
+        result = errorResultForFailure(failure)
+        self.error("exception", result["type"], result["message"])
+
+    def error(self, code: str, errorType: str, message: str) -> None:
+        """Send an error object with this code."""
+        msg = makeErrorMsg(self._filt(), code, errorType, message)
+        self._sendResponse(msg).addErrback(ignoreClosedLink)
 
 
 class _Caller:
@@ -292,18 +344,16 @@ class _Caller:
                 )
             )
         msgId = self.pending.newId()
-        filt = dict(rpc._callFilt)
-        filt["msgId"] = msgId
         try:
-            msg = makeMsg(filt, [args, kwargs])
+            msg = rpc._requestFilt.msg(msgId, [args, kwargs])
         except VortexEncodeError as e:
             return defer.fail(e)
         d = self.pending.add(msgId, rpc.timeoutSeconds)
-        factory.sendVortexMsg(msg, destVortexName=name).addErrback(self._sendFailed, msgId)
+        try:
+            factory.sendVortexMsgNow(msg, destVortexName=name)
+        except NoVortexException as e:
+            self.pending.fail(msgId, e)
         return d
-
-    def _sendFailed(self, failure: Failure, msgId: str) -> None:
-        self.pending.fail(msgId, failure)
 
     def _onResponse(self, envelope: PayloadEnvelope, **_: Any) -> None:
         msgId = envelope.filt.get("msgId")

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
 from vortex.serialise import tags
 from vortex.serialise.decode import decodeRooted, decodeTupleList
-from vortex.serialise.encode import encodeRooted, encodeTupleList
+from vortex.serialise.encode import MAX_SAFE_INT, encodeRooted, encodeTupleList
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 
 _VERSION = tags.WIRE_FORMAT_VERSION
+_DATETIME_TAG = tags.DATETIME
 _DUMPS_OPTIONS = orjson.OPT_STRICT_INTEGER
-_BODY_KEYS = frozenset(("v", "filt", "tuples", "result", "date"))
-_HEADER_KEYS = frozenset(("v", "filt", "destVortexName", "destVortexUuid", "result", "date"))
+_BODY_ORDER = ("v", "filt", "tuples", "result", "date")
+_HEADER_ORDER = ("v", "filt", "destVortexName", "destVortexUuid", "result", "date")
+_BODY_KEYS = frozenset(_BODY_ORDER)
+_HEADER_KEYS = frozenset(_HEADER_ORDER)
 _MISSING = object()
+_orjsonLoads = orjson.loads
+_orjsonDumps = orjson.dumps
 
 
 class PayloadParts(NamedTuple):
@@ -26,6 +31,9 @@ class PayloadParts(NamedTuple):
     tuples: list
     result: Any
     date: datetime | None
+
+
+_newPayloadParts = tuple.__new__  # skips the NamedTuple's generated __new__ (hot path)
 
 
 class EnvelopeParts(NamedTuple):
@@ -65,17 +73,15 @@ def _checkDate(value: Any, root: str) -> None:
 
 def encodePayload(filt: dict, tuples: list, result: Any, date: datetime | None) -> bytes:
     """Encode a payload body: ``{"v":1,"filt":..,"tuples":[..],"result":..,"date":..}``."""
-    _checkFilt(filt, "payload.filt")
-    _checkDate(date, "payload.date")
     if type(tuples) is not list:
         tuples = list(tuples)
     return _dumps(
         {
             "v": _VERSION,
-            "filt": encodeRooted(filt, "payload.filt"),
+            "filt": _wireFilt(filt, "payload.filt"),
             "tuples": encodeTupleList(tuples, "payload.tuples"),
-            "result": encodeRooted(result, "payload.result"),
-            "date": encodeRooted(date, "payload.date"),
+            "result": _wireResult(result, "payload.result"),
+            "date": wireDate(date, "payload.date"),
         },
         "payload",
     )
@@ -116,7 +122,39 @@ def decodePayload(data: bytes) -> PayloadParts:
     """Decode a payload body; raises VortexDecodeError (only) on any bad input."""
     if type(data) is not bytes:
         raise VortexDecodeError(f"encoded payload must be bytes, got {type(data).__qualname__}")
-    obj = _loads(data, "payload")
+    try:
+        obj = _orjsonLoads(data)
+    except orjson.JSONDecodeError as e:
+        raise VortexDecodeError(f"not valid JSON: {e}", "payload") from None
+    if type(obj) is dict and obj.keys() <= _BODY_KEYS:
+        if tuple(obj) == _BODY_ORDER:  # as every writer we know orders it: one unpack
+            version, filt, tuples, result, date = obj.values()
+        else:
+            get = obj.get
+            version, filt, tuples, result, date = (
+                get("v"),
+                get("filt"),
+                get("tuples"),
+                get("result"),
+                get("date"),
+            )
+        if (
+            type(version) is int
+            and version == _VERSION
+            and type(filt) is dict
+            and _isPlainWire(filt)
+            and type(tuples) is list
+            and (type(result) is not list and (type(result) is not dict or _isPlainWire(result)))
+        ):
+            return _newPayloadParts(
+                PayloadParts,
+                (
+                    filt,
+                    decodeTupleList(tuples, "payload.tuples"),
+                    result,
+                    None if date is None else _decodeDate(obj, "payload.date"),
+                ),
+            )
     _checkObject(obj, _BODY_KEYS, "payload")
     tuples = obj.get("tuples", _MISSING)
     if type(tuples) is not list:
@@ -134,6 +172,76 @@ def _checkName(value: Any, root: str, error: type[Exception]) -> None:
         raise error(f"must be a string or null, got {type(value).__qualname__}", root)
 
 
+# ---- fast paths ------------------------------------------------------------------------
+# Routing headers are nearly always flat: a filt of strings and numbers, a scalar (or no)
+# result, a UTC date. Such values are their own wire form, so they skip the recursive
+# codec; anything else takes the general path, which also produces the located errors.
+
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _isPlainWire(obj: dict) -> bool:
+    """True when a parsed JSON object decodes to itself: no tag keys, no nested values."""
+    for key, value in obj.items():
+        if key[:1] == "~" or type(value) is dict or type(value) is list:
+            return False
+    return True
+
+
+def _isPlainValue(value: Any) -> bool:
+    """True when a Python value encodes to itself (str, None, bool, safe int, finite float)."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INT <= value <= MAX_SAFE_INT
+    if kind is float:
+        return -_FLOAT_MAX <= value <= _FLOAT_MAX
+    return False
+
+
+def _isPlainDict(obj: dict) -> bool:
+    """True when a dict of Python values encodes to itself (str keys, no ``~`` prefix)."""
+    for key, value in obj.items():
+        if type(key) is not str or key[:1] == "~":
+            return False
+        kind = type(value)
+        if kind is str or value is None or kind is bool:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+                continue
+        elif kind is float and -_FLOAT_MAX <= value <= _FLOAT_MAX:
+            continue
+        return False
+    return True
+
+
+def _wireFilt(filt: Any, root: str) -> Any:
+    if type(filt) is dict and _isPlainDict(filt):
+        return filt
+    _checkFilt(filt, root)
+    return encodeRooted(filt, root)
+
+
+def _wireResult(result: Any, root: str) -> Any:
+    if _isPlainValue(result) or (type(result) is dict and _isPlainDict(result)):
+        return result
+    return encodeRooted(result, root)
+
+
+def wireDate(date: datetime | None, root: str = "header.date") -> Any:
+    """A date's wire form (``{"~dt": ...}`` or None); VortexEncodeError for non-datetimes."""
+    if date is None:
+        return None
+    if type(date) is datetime:
+        tz = date.tzinfo
+        if tz is None or tz is UTC:
+            return {_DATETIME_TAG: date}  # orjson writes the same text as isoformat()
+    _checkDate(date, root)
+    return encodeRooted(date, root)
+
+
 def encodeEnvelope(
     filt: dict,
     destVortexName: str | None,
@@ -143,21 +251,45 @@ def encodeEnvelope(
     encodedPayload: bytes | None,
 ) -> bytes:
     """Encode a vortex message: header JSON, then (if any) LF and the untouched payload body."""
-    _checkFilt(filt, "header.filt")
-    _checkDate(date, "header.date")
-    _checkName(destVortexName, "header.destVortexName", VortexEncodeError)
-    _checkName(destVortexUuid, "header.destVortexUuid", VortexEncodeError)
-    header = _dumps(
-        {
-            "v": _VERSION,
-            "filt": encodeRooted(filt, "header.filt"),
-            "destVortexName": destVortexName,
-            "destVortexUuid": destVortexUuid,
-            "result": encodeRooted(result, "header.result"),
-            "date": encodeRooted(date, "header.date"),
-        },
-        "header",
+    return encodeEnvelopeWire(
+        filt, destVortexName, destVortexUuid, result, wireDate(date), encodedPayload
     )
+
+
+def encodeEnvelopeWire(
+    filt: dict,
+    destVortexName: str | None,
+    destVortexUuid: str | None,
+    result: Any,
+    wireDateValue: dict | None,
+    encodedPayload: bytes | None,
+) -> bytes:
+    """:func:`encodeEnvelope` with the date already in wire form (see :func:`wireDate`).
+
+    Lets a proxy forward a received date without parsing it.
+    """
+    if destVortexName is not None and type(destVortexName) is not str:
+        _checkName(destVortexName, "header.destVortexName", VortexEncodeError)
+    if destVortexUuid is not None and type(destVortexUuid) is not str:
+        _checkName(destVortexUuid, "header.destVortexUuid", VortexEncodeError)
+    if type(filt) is not dict or not _isPlainDict(filt):
+        filt = _wireFilt(filt, "header.filt")
+    if result is not None and type(result) is not str:
+        result = _wireResult(result, "header.result")
+    try:
+        header = _orjsonDumps(
+            {
+                "v": _VERSION,
+                "filt": filt,
+                "destVortexName": destVortexName,
+                "destVortexUuid": destVortexUuid,
+                "result": result,
+                "date": wireDateValue,
+            },
+            option=_DUMPS_OPTIONS,
+        )
+    except orjson.JSONEncodeError as e:
+        raise VortexEncodeError(f"JSON encoding failed: {e}", "header") from None
     if encodedPayload is None:
         return header
     if type(encodedPayload) is not bytes or encodedPayload[:1] != b"{":
@@ -165,8 +297,64 @@ def encodeEnvelope(
     return header + b"\n" + encodedPayload
 
 
-def decodeEnvelope(vortexMsg: bytes) -> EnvelopeParts:
-    """Decode a vortex message's header; the body stays encoded bytes."""
+_MSG_HEAD = b'{"v":%d,"filt":' % _VERSION
+_MSG_HEADER_TAIL = b',"destVortexName":null,"destVortexUuid":null,"result":null,"date":null}\n'
+_MSG_TUPLES = b',"tuples":'
+_MSG_BODY_TAIL = b',"result":null,"date":null}'
+
+
+def isPlainFilt(filt: Any) -> bool:
+    """True when a filt is written as is: a dict of str, None, bool and JSON-safe numbers."""
+    return type(filt) is dict and _isPlainDict(filt)
+
+
+def encodeFilt(filt: dict) -> bytes:
+    """A filt's JSON, as it appears in a header (for callers that splice messages)."""
+    return _dumps(_wireFilt(filt, "header.filt"), "header.filt")
+
+
+def encodeMessage(filt: dict, tuples: list) -> bytes:
+    """A whole message (header and body) with this filt and tuples, no result and no date.
+
+    The same bytes as ``encodeEnvelope(filt, None, None, None, None, encodePayload(filt,
+    tuples, None, None))``, with the filt encoded once (the request/response hot path).
+    """
+    return encodeMessageWithFilt(encodeFilt(filt), tuples)
+
+
+def encodeMessageWithFilt(filtJson: bytes, tuples: list) -> bytes:
+    """:func:`encodeMessage` with the filt already encoded (see :func:`encodeFilt`)."""
+    tuplesJson = _dumps(encodeTupleList(tuples, "payload.tuples"), "payload.tuples")
+    return b"".join(
+        (
+            _MSG_HEAD,
+            filtJson,
+            _MSG_HEADER_TAIL,
+            _MSG_HEAD,
+            filtJson,
+            _MSG_TUPLES,
+            tuplesJson,
+            _MSG_BODY_TAIL,
+        )
+    )
+
+
+def parseDate(dateText: str) -> datetime:
+    """Parse the text of a header's ``{"~dt": ...}``; VortexDecodeError when it is not valid."""
+    value = decodeRooted({tags.DATETIME: dateText}, "header.date")
+    if type(value) is not datetime:
+        raise VortexDecodeError("date must be a ~dt tagged datetime or null", "header.date")
+    return value
+
+
+def decodeHeader(vortexMsg: bytes) -> tuple:
+    """Decode a vortex message's header, leaving a ``~dt`` date as its text; body stays encoded.
+
+    Returns a plain tuple of the :class:`EnvelopeParts` fields, in that order (no NamedTuple:
+    hot path), except that the date may still be its wire text (a str).
+
+    Everything but the date's text is validated here; :func:`parseDate` checks that.
+    """
     if type(vortexMsg) is not bytes:
         if not isinstance(vortexMsg, (bytearray, memoryview)):
             raise VortexDecodeError(
@@ -180,7 +368,48 @@ def decodeEnvelope(vortexMsg: bytes) -> EnvelopeParts:
         headerBytes, body = vortexMsg[:split], vortexMsg[split + 1 :]
         if body[:1] != b"{":
             raise VortexDecodeError("body after the header line must be a JSON object", "body")
-    header = _loads(headerBytes, "header")
+    try:
+        header = _orjsonLoads(headerBytes)
+    except orjson.JSONDecodeError as e:
+        raise VortexDecodeError(f"not valid JSON: {e}", "header") from None
+    if type(header) is dict and header.keys() <= _HEADER_KEYS:
+        if tuple(header) == _HEADER_ORDER:  # as every writer we know orders it: one unpack
+            version, filt, name, uuid, result, date = header.values()
+        else:
+            get = header.get
+            version, filt, name, uuid, result, date = (
+                get("v"),
+                get("filt"),
+                get("destVortexName"),
+                get("destVortexUuid"),
+                get("result"),
+                get("date"),
+            )
+        plain = (
+            version == _VERSION
+            and type(version) is int
+            and type(filt) is dict
+            and (name is None or type(name) is str)
+            and (uuid is None or type(uuid) is str)
+            and type(result) is not list
+            and (type(result) is not dict or _isPlainWire(result))
+        )
+        if plain:
+            for key, value in filt.items():
+                if key[:1] == "~" or type(value) is dict or type(value) is list:
+                    plain = False
+                    break
+        if plain:
+            if date is None:
+                return (filt, name, uuid, result, None, body)
+            if type(date) is dict and len(date) == 1:
+                dateText = date.get(_DATETIME_TAG)
+                if type(dateText) is str:
+                    return (filt, name, uuid, result, dateText, body)
+    return tuple(_decodeEnvelopeSlow(header, body))
+
+
+def _decodeEnvelopeSlow(header: Any, body: bytes | None) -> EnvelopeParts:
     _checkObject(header, _HEADER_KEYS, "header")
     destVortexName = header.get("destVortexName")
     destVortexUuid = header.get("destVortexUuid")
@@ -194,3 +423,11 @@ def decodeEnvelope(vortexMsg: bytes) -> EnvelopeParts:
         date=_decodeDate(header, "header.date"),
         encodedPayload=body,
     )
+
+
+def decodeEnvelope(vortexMsg: bytes) -> EnvelopeParts:
+    """Decode a vortex message's header (date parsed); the body stays encoded."""
+    filt, destVortexName, destVortexUuid, result, date, body = decodeHeader(vortexMsg)
+    if type(date) is str:
+        date = parseDate(date)
+    return EnvelopeParts(filt, destVortexName, destVortexUuid, result, date, body)

@@ -181,14 +181,20 @@ class VortexClient(LinkOwner):
     # ---- LinkOwner -----------------------------------------------------------------
 
     def linkUp(self, connection: VortexConnection) -> None:
-        """Authenticated: reset the backoff, wake waiters, tell the application."""
+        """Authenticated: reset the backoff, tell the application, then wake waiters.
+
+        ``onConnect`` runs first so that code waiting on :meth:`whenConnected` sees the link
+        already registered by the application (e.g. listed by its ``VortexFactory``).
+        """
         self.connection = connection
         self._backoff.reset()
-        waiters, self._waiters = self._waiters, []
-        for d in waiters:
-            d.callback(connection)
-        if self._onConnect is not None:
-            self._onConnect(connection)
+        try:
+            if self._onConnect is not None:
+                self._onConnect(connection)
+        finally:
+            waiters, self._waiters = self._waiters, []
+            for d in waiters:
+                d.callback(connection)
 
     def linkDown(self, connection: VortexConnection, reason: str) -> None:
         """The link closed: tell the application (the retry is scheduled by protocolClosed)."""

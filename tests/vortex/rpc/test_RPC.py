@@ -7,8 +7,15 @@ import threading
 import pytest
 from linkedvortexes import AGENT, FIELD, LOGIC, settle, spinUntil
 from twisted.internet import defer, reactor
+from twisted.python.failure import Failure
 
-from vortex.handler.MessageUtil import ERROR_EXCEPTION, ERROR_REFUSED, VortexTimeoutError
+from vortex.handler.MessageUtil import (
+    ERROR_EXCEPTION,
+    ERROR_REFUSED,
+    VortexTimeoutError,
+    makeMsg,
+)
+from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.rpc.RPC import RPCAlreadyStartedError, VortexRPCError, vortexRPC
 from vortex.Tuple import Tuple, TupleField, addTupleType
 from vortex.VortexFactory import NoVortexException
@@ -232,3 +239,58 @@ def test_defer_to_thread_runs_off_the_reactor_thread(logicAgent, reactorThreads)
 
     whichThread.start(vortexFactory=logic)
     assert settle(whichThread.using(agent)()) is False
+
+
+@pytest.mark.parametrize(
+    "kind", ["value", "deferred", "coroutine", "failure", "unencodable", "deferred-raise"]
+)
+def test_every_kind_of_function_result_is_answered(logicAgent, kind):
+    """Plain values, Deferreds, coroutines and failures (returned or raised later) all answer."""
+    logic, agent = logicAgent
+
+    async def later(a):
+        return a * 3
+
+    results = {
+        "value": lambda a: a + 1,
+        "deferred": lambda a: defer.succeed(a + 2),
+        "coroutine": later,
+        "failure": lambda a: Failure(ValueError(f"bad {a}")),
+        "unencodable": lambda a: object(),
+        "deferred-raise": lambda a: defer.fail(LookupError(f"none {a}")),
+    }
+
+    @vortexRPC(LOGIC, additionalFilt={"plugin": "tests", "kind": kind})
+    def run(a):
+        return results[kind](a)
+
+    run.start(vortexFactory=logic)
+    d = run.using(agent)(5)
+    if kind in ("value", "deferred", "coroutine"):
+        assert settle(d) == {"value": 6, "deferred": 7, "coroutine": 15}[kind]
+        return
+    with pytest.raises(VortexRPCError) as info:
+        settle(d)
+    expected = {"failure": "ValueError", "unencodable": "VortexEncodeError"}
+    assert info.value.remoteType == expected.get(kind, "LookupError")
+
+
+def test_call_filt_with_extra_items_is_echoed_in_the_response(logicAgent):
+    """A caller's extra filt items come back in the response filt, with the response key."""
+    logic, agent = logicAgent
+
+    @vortexRPC(LOGIC)
+    def echo(a):
+        return a
+
+    echo.start(vortexFactory=logic)
+    responses = []
+    PayloadEndpoint(
+        {"key": echo._responseKey},
+        lambda envelope, **kw: responses.append(envelope.filt),
+        payloadIO=agent.payloadIO,
+    )
+    call = {**echo._callFilt, "msgId": "foreign:1", "trace": "t-1"}
+    agent.sendVortexMsg(makeMsg(call, [[4], {}]), destVortexName=LOGIC)
+    spinUntil(lambda: responses)
+    assert responses == [{**call, "key": echo._responseKey}]

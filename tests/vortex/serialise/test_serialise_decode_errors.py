@@ -41,6 +41,10 @@ def decodeFully(data: bytes) -> None:
     except VortexDecodeError:
         pass
     try:
+        PayloadEnvelope.fromVortexMsg(data).date  # noqa: B018  (a received date parses lazily)
+    except VortexDecodeError:
+        pass
+    try:
         Payload.fromEncodedPayload(data)
     except VortexDecodeError:
         pass
