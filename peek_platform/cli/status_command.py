@@ -88,8 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def statusCommand(args: argparse.Namespace) -> int:
     """Fetch the status from logic and print it; CommandFailed when logic is not reachable."""
     home = args.home if args.home is not None else LOGIC.defaultHome()
-    url, secret, useTls = logicEndpoint(home)
-    url = args.url or url
+    url, secret, useTls = logicEndpoint(home, args.url)
     tls = None
     if useTls or url.startswith("wss:"):
         try:
@@ -112,8 +111,8 @@ def statusCommand(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def logicEndpoint(home: Path) -> tuple[str, bytes, bool]:
-    """URL, secret and TLS flag of logic's data exchange, from its config in ``home``."""
+def logicEndpoint(home: Path, url: str | None = None) -> tuple[str, bytes, bool]:
+    """URL (``url`` if given), secret and TLS flag of logic's data exchange, from ``home``."""
     try:
         config = loadServiceConfig(LOGIC, home, writeBack=False)
     except ConfigError as e:
@@ -129,10 +128,19 @@ def logicEndpoint(home: Path) -> tuple[str, bytes, bool]:
             f"{config.path} has no {SECRET_KEY}: the logic service has not run yet "
             f"(it generates the secret on its first start)"
         )
+    useTls = config["dataExchange.useTls"]
+    if url is not None:
+        return url, secret.encode(), useTls
+    port = config["dataExchange.port"]
+    if port == 0:
+        raise UsageError(
+            f"{config.path} sets dataExchange.port to 0, so the operating system chooses the "
+            f"logic service's port when it starts and the config cannot say which: find it in "
+            f"logic's log line 'data exchange listening on ...' and pass that URL with --url"
+        )
     address = config["dataExchange.bindAddress"]
     host = "127.0.0.1" if address in WILDCARD_ADDRESSES else address
-    useTls = config["dataExchange.useTls"]
-    return dataExchangeUrl(host, config["dataExchange.port"], useTls), secret.encode(), useTls
+    return dataExchangeUrl(host, port, useTls), secret.encode(), useTls
 
 
 def fetchStatus(

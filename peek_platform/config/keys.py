@@ -438,11 +438,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         path="dataExchange.heartbeatSeconds",
         type=float,
         default=5,
-        description="Seconds between data exchange heartbeats; a peer silent for three "
-        "intervals is declared dead.",
+        description="Seconds between data exchange heartbeats; a peer silent for three of "
+        "the longer of the two sides' intervals is declared dead.",
         services=ALL_SERVICE_KEYS,
-        minimum=0,
-        minimumExclusive=True,
+        minimum=0.1,
+        maximum=300,
     ),
     ConfigKey(
         path="dataExchange.reconnectMaxSeconds",

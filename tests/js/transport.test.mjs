@@ -9,6 +9,7 @@ import {
   TupleGenericAction,
   TupleSelector,
   VortexClient,
+  VortexTransport,
   defaultTupleRegistry,
   resolveVortexUrl,
 } from "../../vortex/js/index.js";
@@ -56,8 +57,98 @@ test("heartbeats keep an idle link open past the server's dead-peer limit", asyn
   }
 });
 
+for (const { serverSeconds, clientMs, judge } of [
+  { serverSeconds: 0.5, clientMs: 100, judge: "the client judges the server by its 500 ms" },
+  { serverSeconds: 0.1, clientMs: 500, judge: "the server judges the client by its 500 ms" },
+]) {
+  test(`a ${clientMs} ms client and a ${serverSeconds} s server stay linked: ${judge}`, async () => {
+    const server = new TestServer({ extraArgs: ["--heartbeat", String(serverSeconds)] });
+    await server.start();
+    const vortex = client(server, { heartbeatMs: clientMs });
+    try {
+      const statuses = recordStatuses(vortex);
+      await waitFor(() => vortex.isOnline, "the link");
+      await sleep(1500);
+      assert.deepEqual(statuses.map((s) => s.status), ["offline", "online"]);
+    } finally {
+      vortex.close();
+      await server.stop();
+    }
+  });
+}
+
+/** A WebSocket stand-in that records what is sent and lets the test play the server. */
+class ScriptedSocket {
+  static last = null;
+
+  constructor(url) {
+    this.url = url;
+    this.sent = [];
+    this.closedWith = null;
+    ScriptedSocket.last = this;
+  }
+
+  send(bytes) {
+    this.sent.push(JSON.parse(new TextDecoder().decode(bytes)));
+  }
+
+  close(code, reason) {
+    this.closedWith = { code, reason };
+  }
+
+  receive(message) {
+    this.onmessage({ data: new TextEncoder().encode(JSON.stringify(message)).buffer });
+  }
+}
+
+/** Timers that never fire on their own, so a test sees only what the handshake does. */
+const idleTimers = { setTimeout: () => 1, clearTimeout: () => {} };
+
+test("the hello announces the client's interval and a bad server interval is refused", () => {
+  const reasons = [];
+  const transport = new VortexTransport({
+    url: "ws://127.0.0.1:1/vortexws",
+    vortexName: "peek-field-app",
+    onOpen: () => reasons.push("opened"),
+    onClose: (reason) => reasons.push(reason),
+    onMessage: () => {},
+    WebSocketImpl: ScriptedSocket,
+    heartbeatMs: 250,
+    timers: idleTimers,
+  });
+  transport.start();
+  const socket = ScriptedSocket.last;
+  socket.onopen();
+  assert.equal(socket.sent[0].type, "hello");
+  assert.equal(socket.sent[0].heartbeatSeconds, 0.25);
+  socket.receive({
+    type: "welcome",
+    protocol: 1,
+    role: "device",
+    vortexName: "s",
+    vortexUuid: "su",
+    heartbeatSeconds: 0.01,
+  });
+  transport.stop();
+  assert.equal(socket.closedWith.code, 4001);
+  assert.deepEqual(reasons, [
+    "closed by this side (code 4001): 'welcome' has an invalid 'heartbeatSeconds': 0.01" +
+      " (must be a number of seconds from 0.1 to 300)",
+  ]);
+});
+
+test("a heartbeat interval the server would refuse is refused up front", () => {
+  for (const heartbeatMs of [50, 300_001, Number.NaN]) {
+    const options = { url: "ws://127.0.0.1:1/vortexws", vortexName: "a", heartbeatMs };
+    assert.throws(
+      () => new VortexTransport({ ...options, WebSocketImpl: ScriptedSocket }),
+      /heartbeatMs .* is not valid: use 100 to 300000 ms/,
+    );
+  }
+});
+
 test("a silent server is declared dead and the client reconnects once it answers", async () => {
-  const server = new TestServer();
+  const server = new TestServer({ extraArgs: ["--heartbeat", "0.1"] });
   await server.start();
   const vortex = client(server, { heartbeatMs: 100 });
   try {

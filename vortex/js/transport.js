@@ -19,6 +19,10 @@ export const CLOSE_HANDSHAKE_TIMEOUT = 4004;
 export const CLOSE_HEARTBEAT_TIMEOUT = 4005;
 export const CLOSE_PROTOCOL_VERSION = 4007;
 
+/** Range of heartbeat intervals (seconds) a side may announce in the handshake. */
+export const MIN_HEARTBEAT_SECONDS = 0.1;
+export const MAX_HEARTBEAT_SECONDS = 300;
+
 const IDENT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 const HEARTBEAT = new Uint8Array(0);
 const utf8Encoder = new TextEncoder();
@@ -44,6 +48,15 @@ export function resolveVortexUrl(url) {
     throw new RangeError(`vortex URL ${url} must use ws:, wss:, http: or https:`);
   }
   return resolved.href;
+}
+
+function isValidHeartbeat(seconds) {
+  return (
+    typeof seconds === "number" &&
+    Number.isFinite(seconds) &&
+    seconds >= MIN_HEARTBEAT_SECONDS &&
+    seconds <= MAX_HEARTBEAT_SECONDS
+  );
 }
 
 class HandshakeError extends Error {
@@ -82,13 +95,25 @@ function checkWelcome(data) {
     const role = JSON.stringify(message.role);
     throw new HandshakeError(CLOSE_BAD_HANDSHAKE, `'welcome' has role ${role}, expected 'device'`);
   }
-  return { vortexName: message.vortexName, vortexUuid: message.vortexUuid };
+  const heartbeatSeconds = message.heartbeatSeconds;
+  if (heartbeatSeconds !== undefined && !isValidHeartbeat(heartbeatSeconds)) {
+    throw new HandshakeError(
+      CLOSE_BAD_HANDSHAKE,
+      `'welcome' has an invalid 'heartbeatSeconds': ${JSON.stringify(heartbeatSeconds)}` +
+        ` (must be a number of seconds from ${MIN_HEARTBEAT_SECONDS} to ${MAX_HEARTBEAT_SECONDS})`,
+    );
+  }
+  return {
+    server: { vortexName: message.vortexName, vortexUuid: message.vortexUuid },
+    heartbeatSeconds,
+  };
 }
 
 /**
  * Keeps one device link to `url` up until stop(): connects, says hello, checks the
- * welcome, sends a heartbeat every `heartbeatMs`, drops a link silent for
- * `missedHeartbeats` intervals, and reconnects after any failure with backoff.
+ * welcome, sends a heartbeat every `heartbeatMs` (100 ms to 300 s, announced in the hello),
+ * drops a link silent for `missedHeartbeats` intervals of the slower of the two sides (the
+ * server announces its interval in the welcome), and reconnects after any failure with backoff.
  *
  * Callbacks: `onOpen({vortexName, vortexUuid})` when a link is authenticated,
  * `onClose(reason)` when a link or an attempt ends, `onMessage(Uint8Array)` per payload.
@@ -116,6 +141,12 @@ export class VortexTransport {
         "no WebSocket implementation: pass WebSocketImpl (Node 20 needs --experimental-websocket)",
       );
     }
+    if (!isValidHeartbeat(heartbeatMs / 1000)) {
+      throw new RangeError(
+        `heartbeatMs ${heartbeatMs} is not valid: use ${MIN_HEARTBEAT_SECONDS * 1000}` +
+          ` to ${MAX_HEARTBEAT_SECONDS * 1000} ms`,
+      );
+    }
     this.url = resolveVortexUrl(url);
     this.vortexName = checkIdentifier("vortexName", vortexName);
     this.vortexUuid = null;
@@ -136,6 +167,8 @@ export class VortexTransport {
     this._reconnectTimer = null;
     this._heard = false;
     this._missed = 0;
+    this._deadAfterTicks = missedHeartbeats;
+    this._serverHeartbeatMs = heartbeatMs;
   }
 
   /** True while a link is authenticated and usable. */
@@ -194,6 +227,7 @@ export class VortexTransport {
         role: "device",
         vortexName: this.vortexName,
         vortexUuid: this.vortexUuid,
+        heartbeatSeconds: this._heartbeatMs / 1000,
       };
       ws.send(utf8Encoder.encode(JSON.stringify(hello)));
     };
@@ -213,18 +247,25 @@ export class VortexTransport {
 
   _received(data) {
     if (!this._open) {
-      let server;
+      let welcome;
       try {
-        server = checkWelcome(data);
+        welcome = checkWelcome(data);
       } catch (e) {
         this._drop(e.code, e.message);
         return;
       }
+      const { server, heartbeatSeconds } = welcome;
       this._clearTimer("_timer");
       this._open = true;
       this.server = server;
       this._heard = false;
       this._missed = 0;
+      // A server that announces no interval is taken to use ours; silence is judged against
+      // the slower sender, counted in our own ticks.
+      const serverMs = heartbeatSeconds === undefined ? this._heartbeatMs : heartbeatSeconds * 1000;
+      this._serverHeartbeatMs = serverMs;
+      const ratio = Math.max(this._heartbeatMs, serverMs) / this._heartbeatMs;
+      this._deadAfterTicks = Math.ceil(this._missedHeartbeats * ratio - 1e-9);
       this._backoff.reset();
       this._timer = this._timers.setTimeout(() => this._heartbeatTick(), this._heartbeatMs);
       this._callbacks.onOpen(server);
@@ -247,10 +288,11 @@ export class VortexTransport {
       this._missed = 0;
     } else {
       this._missed += 1;
-      if (this._missed >= this._missedHeartbeats) {
+      if (this._missed >= this._deadAfterTicks) {
+        const intervalMs = Math.max(this._heartbeatMs, this._serverHeartbeatMs);
         this._drop(
           CLOSE_HEARTBEAT_TIMEOUT,
-          `server silent for ${this._missed} heartbeat intervals of ${this._heartbeatMs} ms; declared dead`,
+          `server silent for ${this._missedHeartbeats} heartbeat intervals of ${intervalMs} ms; declared dead`,
         );
         return;
       }

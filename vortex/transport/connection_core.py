@@ -8,6 +8,7 @@ autobahn: tests drive it with plain calls and ``twisted.internet.task.Clock``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable
 from typing import Protocol
@@ -78,6 +79,8 @@ class VortexConnectionCore:
         self.peer: PeerIdentity | None = None
         #: Why the link ended, once it has.
         self.closeReason: str | None = None
+        #: Heartbeat interval the peer announced (or ours, if it announced none), once known.
+        self.peerHeartbeatSeconds: float | None = None
         self._secret = secret
         self._allowDevices = allowDevices
         self._outputs = outputs
@@ -95,6 +98,7 @@ class VortexConnectionCore:
         self._timer: IDelayedCall | None = None
         self._heard = False
         self._missed = 0
+        self._deadAfterTicks = limits.missedHeartbeats
         self._paused = False
         self._pausedBytes = 0
 
@@ -133,6 +137,7 @@ class VortexConnectionCore:
             "role": hs.ROLE_DEVICE if self._secret is None else hs.ROLE_SERVICE,
             "vortexName": self.vortexName,
             "vortexUuid": self.vortexUuid,
+            "heartbeatSeconds": self.limits.heartbeatSeconds,
         }
         if self._secret is None:
             self._step = HandshakeStep.AWAIT_WELCOME
@@ -267,6 +272,7 @@ class VortexConnectionCore:
         self._claimedName = name
         uuid = hs.field(msg, "vortexUuid", "ident")
         role = hs.field(msg, "role", "role")
+        self.peerHeartbeatSeconds = hs.peerHeartbeat(msg, self.limits.heartbeatSeconds)
         if role == hs.ROLE_DEVICE:
             if not self._allowDevices:
                 raise HandshakeError(
@@ -318,6 +324,7 @@ class VortexConnectionCore:
             "role": role,
             "vortexName": self.vortexName,
             "vortexUuid": self.vortexUuid,
+            "heartbeatSeconds": self.limits.heartbeatSeconds,
         }
         if proof is not None:
             welcome["proof"] = proof
@@ -341,6 +348,7 @@ class VortexConnectionCore:
 
     def _onWelcome(self, msg: dict) -> None:
         hs.checkProtocol(msg)
+        self.peerHeartbeatSeconds = hs.peerHeartbeat(msg, self.limits.heartbeatSeconds)
         if self._secret is None:
             name = hs.field(msg, "vortexName", "ident")
             self._claimedName = name
@@ -363,7 +371,11 @@ class VortexConnectionCore:
         self._transcript = None
         self._heard = False
         self._missed = 0
-        self._timer = self._clock.callLater(self.limits.heartbeatSeconds, self._heartbeatTick)
+        own = self.limits.heartbeatSeconds
+        # Silence is judged against the slower sender: our ticks that fit in that many of its.
+        ratio = max(own, self.peerHeartbeatSeconds) / own
+        self._deadAfterTicks = math.ceil(self.limits.missedHeartbeats * ratio - 1e-9)
+        self._timer = self._clock.callLater(own, self._heartbeatTick)
         if welcome is not None:
             self._write(welcome, True)
         logger.info("Vortex link up: %s", self.describePeer())
@@ -385,11 +397,12 @@ class VortexConnectionCore:
             self._missed = 0
         else:
             self._missed += 1
-            if self._missed >= self.limits.missedHeartbeats:
+            if self._missed >= self._deadAfterTicks:
+                interval = max(self.limits.heartbeatSeconds, self.peerHeartbeatSeconds)
                 self._fail(
                     hs.CLOSE_HEARTBEAT_TIMEOUT,
-                    f"peer silent for {self._missed} heartbeat intervals of "
-                    f"{self.limits.heartbeatSeconds} s; declared dead",
+                    f"peer silent for {self.limits.missedHeartbeats} heartbeat intervals of "
+                    f"{interval} s; declared dead",
                     abort=True,
                 )
                 return

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +31,10 @@ CLOSE_HANDSHAKE_TIMEOUT = 4004
 CLOSE_HEARTBEAT_TIMEOUT = 4005
 CLOSE_SLOW_CONSUMER = 4006
 CLOSE_PROTOCOL_VERSION = 4007
+
+#: Range of heartbeat intervals (seconds) a side may announce in ``heartbeatSeconds``.
+MIN_HEARTBEAT_SECONDS = 0.1
+MAX_HEARTBEAT_SECONDS = 300.0
 
 _IDENT_RE = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
@@ -109,6 +114,31 @@ def checkProtocol(message: dict) -> None:
             f"unsupported vortex protocol {message.get('protocol')!r}, "
             f"this side speaks {PROTOCOL_VERSION}",
         )
+
+
+def isValidHeartbeat(value: object) -> bool:
+    """True for a finite number of seconds within the announceable heartbeat range."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and MIN_HEARTBEAT_SECONDS <= value <= MAX_HEARTBEAT_SECONDS
+    )
+
+
+def peerHeartbeat(message: dict, ownSeconds: float) -> float:
+    """The heartbeat interval the peer announced; ``ownSeconds`` when it announced none."""
+    if "heartbeatSeconds" not in message:
+        return ownSeconds
+    value = message["heartbeatSeconds"]
+    if not isValidHeartbeat(value):
+        raise HandshakeError(
+            CLOSE_BAD_HANDSHAKE,
+            f"{message.get('type')!r} message has an invalid 'heartbeatSeconds': {value!r} "
+            f"(must be a number of seconds from {MIN_HEARTBEAT_SECONDS:g} "
+            f"to {MAX_HEARTBEAT_SECONDS:g})",
+        )
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vortex.transport.handshake import (
+    MAX_HEARTBEAT_SECONDS,
+    MIN_HEARTBEAT_SECONDS,
+    isValidHeartbeat,
+)
+
 
 @dataclass(frozen=True)
 class TransportLimits:
@@ -13,7 +19,9 @@ class TransportLimits:
     maxMessageBytes: int = 16 * 1024 * 1024
     #: Bytes a connection may queue while the socket is not draining; past it: disconnect.
     maxQueuedBytes: int = 64 * 1024 * 1024
-    #: Interval between heartbeats; a peer silent for ``missedHeartbeats`` intervals is dead.
+    #: Interval between the heartbeats this side sends (0.1 to 300 s), announced in the
+    #: handshake; a peer silent for ``missedHeartbeats`` of the longer of the two sides'
+    #: intervals is dead.
     heartbeatSeconds: float = 5.0
     #: Number of silent heartbeat intervals after which the peer is declared dead.
     missedHeartbeats: int = 3
@@ -27,9 +35,14 @@ class TransportLimits:
         for name in ("maxMessageBytes", "maxQueuedBytes", "missedHeartbeats"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TransportLimits.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("heartbeatSeconds", "handshakeTimeoutSeconds", "closeTimeoutSeconds"):
+        for name in ("handshakeTimeoutSeconds", "closeTimeoutSeconds"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"TransportLimits.{name} must be > 0, got {getattr(self, name)}")
+        if not isValidHeartbeat(self.heartbeatSeconds):
+            raise ValueError(
+                f"TransportLimits.heartbeatSeconds must be from {MIN_HEARTBEAT_SECONDS:g} to "
+                f"{MAX_HEARTBEAT_SECONDS:g} (the range peers accept), got {self.heartbeatSeconds}"
+            )
 
 
 #: The defaults, shared (the dataclass is frozen).

@@ -11,7 +11,8 @@ import pytest
 from twisted.internet import reactor
 
 from peek_logic_service.status.extension import PlatformStatusExtension
-from peek_platform.cli.base import CommandFailed
+from peek_platform.cli.base import EXIT_USAGE, CommandFailed
+from peek_platform.cli.main import main
 from peek_platform.cli.status_command import (
     StatusUnavailable,
     fetchStatus,
@@ -101,6 +102,24 @@ def test_logic_endpoint_without_config_or_secret_fails(tmp_path):
     writeLogicConfig(tmp_path / "l", port=1)
     with pytest.raises(CommandFailed, match=r"has no dataExchange\.secret"):
         logicEndpoint(tmp_path / "l")
+
+
+def test_status_with_os_chosen_port_asks_for_url(tmp_path, capsys):
+    """Port 0 in logic's config exits 2 telling the user to pass --url from logic's log."""
+    home = tmp_path / "l"
+    writeLogicConfig(home, port=0, secret=SECRET)
+    assert main(["status", "--home", str(home)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "dataExchange.port to 0" in err
+    assert "data exchange listening on" in err and "--url" in err
+
+
+def test_logic_endpoint_with_url_ignores_os_chosen_port(tmp_path):
+    """With an explicit URL, port 0 in the config is no obstacle; the secret still comes from it."""
+    home = tmp_path / "l"
+    writeLogicConfig(home, port=0, secret=SECRET)
+    url = "ws://127.0.0.1:40123/vortexws"
+    assert logicEndpoint(home, url) == (url, SECRET.encode(), False)
 
 
 def test_format_lists_reported_and_missing_services(logic):

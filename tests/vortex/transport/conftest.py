@@ -99,7 +99,7 @@ def makeCore(
 
 @pytest.fixture
 def makePair() -> Callable[..., CorePair]:
-    """Factory for wired client/server core pairs."""
+    """Factory for wired client/server core pairs (``serverLimits`` defaults to ``limits``)."""
 
     def make(
         clientSecret: bytes | None = SECRET,
@@ -107,6 +107,7 @@ def makePair() -> Callable[..., CorePair]:
         allowDevices: bool = False,
         limits: TransportLimits | None = None,
         wired: bool = True,
+        serverLimits: TransportLimits | None = None,
     ) -> CorePair:
         limits = limits or TransportLimits()
         clock = task.Clock()
@@ -120,7 +121,7 @@ def makePair() -> Callable[..., CorePair]:
             isServer=True,
             name="peek-logic-service",
             secret=serverSecret,
-            limits=limits,
+            limits=serverLimits or limits,
             allowDevices=allowDevices,
         )
         if wired:

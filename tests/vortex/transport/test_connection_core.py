@@ -297,3 +297,129 @@ def test_core_rejects_invalid_local_identity():
             clock=task.Clock(),
             peerAddress="192.0.2.7:4242",
         )
+
+
+# ---- heartbeat interval negotiation -----------------------------------------------------
+
+FAST = TransportLimits(heartbeatSeconds=1.0)
+SLOW = TransportLimits(heartbeatSeconds=5.0)
+
+
+@pytest.mark.parametrize("clientSecret", [SECRET, None], ids=["service", "device"])
+def test_handshake_announces_each_sides_heartbeat(makePair, clientSecret):
+    """hello and welcome carry the sender's interval, and each side records the peer's."""
+    pair = makePair(clientSecret=clientSecret, allowDevices=True, limits=FAST, serverLimits=SLOW)
+    pair.open()
+    sent = {
+        json.loads(data)["type"]: json.loads(data)
+        for wire in (pair.clientWire, pair.serverWire)
+        for data, _ in wire.written
+        if data
+    }
+    assert sent["hello"]["heartbeatSeconds"] == 1.0
+    assert sent["welcome"]["heartbeatSeconds"] == 5.0
+    assert (pair.server.peerHeartbeatSeconds, pair.client.peerHeartbeatSeconds) == (1.0, 5.0)
+
+
+def test_link_with_different_intervals_stays_up(makePair):
+    """A 1 s client and a 5 s server keep the link up over 60 s, each sending at its own pace."""
+    pair = makePair(limits=FAST, serverLimits=SLOW)
+    pair.open()
+    pair.clock.pump([0.5] * 120)
+    assert pair.client.isOpen and pair.server.isOpen
+    assert pair.clientWire.closed == [] and pair.serverWire.closed == []
+    assert pair.clientWire.written.count((b"", True)) == 60
+    assert pair.serverWire.written.count((b"", True)) == 12
+
+
+@pytest.mark.parametrize("silentSide", ["server", "client"])
+def test_silent_peer_with_different_intervals_is_declared_dead(makePair, silentSide):
+    """Silence for 3 intervals of the slower side (15 s) kills the link on the listening side."""
+    pair = makePair(limits=FAST, serverLimits=SLOW)
+    pair.open()
+    silentWire = pair.serverWire if silentSide == "server" else pair.clientWire
+    listener, listenerWire = (
+        (pair.client, pair.clientWire) if silentSide == "server" else (pair.server, pair.serverWire)
+    )
+    silentWire.peerCore = None
+    pair.clock.pump([1.0] * 14)
+    assert listener.isOpen
+    pair.clock.advance(1.0)
+    assert listenerWire.closed == [
+        (
+            hs.CLOSE_HEARTBEAT_TIMEOUT,
+            "peer silent for 3 heartbeat intervals of 5.0 s; declared dead",
+            True,
+        )
+    ]
+
+
+def test_peer_without_announced_interval_is_judged_by_ours(makePair):
+    """A hello without heartbeatSeconds means the peer uses our interval (older clients)."""
+    pair = makePair(clientSecret=None, allowDevices=True, limits=SLOW, wired=False)
+    pair.server.connectionOpened()
+    hello = {
+        "type": "hello",
+        "protocol": 1,
+        "role": "device",
+        "vortexName": "old-browser",
+        "vortexUuid": "u1",
+    }
+    pair.server.messageReceived(hs.encode(hello), True)
+    assert pair.server.isOpen and pair.server.peerHeartbeatSeconds == 5.0
+    pair.clock.pump([5.0] * 2)
+    assert pair.server.isOpen
+    pair.clock.advance(5.0)
+    assert pair.serverWire.closed[0][0] == hs.CLOSE_HEARTBEAT_TIMEOUT
+
+
+BAD_HEARTBEATS = [
+    ("0", "zero"),
+    ("0.05", "too-short"),
+    ("300.5", "too-long"),
+    ("-5", "negative"),
+    ('"5"', "string"),
+    ("true", "bool"),
+    ("null", "null"),
+    ("NaN", "nan"),
+    ("Infinity", "infinity"),
+]
+
+
+@pytest.mark.parametrize(
+    "raw", [raw for raw, _ in BAD_HEARTBEATS], ids=[name for _, name in BAD_HEARTBEATS]
+)
+def test_invalid_announced_heartbeat_in_hello_is_refused(makePair, caplog, raw):
+    """A hello announcing an unusable interval is closed with 4001 and the reason logged."""
+    pair = makePair(clientSecret=None, allowDevices=True, wired=False)
+    pair.server.connectionOpened()
+    frame = (
+        '{"type":"hello","protocol":1,"role":"device","vortexName":"b","vortexUuid":"u",'
+        f'"heartbeatSeconds":{raw}}}'
+    ).encode()
+    with caplog.at_level(logging.WARNING):
+        pair.server.messageReceived(frame, True)
+    [(code, reason, _)] = pair.serverWire.closed
+    assert code == hs.CLOSE_BAD_HANDSHAKE and "invalid 'heartbeatSeconds'" in reason
+    assert "invalid 'heartbeatSeconds'" in caplog.text and "192.0.2.7:4242" in caplog.text
+    assert pair.serverWire.up == [] and not pair.server.isOpen
+
+
+def test_invalid_announced_heartbeat_in_welcome_is_refused(makePair, caplog):
+    """A welcome announcing an unusable interval is closed with 4001 by the client."""
+    pair = makePair(clientSecret=None, wired=False)
+    pair.client.connectionOpened()
+    welcome = {
+        "type": "welcome",
+        "protocol": 1,
+        "role": "device",
+        "vortexName": "s",
+        "vortexUuid": "su",
+        "heartbeatSeconds": 1000,
+    }
+    with caplog.at_level(logging.WARNING):
+        pair.client.messageReceived(hs.encode(welcome), True)
+    [(code, reason, _)] = pair.clientWire.closed
+    assert code == hs.CLOSE_BAD_HANDSHAKE and "invalid 'heartbeatSeconds': 1000" in reason
+    assert "192.0.2.1:8011" in caplog.text
+    assert pair.clientWire.up == [] and not pair.client.isOpen
