@@ -118,11 +118,14 @@ def test_rotation_at_configured_size_keeps_configured_count(
 def test_close_removes_handlers_and_restores_level(tmp_path: Path, logger: logging.Logger) -> None:
     """After ``close`` the logger has its old handlers and level, and the file gets nothing."""
     logger.setLevel(logging.CRITICAL)
+    before = list(logger.handlers)
     handle = setupLogging(LOGIC, tmp_path, _config(tmp_path, logToStdout=False), logger=logger)
+    added = list(handle.handlers)
     assert logger.level == logging.INFO
+    assert all(handler in logger.handlers for handler in added)
     handle.close()
     logger.critical("after close")
-    assert logger.handlers == []
+    assert logger.handlers == before
     assert logger.level == logging.CRITICAL
     assert (tmp_path / "peek-logic.log").read_text(encoding="utf-8") == ""
 
