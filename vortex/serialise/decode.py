@@ -213,22 +213,26 @@ def _decoderFor(cls: type) -> TupleDecoder:
 
 
 def decodeTupleList(values: list, root: str) -> list:
-    """Decode a payload's tuples array, with a per-type decoder cache for the common case."""
+    """Decode a payload's tuples array; runs of one tuple type reuse the same decoder."""
     out = []
     append = out.append
-    byName: dict[str, TupleDecoder] = {}
+    lastName: Any = None
+    lastDecoder: TupleDecoder | None = None
+    tupleKey = tags.TUPLE
     for index, item in enumerate(values):
         try:
-            decoder = None
             if type(item) is dict:
-                typeName = item.get(tags.TUPLE)
+                typeName = item.get(tupleKey)
+                if typeName == lastName and lastDecoder is not None:
+                    append(lastDecoder(item, 1))
+                    continue
                 if type(typeName) is str:
-                    decoder = byName.get(typeName)
-                    if decoder is None:
-                        cls = defaultTupleRegistry.get(typeName)
-                        if cls is not None:
-                            decoder = byName[typeName] = _decoderFor(cls)
-            append(decoder(item, 1) if decoder is not None else decodeValue(item, 0))
+                    cls = defaultTupleRegistry.get(typeName)
+                    if cls is not None:
+                        lastName, lastDecoder = typeName, _decoderFor(cls)
+                        append(lastDecoder(item, 1))
+                        continue
+            append(decodeValue(item, 0))
         except VortexDecodeError as e:
             e.addSegment(f"[{index}]")
             e.setRoot(root)
@@ -277,8 +281,40 @@ def _makeTupleDecoder(spec: TupleSpec) -> TupleDecoder:
         return decodeSqla
 
     new = cls.__new__
+    exactKeys = frozenset((tags.TUPLE, *fieldNames))
+    tupleKey = tags.TUPLE
+    datetimeKey = tags.DATETIME
+    fromisoformat = datetime.fromisoformat
 
     def decodePlain(value: dict, depth: int) -> Any:
+        """Fast path: every declared field present; the parsed dict becomes the instance's."""
+        if value.keys() != exactKeys:
+            return decodePlainPartial(value, depth)
+        del value[tupleKey]
+        for field, item in value.items():
+            kind = type(item)
+            if kind is dict:
+                text = item.get(datetimeKey) if len(item) == 1 else None
+                # Offsets with fractional seconds take the general path (Python 3.11 bug).
+                if type(text) is str and text[-7:-6] != ".":
+                    try:
+                        value[field] = fromisoformat(text)
+                        continue
+                    except ValueError:
+                        pass
+            elif kind is not list:
+                continue
+            try:
+                value[field] = decodeValue(item, depth)
+            except VortexDecodeError as e:
+                e.addSegment(f".{field}")
+                raise
+        obj = new(cls)
+        obj.__dict__ = value
+        return obj
+
+    def decodePlainPartial(value: dict, depth: int) -> Any:
+        """Some fields absent (they get their defaults) or undeclared ones present."""
         obj = new(cls)
         attrs = obj.__dict__
         found = 1
@@ -296,7 +332,7 @@ def _makeTupleDecoder(spec: TupleSpec) -> TupleDecoder:
                     e.addSegment(f".{field}")
                     raise
             attrs[field] = item
-        if found != len(value):
+        if found != len(value) or tupleKey not in value:
             raise _undeclared(value, spec)
         return obj
 
