@@ -3,6 +3,8 @@
 ``encode``: print ``[[name, jsonText], ...]`` made by ``toJsonBytes`` for every case.
 ``check``: read ``[[name, jsonText], ...]`` (the JS re-encoding) on stdin; print, per name,
 ``"ok"`` when it decodes to a value whose Python encoding equals the original's.
+``payload``: print ``{"body": text}``, a payload body whose ``tuples`` mix ``~r`` runs,
+a single tuple, an unregistered-in-JS run and a plain value (see :func:`payloadTuples`).
 ``describe``: read ``[[name, jsonText], ...]`` on stdin; print ``repr`` of each decoded value.
 """
 
@@ -15,6 +17,7 @@ from decimal import Decimal
 
 from jstest_tuples import JsTestItem, JsTestUnregistered
 
+from vortex.serialise.frames import encodePayload
 from vortex.SerialiseUtil import VortexDecodeError, fromJsonBytes, toJsonBytes
 from vortex.TupleAction import TupleGenericAction
 from vortex.TupleSelector import TupleSelector
@@ -91,6 +94,20 @@ def cases() -> dict:
     }
 
 
+def payloadTuples() -> list:
+    """Tuples for the ``payload`` vector: a run of 3, one tuple, a plain dict, a run of 2."""
+    when = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    return [
+        JsTestItem(id=0, name="a", value=0.5, when=when, extra={"~k": 2**60}),
+        JsTestItem(id=1, name="b", value=1.5, when=None),
+        JsTestItem(id=2, name="c", value=float("nan"), when=when),
+        JsTestUnregistered(a=1, nested=None),
+        {"plain": [1, 2]},
+        JsTestUnregistered(a=2, nested=JsTestItem(id=9)),
+        JsTestUnregistered(a=3, nested=None),
+    ]
+
+
 def _read() -> list:
     return json.loads(sys.stdin.read())
 
@@ -99,6 +116,8 @@ def main(mode: str) -> None:
     """Run one mode (see the module docstring)."""
     if mode == "encode":
         out = [[name, toJsonBytes(value).decode()] for name, value in cases().items()]
+    elif mode == "payload":
+        out = {"body": encodePayload({"key": "runs"}, payloadTuples(), None, None).decode()}
     elif mode == "check":
         originals = cases()
         out = {}

@@ -195,3 +195,45 @@ test("values the wire format cannot carry are refused with VortexEncodeError and
   assert.throws(() => encodeValue(deep), /nests deeper than 100 levels/);
   assert.throws(() => encodeValue(new Date(Number.NaN)), /Date cannot be written/);
 });
+
+test("a Python payload with ~r runs decodes to the same tuples, in order", () => {
+  const { body } = runPythonJson("codec_vectors.py", ["payload"]);
+  assert.ok(body.includes('"~r":"jstest.Item"'));
+  const tuples = decodePayload(body, registry).tuples;
+  assert.equal(tuples.length, 7);
+  assert.ok(tuples.slice(0, 3).every((t) => t instanceof JsTestItem));
+  assert.deepEqual(tuples.map((t) => t.id ?? t.a), [0, 1, 2, 1, undefined, 2, 3]);
+  assert.equal(tuples[0].extra["~k"], 2n ** 60n);
+  assert.equal(tuples[1].when, null);
+  assert.ok(Number.isNaN(tuples[2].value));
+  assert.deepEqual(tuples[4], { plain: [1, 2] });
+  assert.ok(tuples[5] instanceof GenericTuple);
+  assert.ok(tuples[5].nested instanceof JsTestItem);
+  assert.deepEqual(tuples[5].nested.extra, {});
+});
+
+test("a run without some declared fields gives them their defaults", () => {
+  const body = '{"v":1,"filt":{},"tuples":[{"~r":"jstest.Item","k":["id"],"v":[[4],[5]]}]}';
+  const tuples = decodePayload(body, registry).tuples;
+  assert.deepEqual(tuples.map((t) => [t.id, t.name, t.extra]), [[4, null, {}], [5, null, {}]]);
+});
+
+test("malformed runs are rejected with their location", () => {
+  const bad = {
+    "wrong row length": ['{"~r":"jstest.Item","k":["id"],"v":[[1],[2,3]]}', "payload.tuples[0].v[1]"],
+    "undeclared key": ['{"~r":"jstest.Item","k":["nope"],"v":[[1]]}', "payload.tuples[0].v[0]"],
+    "duplicate key": ['{"~r":"jstest.Item","k":["id","id"],"v":[[1,1]]}', "payload.tuples[0].k"],
+    "rows not an array": ['{"~r":"jstest.Item","k":["id"],"v":{}}', "payload.tuples[0].v"],
+    "type not a string": ['{"~r":1,"k":["id"],"v":[]}', "payload.tuples[0]"],
+    "row not an array": ['{"~r":"jstest.Item","k":["id"],"v":[7]}', "payload.tuples[0].v[0]"],
+    "extra key": ['{"~r":"jstest.Item","k":[],"v":[],"x":1}', "payload.tuples[0]"],
+  };
+  for (const [name, [run, where]] of Object.entries(bad)) {
+    const body = `{"v":1,"filt":{},"tuples":[${run}]}`;
+    assert.throws(
+      () => decodePayload(body, registry),
+      (e) => e instanceof VortexDecodeError && e.where === where,
+      name,
+    );
+  }
+});

@@ -362,6 +362,64 @@ function decodeTuple(value, depth, registry) {
   return obj;
 }
 
+/** Decode a payload's tuples array, expanding `~r` runs (columnar tuples of one type). */
+function decodeTupleList(items, registry) {
+  const out = [];
+  items.forEach((item, i) => {
+    try {
+      if (typeName(item) === "object" && Object.hasOwn(item, "~r") && !Object.hasOwn(item, "~t")) {
+        out.push(...decodeTupleRun(item, registry));
+      } else {
+        out.push(decodeValue(item, 0, registry));
+      }
+    } catch (e) {
+      if (e instanceof VortexDecodeError) {
+        e.addSegment(`[${i}]`);
+        e.setRoot("payload.tuples");
+      }
+      throw e;
+    }
+  });
+  return out;
+}
+
+function runError(what, segment) {
+  const error = new VortexDecodeError(what);
+  error.addSegment(segment);
+  return error;
+}
+
+/** Each row of a run becomes the equivalent `~t` object, decoded with the usual checks. */
+function decodeTupleRun(run, registry) {
+  const runKeys = Object.keys(run).sort();
+  if (runKeys.length !== 3 || runKeys.join(",") !== "k,v,~r") {
+    throw new VortexDecodeError(`a ~r run has exactly the keys ["k", "v", "~r"], got ${JSON.stringify(runKeys.slice(0, 5))}`);
+  }
+  const name = run["~r"];
+  if (typeof name !== "string") throw new VortexDecodeError(`~r must be a string, got ${typeName(name)}`);
+  const keys = run.k;
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === "string" && !key.startsWith("~"))) {
+    throw runError("run keys must be an array of field name strings", ".k");
+  }
+  if (new Set(keys).size !== keys.length) throw runError("run keys repeat a field name", ".k");
+  const rows = run.v;
+  if (!Array.isArray(rows)) throw runError(`run rows must be an array, got ${typeName(rows)}`, ".v");
+  return rows.map((row, r) => {
+    if (!Array.isArray(row) || row.length !== keys.length) {
+      const shown = Array.isArray(row) ? `${row.length} values` : typeName(row);
+      throw runError(`each run row must be an array of ${keys.length} values (one per key), got ${shown}`, `.v[${r}]`);
+    }
+    const value = { "~t": name };
+    keys.forEach((key, c) => setOwn(value, key, row[c]));
+    try {
+      return decodeTuple(value, 1, registry);
+    } catch (e) {
+      if (e instanceof VortexDecodeError) e.addSegment(`.v[${r}]`);
+      throw e;
+    }
+  });
+}
+
 function decodeRooted(value, root, registry) {
   try {
     return decodeValue(value, 0, registry);
@@ -527,17 +585,7 @@ export function decodePayload(body, registry = defaultTupleRegistry) {
   }
   return {
     filt: decodeFilt(obj, "payload.filt", registry),
-    tuples: obj.tuples.map((item, i) => {
-      try {
-        return decodeValue(item, 0, registry);
-      } catch (e) {
-        if (e instanceof VortexDecodeError) {
-          e.addSegment(`[${i}]`);
-          e.setRoot("payload.tuples");
-        }
-        throw e;
-      }
-    }),
+    tuples: decodeTupleList(obj.tuples, registry),
     result: decodeRooted(obj.result ?? null, "payload.result", registry),
     date: decodeDate(obj, "payload.date", registry),
   };

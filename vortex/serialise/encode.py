@@ -8,9 +8,12 @@ The result is handed to orjson in one call. Datetimes in UTC or naive are left a
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from vortex.serialise import tags
@@ -166,19 +169,107 @@ def tupleEncoder(cls: type) -> TupleEncoder:
 
 
 def encodeTupleList(values: list, root: str) -> list:
-    """Encode a payload's tuples list, adding the index to any error path."""
+    """Encode a payload's tuples list: runs of one plain tuple class go columnar (``~r``)."""
     out = []
     append = out.append
-    encoders = _TUPLE_ENCODERS
-    for index, value in enumerate(values):
+    index = 0
+    for cls, group in groupby(values, type):
+        items = list(group)
         try:
-            encoder = encoders.get(type(value))
-            append(encoder(value, 1) if encoder is not None else encodeValue(value, 0))
+            runEncoder = _runEncoder(cls) if len(items) > 1 else None
         except VortexEncodeError as e:
             e.addSegment(f"[{index}]")
             e.setRoot(root)
             raise
+        if runEncoder is not None:
+            try:
+                append(runEncoder(items, index))
+            except VortexEncodeError as e:
+                e.setRoot(root)  # the run's column encoder already added the tuple's index
+                raise
+            index += len(items)
+            continue
+        encoder = _TUPLE_ENCODERS.get(cls)
+        for value in items:
+            try:
+                append(encoder(value, 1) if encoder is not None else encodeValue(value, 0))
+            except VortexEncodeError as e:
+                e.addSegment(f"[{index}]")
+                e.setRoot(root)
+                raise
+            index += 1
     return out
+
+
+RunEncoder = Callable[[list, int], dict]
+_RUN_ENCODERS: dict[type, RunEncoder | None] = {}
+_PLAIN_KINDS = frozenset((str, _NoneType, bool))
+
+
+def _runEncoder(cls: type) -> RunEncoder | None:
+    """The (cached) run encoder for a plain registered tuple class; None for other types."""
+    try:
+        return _RUN_ENCODERS[cls]
+    except KeyError:
+        pass
+    encoder = None
+    if issubclass(cls, Tuple):
+        tupleEncoder(cls)  # raises VortexEncodeError for unregistered classes
+        spec = tupleSpec(cls)
+        if not spec.isSqla and spec.fieldNames:
+            encoder = _makeRunEncoder(spec.tupleType, spec.fieldNames)
+    _RUN_ENCODERS[cls] = encoder
+    return encoder
+
+
+def _encodeColumn(column: tuple, field: str, start: int) -> tuple | list:
+    """A column's wire values: unchanged when already JSON-native, else encoded cell by cell."""
+    kinds = set(map(type, column))
+    if kinds <= _PLAIN_KINDS:
+        return column
+    if kinds == {int} and -MAX_SAFE_INT <= min(column) and max(column) <= MAX_SAFE_INT:
+        return column
+    if kinds == {float} and all(map(math.isfinite, column)):
+        return column
+    out = []
+    append = out.append
+    for row, value in enumerate(column):
+        kind = type(value)
+        if kind is str or kind is _NoneType or kind is bool:
+            append(value)
+        elif kind is datetime and (value.tzinfo is None or value.tzinfo is UTC):
+            append({tags.DATETIME: value})
+        else:
+            try:
+                append(encodeValue(value, 1))
+            except VortexEncodeError as e:
+                e.addSegment(f".{field}")
+                e.addSegment(f"[{start + row}]")
+                raise
+    return out
+
+
+def _makeRunEncoder(name: str, fieldNames: tuple[str, ...]) -> RunEncoder:
+    getter = attrgetter(*fieldNames)
+    single = len(fieldNames) == 1
+    keys = list(fieldNames)
+    runTag = tags.TUPLE_RUN
+
+    def encodeRun(items: list, start: int) -> dict:
+        """Rows built in C; only columns holding non-JSON-native values are rewritten."""
+        rows = list(zip(map(getter, items))) if single else list(map(getter, items))
+        columns = list(zip(*rows, strict=True))
+        changed = False
+        for position, column in enumerate(columns):
+            encoded = _encodeColumn(column, fieldNames[position], start)
+            if encoded is not column:
+                columns[position] = encoded
+                changed = True
+        if changed:
+            rows = list(zip(*columns, strict=True))
+        return {runTag: name, "k": keys, "v": rows}
+
+    return encodeRun
 
 
 def encodeRooted(value: Any, root: str) -> Any:

@@ -8,6 +8,8 @@ WIRE_FORMAT_VERSION = 1
 PREFIX = "~"
 
 TUPLE = "~t"
+#: A run of consecutive tuples of one type, columnar; only in a payload's ``tuples``.
+TUPLE_RUN = "~r"
 INT = "~int"
 FLOAT = "~f"
 DATETIME = "~dt"

@@ -56,13 +56,14 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**63), max_value=2**64 - 1)
     | st.floats(allow_nan=False)
     | st.text(max_size=8)
-    | st.sampled_from(["~t", "~dt", "~int", "~f", "~b64", "~esc", "~dec", "~date", "NaN"])
+    | st.sampled_from(["~t", "~r", "~dt", "~int", "~f", "~b64", "~esc", "~dec", "~date", "NaN"])
     | st.sampled_from([Guarded.tupleName(), "vortex.TupleSelector", "nope.Nope"]),
     lambda children: (
         st.lists(children, max_size=3)
         | st.dictionaries(
             st.text(max_size=4)
-            | st.sampled_from(["~t", "~dt", "~int", "~f", "~b64", "~esc", "~dec", "~date", "~x"])
+            | st.sampled_from(["~t", "~r", "k", "~dt", "~int", "~f", "~b64", "~esc", "~dec"])
+            | st.sampled_from(["~date", "~x"])
             | st.sampled_from(["v", "filt", "tuples", "date", "result", "name", "items"]),
             children,
             max_size=3,
