@@ -306,6 +306,27 @@ def _checkRows(rows: Any, width: int) -> None:
 
 def _decodeCell(column: tuple, position: int) -> list:
     """Decode the tagged values (objects and arrays) in one column; others stay as parsed."""
+    datetimeKey = tags.DATETIME
+    fromisoformat = datetime.fromisoformat
+    try:
+        # Common case, a column of plain datetimes (and None): decoded in one comprehension.
+        # Anything else (other tags, arrays, odd datetime texts) leaves a container or
+        # raises, and the careful loop below decodes the column instead.
+        fast = [
+            fromisoformat(item[datetimeKey])
+            if type(item) is dict and len(item) == 1 and item[datetimeKey][-7:-6] != "."
+            else item
+            for item in column
+        ]
+    except (KeyError, TypeError, ValueError):
+        fast = None
+    if fast is not None and set(map(type, fast)).isdisjoint(_CONTAINERS):
+        return fast
+    return _decodeCellCarefully(column, position)
+
+
+def _decodeCellCarefully(column: tuple, position: int) -> list:
+    """Decode a column value by value, locating any error at its row and position."""
     out = []
     append = out.append
     datetimeKey = tags.DATETIME
