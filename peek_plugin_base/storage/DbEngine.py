@@ -4,6 +4,11 @@ SQLite has no schemas, so each schema is a database file ``<database dir>/<schem
 attached to every new connection under the schema's name; schema-qualified models and
 migrations then run unchanged. The driver's implicit transaction handling is replaced by
 explicit ``BEGIN`` so that DDL is transactional (a failed migration rolls back).
+
+A deferred SQLite transaction that reads and then writes fails at once with "database is
+locked" when another process writes at the same time (SQLite cannot upgrade its lock
+without risking a deadlock); an ``IMMEDIATE`` one waits up to the busy timeout instead, at
+the price of serialising every transaction. Engines choose with ``sqliteBegin``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from peek_plugin_base.storage.PluginSchema import checkSchemaName
 
-#: Connection execution option naming the SQLite ``BEGIN`` mode (``"IMMEDIATE"``).
+#: Connection execution option naming the SQLite ``BEGIN`` mode (``"DEFERRED"``...).
 SQLITE_BEGIN_OPTION = "peekSqliteBegin"
+
 
 #: Driver used for a bare ``postgresql://`` URL.
 POSTGRESQL_DEFAULT_DRIVER = "postgresql+psycopg2"
@@ -53,8 +59,14 @@ def createDbEngine(
     url: str | URL,
     engineArgs: dict[str, Any] | None = None,
     attachSchemas: Iterable[str] = (),
+    *,
+    sqliteBegin: str = "",
 ) -> Engine:
-    """Create an engine for ``url``; on SQLite attach ``attachSchemas`` to each connection."""
+    """Create an engine for ``url``; on SQLite attach ``attachSchemas`` to each connection.
+
+    ``sqliteBegin`` ("IMMEDIATE", ...) is the default ``BEGIN`` mode of its SQLite
+    transactions (see the module docstring); it does nothing on other databases.
+    """
     args = dict(engineArgs or {})
     url = make_url(url)
     if url.drivername == "postgresql":
@@ -70,6 +82,8 @@ def createDbEngine(
     engine = create_engine(url, connect_args=connectArgs, **args)
     schemaFiles = {name: sqliteSchemaPath(url, name) for name in attachSchemas}
     _installSqliteEvents(engine, schemaFiles)
+    if sqliteBegin:
+        return engine.execution_options(**{SQLITE_BEGIN_OPTION: sqliteBegin})
     return engine
 
 

@@ -96,7 +96,11 @@ class WorkerDbConn:
                 # An engine inherited from the parent is abandoned without closing its
                 # connections: they belong to the parent.
                 self._dropEngine(close=False)
-                self._engine = createDbEngine(self._url, self._engineArgs, self._attachSchemas)
+                # Tasks in several pool processes read then write the same SQLite files:
+                # immediate transactions wait for each other instead of failing "locked".
+                self._engine = createDbEngine(
+                    self._url, self._engineArgs, self._attachSchemas, sqliteBegin="IMMEDIATE"
+                )
                 self._enginePid = os.getpid()
                 self._sessions = scoped_session(sessionmaker(bind=self._engine))
             return self._engine
