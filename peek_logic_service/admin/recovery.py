@@ -14,8 +14,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peek_platform.config import ConfigError, ServiceConfig, loadServiceConfig, writeConfigFile
-from peek_platform.config.config_file import hasComments, parseConfigText, readConfigText
+from peek_platform.config import ConfigError, ServiceConfig
+from peek_platform.config.generated_value import writeGeneratedValue
 
 #: Config keys of the recovery login.
 RECOVERY_USER_KEY = "admin.recoveryUser"
@@ -51,37 +51,6 @@ def _digestEqual(given: str, expected: str) -> bool:
     return hmac.compare_digest(
         hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest()
     )
-
-
-def writeGeneratedValue(config: ServiceConfig, dottedKey: str, value: str) -> ServiceConfig:
-    """Write ``value`` at ``dottedKey`` into the service's ``config.json``; return it reloaded.
-
-    The file is read again (not rebuilt from ``config``) so values another extension wrote
-    meanwhile are kept. Raises ``ConfigError`` (file unchanged) when the file has comments,
-    which a rewrite would drop, or cannot be read, parsed or written.
-    """
-    path = config.path
-    document: dict = {}
-    if path.exists():
-        text = readConfigText(path)
-        if hasComments(text):
-            raise ConfigError(
-                path,
-                f"{dottedKey} is empty, and Peek cannot write a generated value into this file "
-                f"because it has comments that a rewrite would remove. Set {dottedKey} in the "
-                "file yourself (a long random string) and start the service again.",
-            )
-        document = parseConfigText(path, text)()
-    section = document
-    *parents, leaf = dottedKey.split(".")
-    for part in parents:
-        section = section.setdefault(part, {})
-    section[leaf] = value
-    try:
-        writeConfigFile(path, document)
-    except OSError as e:
-        raise ConfigError(path, f"cannot write the generated {dottedKey}: {e.strerror or e}") from e
-    return loadServiceConfig(config.spec, config.home)
 
 
 def credentialsFromConfig(config: ServiceConfig) -> RecoveryCredentials:

@@ -11,10 +11,8 @@ from peek_platform.config import (
     CONFIG_FILE_NAME,
     ConfigError,
     ServiceConfig,
-    loadServiceConfig,
-    writeConfigFile,
 )
-from peek_platform.config.config_file import hasComments, readConfigText
+from peek_platform.config.generated_value import writeGeneratedValue
 from vortex.transport import VORTEX_WS_PATH, Backoff, ClientTls, ServerTls, TransportLimits
 
 logger = logging.getLogger(__name__)
@@ -60,22 +58,12 @@ def writeSecret(config: ServiceConfig, value: str) -> ServiceConfig:
     A file with comments cannot be rewritten without losing them: DataExchangeConfigError
     telling the admin to set the key by hand.
     """
-    path = config.path
-    if path.exists() and hasComments(readConfigText(path)):
-        raise DataExchangeConfigError(
-            f"{path}: {SECRET_KEY} is empty and this file has comments, so a secret cannot be "
-            f"written into it without losing them. Set {SECRET_KEY} by hand to logic's value "
-            f"(on logic: a long random string, e.g. the output of python -c "
-            f'"import secrets; print(secrets.token_urlsafe(32))"), then start again.'
-        )
-    document = config.asDict()
-    document.setdefault("dataExchange", {})["secret"] = value
     try:
-        writeConfigFile(path, document)
-        return loadServiceConfig(config.spec, config.home)
-    except (OSError, ConfigError) as e:
+        return writeGeneratedValue(config, SECRET_KEY, value)
+    except ConfigError as e:
         raise DataExchangeConfigError(
-            f"{path}: cannot write {SECRET_KEY}: {e}; set it by hand"
+            f"{e}; on logic set it to a long random string (e.g. the output of python -c "
+            '"import secrets; print(secrets.token_urlsafe(32))"), elsewhere to logic\'s value'
         ) from e
 
 
