@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
 
-from vortex.Payload import Payload  # noqa: E402
-from vortex.PayloadEnvelope import PayloadEnvelope  # noqa: E402
-from vortex.Tuple import Tuple, TupleField, addTupleType  # noqa: E402
+sys.path.insert(0, str(harness.REPO_ROOT))
+
+from vortex.Payload import Payload
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.Tuple import Tuple, TupleField, addTupleType
 
 N = 1000
-VENV = REPO_ROOT / "bench" / ".venv-vortexpy"
-VORTEXPY_REQUIREMENTS = ["vortexpy", "twisted[tls]==25.5.0"]
 BASE_DT = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
@@ -89,32 +86,13 @@ def runOurs(repeats: int, warmups: int) -> dict:
     }
 
 
-def ensureVenv() -> Path:
-    """Create the vortexpy virtualenv on first use and return its python."""
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *VORTEXPY_REQUIREMENTS], check=True
-        )
-    return python
-
-
 def runTheirs(anchors: Path) -> dict:
     """Run the anchors' vortexpy W1 harness with the venv's python and parse its JSON line."""
-    harness = anchors / "w1_serialise.py"
-    if not harness.exists():
-        raise SystemExit(f"{harness} not found; pass --anchors DIR (the vortexpy anchors folder)")
-    python = ensureVenv()
-    done = subprocess.run(
-        [str(python), harness.name],
-        cwd=anchors,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": ""},
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    script = anchors / "w1_serialise.py"
+    if not script.exists():
+        raise SystemExit(f"{script} not found; pass --anchors DIR (the vortexpy anchors folder)")
+    done = harness.runVortexpyProcess(anchors, [script.name])
+    lines = harness.jsonLines(done.stdout)
     if done.returncode != 0 or not lines:
         raise SystemExit(
             f"vortexpy W1 harness failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
@@ -144,11 +122,9 @@ def printTable(ours: dict, theirs: dict | None, ratios: dict | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--anchors",
-        type=Path,
-        default=REPO_ROOT.parent / "shared" / "anchors" / "vortexpy",
-        help="folder holding the vortexpy reference harness (default ../shared/anchors/vortexpy)",
+    harness.addAnchorsArgument(
+        parser,
+        "folder holding the vortexpy reference harness (default ../shared/anchors/vortexpy)",
     )
     parser.add_argument("--ours-only", action="store_true", help="skip the vortexpy comparison")
     parser.add_argument("--repeats", type=int, default=20)

@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
 
-from vortex.rpc.RPC import vortexRPC  # noqa: E402
+sys.path.insert(0, str(harness.REPO_ROOT))
+
+from vortex.rpc.RPC import vortexRPC
 
 SERVER_NAME = "bench-w2-server"
 CLIENT_NAME = "bench-w2-client"
@@ -125,38 +123,15 @@ def drive(port: int, nSeq: int, nConc: int, inFlight: int) -> None:
     task.react(main)
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def runOurs(nSeq: int, nConc: int, inFlight: int) -> dict:
     """Start our server and client processes; the client's figures."""
-    port = freePort()
+    port = harness.freePort()
     me = os.path.abspath(__file__)
-    server = subprocess.Popen(
+    return harness.runServerClient(
         [sys.executable, me, "serve", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        [sys.executable, me, "drive", str(port), str(nSeq), str(nConc), str(inFlight)],
+        "W2",
     )
-    try:
-        if "READY" not in server.stdout.readline():
-            raise RuntimeError("W2 server did not start")
-        out = subprocess.run(
-            [sys.executable, me, "drive", str(port), str(nSeq), str(nConc), str(inFlight)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"W2 client printed no result: {out.stderr[-2000:]}")
-        return json.loads(lines[-1])
-    finally:
-        server.kill()
-        server.wait()
 
 
 def runRaw(nSeq: int) -> dict:
@@ -169,22 +144,9 @@ def runRaw(nSeq: int) -> dict:
 
 def runTheirs(anchors: Path, nSeq: int, nConc: int, inFlight: int) -> dict:
     """The anchors' vortexpy W2 (server + client processes) in the vortexpy venv."""
-    from w1_serialise import ensureVenv
-
-    python = ensureVenv()
-    out = subprocess.run(
-        [str(python), "run_pair.py", "w2_rpc_server.py", "w2_rpc_client.py"]
-        + [str(n) for n in (nSeq, nConc, inFlight)],
-        cwd=anchors,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": ""},
-    )
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"vortexpy W2 printed no result: {out.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    argv = ["run_pair.py", "w2_rpc_server.py", "w2_rpc_client.py"]
+    argv += [str(n) for n in (nSeq, nConc, inFlight)]
+    return harness.runVortexpy(anchors, argv, "vortexpy W2", timeout=900)
 
 
 def main() -> None:
@@ -194,24 +156,19 @@ def main() -> None:
     parser.add_argument("--conc", type=int, default=5000)
     parser.add_argument("--inflight", type=int, default=200)
     parser.add_argument("--ours-only", action="store_true")
-    parser.add_argument(
-        "--anchors", type=Path, default=REPO_ROOT.parent / "shared" / "anchors" / "vortexpy"
-    )
+    harness.addAnchorsArgument(parser)
     args = parser.parse_args()
     ours, raw, theirs = [], [], []
     for n in range(args.rounds):  # interleaved: the machine is noisy
         ours.append(runOurs(args.seq, args.conc, args.inflight))
-        print(f"round {n + 1} ours     {json.dumps(ours[-1])}", flush=True)
+        harness.printRound(n + 1, "ours", ours[-1], 8)
         raw.append(runRaw(args.seq))
-        print(f"round {n + 1} raw      {json.dumps(raw[-1])}", flush=True)
+        harness.printRound(n + 1, "raw", raw[-1], 8)
         if not args.ours_only:
             theirs.append(runTheirs(args.anchors.resolve(), args.seq, args.conc, args.inflight))
-            print(f"round {n + 1} vortexpy {json.dumps(theirs[-1])}", flush=True)
+            harness.printRound(n + 1, "vortexpy", theirs[-1], 8)
 
-    def med(results: list[dict], key: str) -> float | None:
-        values = [r[key] for r in results if key in r]
-        return statistics.median(values) if values else None
-
+    med = harness.median
     rawSeq = med(raw, "seq_round_trips_per_s")
     print(f"\nW2 medians over {args.rounds} rounds")
     print(f"{'metric':22s} {'ours':>10s} {'vortexpy':>10s} {'ours/theirs':>12s}")

@@ -17,7 +17,6 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,11 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
 
-from vortex.Tuple import Tuple, TupleField, addTupleType  # noqa: E402
-from vortex.TupleSelector import TupleSelector  # noqa: E402
+sys.path.insert(0, str(harness.REPO_ROOT))
+
+from vortex.Tuple import Tuple, TupleField, addTupleType
+from vortex.TupleSelector import TupleSelector
 
 SERVER_NAME = "bench-w3-server"
 OBSERVABLE = "bench.w3.observable"
@@ -152,16 +152,10 @@ def subscribe(port: int, idx: int) -> None:
     reactor.run()
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def runOurs(nSubs: int, nUpdates: int) -> dict:
     """Start the server and the subscriber processes; compute the figures."""
     me = os.path.abspath(__file__)
-    port = freePort()
+    port = harness.freePort()
     server = subprocess.Popen(
         [sys.executable, me, "serve", str(port), str(nSubs), str(nUpdates)],
         stdout=subprocess.PIPE,
@@ -222,21 +216,8 @@ def runOurs(nSubs: int, nUpdates: int) -> dict:
 
 def runTheirs(anchors: Path, nSubs: int, nUpdates: int) -> dict:
     """The anchors' vortexpy W3 in the vortexpy venv."""
-    from w1_serialise import ensureVenv
-
-    python = ensureVenv()
-    out = subprocess.run(
-        [str(python), "w3_fanout.py", str(nSubs), str(nUpdates)],
-        cwd=anchors,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env={**os.environ, "PYTHONPATH": ""},
-    )
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"vortexpy W3 printed no result: {out.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    argv = ["w3_fanout.py", str(nSubs), str(nUpdates)]
+    return harness.runVortexpy(anchors, argv, "vortexpy W3", timeout=1200)
 
 
 def main() -> None:
@@ -245,17 +226,15 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--ours-only", action="store_true")
-    parser.add_argument(
-        "--anchors", type=Path, default=REPO_ROOT.parent / "shared" / "anchors" / "vortexpy"
-    )
+    harness.addAnchorsArgument(parser)
     args = parser.parse_args()
     for n in range(args.rounds):
         ours = runOurs(args.subs, args.updates)
-        print(f"round {n + 1} ours     {json.dumps(ours)}", flush=True)
+        harness.printRound(n + 1, "ours", ours, 8)
         theirs = None
         if not args.ours_only:
             theirs = runTheirs(args.anchors.resolve(), args.subs, args.updates)
-            print(f"round {n + 1} vortexpy {json.dumps(theirs)}", flush=True)
+            harness.printRound(n + 1, "vortexpy", theirs, 8)
         print(f"{'metric':26s} {'ours':>10s} {'vortexpy':>10s}")
         for key in (
             "final_state_all_s",

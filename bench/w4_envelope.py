@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+import harness
 
 HERE = Path(__file__).resolve().parent
 SECRET = b"bench-secret-0123456789abcdef!!"
@@ -119,35 +118,15 @@ def drive(port: int, nSeq: int, nPipe: int, inFlight: int) -> None:
 
 def runEnvelope(args) -> dict:
     """One server + client pair of the envelope workload."""
-    rt = _roundtrip()
-    port = rt.freePort()
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    port = harness.freePort()
     me = str(Path(__file__).resolve())
-    server = subprocess.Popen(
+    sizes = (args.seq, args.pipe, args.inflight)
+    return harness.runServerClient(
         [sys.executable, me, "serve", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
+        [sys.executable, me, "drive", str(port), *map(str, sizes)],
+        "envelope",
+        env=harness.repoPythonPathEnv(),
     )
-    try:
-        if "READY" not in server.stdout.readline():
-            raise RuntimeError("envelope server did not start")
-        sizes = (args.seq, args.pipe, args.inflight)
-        out = subprocess.run(
-            [sys.executable, me, "drive", str(port), *map(str, sizes)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-        )
-        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"envelope client printed no result: {out.stderr[-2000:]}")
-        return json.loads(lines[-1])
-    finally:
-        server.kill()
-        server.wait()
 
 
 def main() -> None:
@@ -159,19 +138,18 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=200)
     args = parser.parse_args()
     rt = _roundtrip()
-    results: dict[str, list[dict]] = {m: [] for m in MODES}
-    for n in range(args.rounds):
-        for mode in MODES:  # interleaved: the machine is noisy
-            res = rt.runPair("raw", args) if mode == "raw" else runEnvelope(args)
-            results[mode].append(res)
-            print(f"round {n + 1} {mode:8s} {json.dumps(res)}", flush=True)
-    keys = ("seq_round_trips_per_s", "seq_p50_ms", "seq_p99_ms", "pipe_msgs_per_s")
-    med = {m: {k: statistics.median(r[k] for r in results[m]) for k in keys} for m in MODES}
-    print(f"\nW4 envelope medians over {args.rounds} rounds (loopback, two processes)")
-    print(f"{'metric':24s} {'raw autobahn':>14s} {'envelope':>14s} {'ours/raw':>9s}")
-    for k in keys:
-        raw, ours = med["raw"][k], med["envelope"][k]
-        print(f"{k:24s} {raw:14.3f} {ours:14.3f} {ours / raw:8.0%}")
+    results = harness.runInterleaved(
+        args.rounds,
+        MODES,
+        lambda mode: rt.runPair("raw", args) if mode == "raw" else runEnvelope(args),
+    )
+    harness.printRawComparison(
+        f"\nW4 envelope medians over {args.rounds} rounds (loopback, two processes)",
+        results,
+        "envelope",
+        "envelope",
+        "ours/raw",
+    )
     print("targets: sequential >= 80%, pipelined (200 in flight) >= 50% of raw autobahn")
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import time
+
+import harness
 
 MSG = (b"0123456789" * 10)[:100]
 WARMUP = 200
@@ -154,42 +153,17 @@ def drive(mode: str, port: int, nSeq: int, nPipe: int, inFlight: int) -> None:
     reactor.run()
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def runPair(mode: str, args) -> dict:
     """Start a server process and a client process for one mode; return the client's figures."""
-    port = freePort()
+    port = harness.freePort()
     me = os.path.abspath(__file__)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(me))]))
-    server = subprocess.Popen(
+    sizes = (args.seq, args.pipe, args.inflight)
+    return harness.runServerClient(
         [sys.executable, me, "serve", mode, str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
+        [sys.executable, me, "drive", mode, str(port), *map(str, sizes)],
+        mode,
+        env=harness.repoPythonPathEnv(),
     )
-    try:
-        sizes = (args.seq, args.pipe, args.inflight)
-        if "READY" not in server.stdout.readline():
-            raise RuntimeError(f"{mode} server did not start")
-        out = subprocess.run(
-            [sys.executable, me, "drive", mode, str(port), *map(str, sizes)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-        )
-        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"{mode} client printed no result: {out.stderr[-2000:]}")
-        return json.loads(lines[-1])
-    finally:
-        server.kill()
-        server.wait()
 
 
 def main() -> None:
@@ -199,19 +173,14 @@ def main() -> None:
     parser.add_argument("--pipe", type=int, default=20000)
     parser.add_argument("--inflight", type=int, default=200)
     args = parser.parse_args()
-    results: dict[str, list[dict]] = {m: [] for m in MODES}
-    for n in range(args.rounds):
-        for mode in MODES:  # interleaved: the machine is noisy
-            res = runPair(mode, args)
-            results[mode].append(res)
-            print(f"round {n + 1} {mode:6s} {json.dumps(res)}", flush=True)
-    keys = ("seq_round_trips_per_s", "seq_p50_ms", "seq_p99_ms", "pipe_msgs_per_s")
-    med = {m: {k: statistics.median(r[k] for r in results[m]) for k in keys} for m in MODES}
-    print(f"\nW4 medians over {args.rounds} rounds (100-byte messages, loopback)")
-    print(f"{'metric':24s} {'raw autobahn':>14s} {'vortex':>14s} {'vortex/raw':>11s}")
-    for k in keys:
-        raw, ours = med["raw"][k], med["vortex"][k]
-        print(f"{k:24s} {raw:14.3f} {ours:14.3f} {ours / raw:10.0%}")
+    results = harness.runInterleaved(args.rounds, MODES, lambda mode: runPair(mode, args))
+    harness.printRawComparison(
+        f"\nW4 medians over {args.rounds} rounds (100-byte messages, loopback)",
+        results,
+        "vortex",
+        "vortex",
+        "vortex/raw",
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import harness
+
+REPO_ROOT = harness.REPO_ROOT
 sys.path.insert(0, str(REPO_ROOT))
 
 from twisted.internet import reactor  # noqa: E402
@@ -72,12 +73,6 @@ def add(self, x, y):
 """
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def writePlugin(directory: Path) -> None:
     package = directory / PLUGIN
     package.mkdir(parents=True)
@@ -101,7 +96,7 @@ def startWorker(root: Path, celery: dict, concurrency: int, env: dict) -> subpro
         "plugin": {"enabled": [PLUGIN]},
         "celery": dict(celery, workerConcurrency=concurrency),
         "logging": {"level": "WARNING"},
-        "dataExchange": {"secret": "worker-bench-secret-0123", "port": freePort()},
+        "dataExchange": {"secret": "worker-bench-secret-0123", "port": harness.freePort()},
     }
     (home / "config.json").write_text(json.dumps(config))
     process = subprocess.Popen(
@@ -147,7 +142,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     pluginDir = work / "plugins"
     writePlugin(pluginDir)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pluginDir), str(REPO_ROOT)]))
-    redisPort = freePort()
+    redisPort = harness.freePort()
     redis = subprocess.Popen(
         [
             shutil.which("redis-server") or "/usr/bin/redis-server",
