@@ -49,6 +49,7 @@ setup(
         "json-cfg>=0.4.2",
         "txhttputil>=1.4",
         "orjson>=3.9",
+        "cryptography>=42",
         "packaging>=23",
     ],
     extras_require={

@@ -26,6 +26,7 @@ from peek_plugin_base.testing.PostgreSQLTestServer import (
 from peek_plugin_base.testing.ReactorWait import spinReactorUntil
 from peek_plugin_base.testing.RedisTestServer import RedisNotInstalled, RedisTestServer
 from peek_plugin_base.testing.ServiceBuilder import makeServiceContext, serviceSpec
+from peek_plugin_base.testing.TestCertificates import TestPki, makeTestPki
 from peek_plugin_base.testing.ThreadReactor import ThreadReactor
 
 
@@ -109,6 +110,12 @@ def peekServiceContext(tmp_path: Path) -> Callable[..., ServiceContext]:
 def peekSpin() -> Callable[..., None]:
     """``peekSpin(predicate, timeout=30)``: iterate the global reactor until it holds."""
     return spinReactorUntil
+
+
+@pytest.fixture(scope="session")
+def peekTestPki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    """A throw-away CA with server (127.0.0.1, localhost) and client certificates."""
+    return makeTestPki(tmp_path_factory.mktemp("peek-test-pki"))
 
 
 @pytest.fixture

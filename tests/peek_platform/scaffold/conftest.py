@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from peek_platform.services import ServiceSpec
+from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: The noop plugin project in this repository.
 NOOP_PROJECT_DIR = Path(__file__).resolve().parents[3] / "plugins" / "peek-plugin-noop"
@@ -117,10 +117,4 @@ def startService() -> Iterator[Callable[[ServiceSpec, Path, dict[str, str]], Ser
 @pytest.fixture
 def freePort() -> Callable[[], int]:
     """``freePort()``: a TCP port on 127.0.0.1 that was free a moment ago."""
-
-    def find() -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-
-    return find
+    return freeTcpPort

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from peek_platform.services import AGENT, ALL_SERVICES, FIELD, LOGIC, OFFICE, WORKER, ServiceSpec
+from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: The noop plugin project in this repository.
 NOOP_PROJECT_DIR = Path(__file__).resolve().parents[3] / "plugins" / "peek-plugin-noop"
@@ -45,13 +45,6 @@ def noopOnPath() -> Path:
     if str(NOOP_PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(NOOP_PROJECT_DIR))
     return NOOP_PACKAGE_DIR
-
-
-def freePort() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def consoleScript(name: str) -> str:
@@ -144,7 +137,7 @@ def writeServiceConfigs(
     homeRoot: Path, pluginNames: Sequence[str], specs: Sequence[ServiceSpec] = ALL_SERVICES
 ) -> None:
     """Write a config.json per service: the plugins, the secret, ports for the test."""
-    dataExchangePort = freePort()
+    dataExchangePort = freeTcpPort()
     for spec in specs:
         home = homeRoot / spec.homeDirName
         home.mkdir(parents=True)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
+from peek_plugin_base.testing.TestCertificates import TestPki
 from vortex.transport import (
     Backoff,
     TransportLimits,
@@ -249,88 +243,7 @@ def kit(spin):
     spin(lambda: all(not s.connections for s in links.servers))
 
 
-@dataclass(frozen=True)
-class Pki:
-    """PEM files of a throw-away CA with a server and a client certificate."""
-
-    caCert: Path
-    serverCert: Path
-    serverKey: Path
-    clientCert: Path
-    clientKey: Path
-    otherCaCert: Path
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _write(path: Path, cert: x509.Certificate | None = None, key=None) -> Path:
-    if cert is not None:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    else:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return path
-
-
-def _cert(subject: str, key, issuerName: str, issuerKey, *, ca: bool, san=None, usage=None):
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuerName)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
-        )
-    if san is not None:
-        builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    if usage is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    return builder.sign(issuerKey, hashes.SHA256())
-
-
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory) -> Pki:
-    """Generate a CA, a server cert for 127.0.0.1/localhost and a client cert."""
-    d = tmp_path_factory.mktemp("pki")
-    caKey, otherKey, serverKey, clientKey = _key(), _key(), _key(), _key()
-    ca = _cert("test vortex CA", caKey, "test vortex CA", caKey, ca=True)
-    other = _cert("other CA", otherKey, "other CA", otherKey, ca=True)
-    server = _cert(
-        "127.0.0.1",
-        serverKey,
-        "test vortex CA",
-        caKey,
-        ca=False,
-        san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-    )
-    client = _cert(
-        "peek-agent-service",
-        clientKey,
-        "test vortex CA",
-        caKey,
-        ca=False,
-        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
-    )
-    return Pki(
-        caCert=_write(d / "ca.pem", ca),
-        serverCert=_write(d / "server.pem", server),
-        serverKey=_write(d / "server.key", key=serverKey),
-        clientCert=_write(d / "client.pem", client),
-        clientKey=_write(d / "client.key", key=clientKey),
-        otherCaCert=_write(d / "other-ca.pem", other),
-    )
+def pki(peekTestPki: TestPki) -> TestPki:
+    """A CA, a server cert for 127.0.0.1/localhost, a client cert and an unrelated CA."""
+    return peekTestPki
