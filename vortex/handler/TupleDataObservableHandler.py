@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
     ERROR_UNKNOWN_TUPLE,
+    PendingRequests,
     errorResultForFailure,
     ignoreClosedLink,
     isInReactorThread,
@@ -146,6 +147,43 @@ class ObservableRequest:
             ignoreClosedLink
         )
 
+    @classmethod
+    def accept(
+        cls,
+        filt: dict,
+        additionalFilt: dict,
+        dataKey: str,
+        where: str,
+        sendResponse: Callable[[bytes], defer.Deferred],
+    ) -> ObservableRequest | None:
+        """The request in ``filt``, or None after answering a malformed one with bad-request."""
+        request = cls(filt, additionalFilt, dataKey)
+        problem = request.problem(where)
+        if problem is None:
+            return request
+        request.respondError(sendResponse, ERROR_BAD_REQUEST, "ValueError", problem)
+        return None
+
+
+def sendObservableRequest(
+    factory: VortexFactory,
+    destVortexName: str,
+    requestFilt: dict,
+    op: str,
+    subId: str,
+    tupleSelector: TupleSelector,
+    polls: PendingRequests,
+) -> None:
+    """Send a subscribe/unsubscribe/poll request; a failed send fails a pending poll."""
+    filt = {**requestFilt, "op": op, "subId": subId, "tupleSelector": tupleSelector}
+    d = factory.sendVortexMsg(
+        PayloadEnvelope(filt=filt).toVortexMsg(), destVortexName=destVortexName
+    )
+    if op == OP_POLL:
+        d.addErrback(lambda f: polls.fail(subId, f))
+    else:
+        d.addErrback(ignoreClosedLink)
+
 
 class TupleDataObservableHandler:
     """Answers subscriptions to ``observableName`` with data from registered tuple providers."""
@@ -226,10 +264,10 @@ class TupleDataObservableHandler:
         sendResponse: Callable[[bytes], defer.Deferred] | None = None,
         **_: Any,
     ) -> None:
-        request = ObservableRequest(envelope.filt, self._additionalFilt, self._dataKey)
-        problem = request.problem(self._where)
-        if problem is not None:
-            request.respondError(sendResponse, ERROR_BAD_REQUEST, "ValueError", problem)
+        request = ObservableRequest.accept(
+            envelope.filt, self._additionalFilt, self._dataKey, self._where, sendResponse
+        )
+        if request is None:
             return
         subKey = (vortexUuid, request.subId)
         if request.op == OP_UNSUBSCRIBE:

@@ -17,7 +17,6 @@ from vortex.handler.MessageUtil import (
     ERROR_UNKNOWN_TUPLE,
     PendingRequests,
     errorResultForFailure,
-    ignoreClosedLink,
     isErrorResult,
     isUpstreamLink,
     rerouteMsg,
@@ -31,6 +30,7 @@ from vortex.handler.TupleDataObservableHandler import (
     REQUEST_KEY_PREFIX,
     ObservableRequest,
     Target,
+    sendObservableRequest,
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
@@ -133,10 +133,10 @@ class TupleDataObservableProxyHandler:
         sendResponse: Callable[[bytes], defer.Deferred] | None = None,
         **_: Any,
     ) -> None:
-        request = ObservableRequest(envelope.filt, self._additionalFilt, self._dataKey)
-        problem = request.problem(self._where)
-        if problem is not None:
-            request.respondError(sendResponse, ERROR_BAD_REQUEST, "ValueError", problem)
+        request = ObservableRequest.accept(
+            envelope.filt, self._additionalFilt, self._dataKey, self._where, sendResponse
+        )
+        if request is None:
             return
         subKey = (vortexUuid, request.subId)
         if request.op == OP_UNSUBSCRIBE:
@@ -232,20 +232,15 @@ class TupleDataObservableProxyHandler:
                     subId, NoVortexException(f"{self._where}: upstream is not connected")
                 )
             return
-        filt = {
-            **self._additionalFilt,
-            "key": self._requestKey,
-            "op": op,
-            "subId": subId,
-            "tupleSelector": tupleSelector,
-        }
-        d = self._factory.sendVortexMsg(
-            PayloadEnvelope(filt=filt).toVortexMsg(), destVortexName=self.proxyToVortexName
+        sendObservableRequest(
+            self._factory,
+            self.proxyToVortexName,
+            {**self._additionalFilt, "key": self._requestKey},
+            op,
+            subId,
+            tupleSelector,
+            self._upstreamRequests,
         )
-        if op == OP_POLL:
-            d.addErrback(lambda f: self._upstreamRequests.fail(subId, f))
-        else:
-            d.addErrback(ignoreClosedLink)
 
     def _onUpstreamData(self, envelope: PayloadEnvelope, **_: Any) -> None:
         subId = envelope.filt.get("subId")

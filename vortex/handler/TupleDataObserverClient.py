@@ -17,7 +17,6 @@ from vortex.handler.MessageUtil import (
     canReach,
     decodeTuples,
     errorFromResult,
-    ignoreClosedLink,
     isErrorResult,
     isUpstreamLink,
     resolveFactory,
@@ -28,6 +27,7 @@ from vortex.handler.TupleDataObservableHandler import (
     OP_SUBSCRIBE,
     OP_UNSUBSCRIBE,
     REQUEST_KEY_PREFIX,
+    sendObservableRequest,
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
@@ -139,20 +139,15 @@ class TupleDataObserverClient:
     def _send(self, op: str, subId: str, tupleSelector: TupleSelector) -> None:
         if not canReach(self._factory, self.destVortexName):
             return  # subscriptions are (re)sent by _onOnline; polls fail before getting here
-        filt = {
-            **self._additionalFilt,
-            "key": self._requestKey,
-            "op": op,
-            "subId": subId,
-            "tupleSelector": tupleSelector,
-        }
-        d = self._factory.sendVortexMsg(
-            PayloadEnvelope(filt=filt).toVortexMsg(), destVortexName=self.destVortexName
+        sendObservableRequest(
+            self._factory,
+            self.destVortexName,
+            {**self._additionalFilt, "key": self._requestKey},
+            op,
+            subId,
+            tupleSelector,
+            self._polls,
         )
-        if op == OP_POLL:
-            d.addErrback(lambda f: self._polls.fail(subId, f))
-        else:
-            d.addErrback(ignoreClosedLink)
 
     def _onData(self, envelope: PayloadEnvelope, **_: Any) -> None:
         subId = envelope.filt.get("subId")
