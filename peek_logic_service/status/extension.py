@@ -9,18 +9,14 @@ from peek_logic_service.status.service import PlatformStatusService
 from peek_logic_service.status.view import PlatformStatusView
 from peek_platform.process.context import ServiceExtensionBase
 from peek_platform.vortex.extension import DataExchangeServerExtension
-from peek_platform.vortex.status_report import DEFAULT_POLL_SECONDS
 
 
 class PlatformStatusExtension(ServiceExtensionBase):
     """Starts the status endpoints on logic's data exchange; ``view`` exists from the start
     so the admin site can subscribe before the service runs."""
 
-    def __init__(
-        self, vortex: DataExchangeServerExtension, *, pollSeconds: float = DEFAULT_POLL_SECONDS
-    ) -> None:
+    def __init__(self, vortex: DataExchangeServerExtension) -> None:
         self._vortex = vortex
-        self._pollSeconds = pollSeconds
         #: The live view (``subscribe(cb)``, ``snapshot()``).
         self.view = PlatformStatusView()
         self._service: PlatformStatusService | None = None
@@ -32,8 +28,7 @@ class PlatformStatusExtension(ServiceExtensionBase):
             self._vortex.factory,
             self._vortex.identity,
             ctx.loader.statuses,
-            clock=ctx.reactor,
-            interval=self._pollSeconds,
+            subscribe=ctx.loader.addStatusListener,
         )
         self._service.start()
 

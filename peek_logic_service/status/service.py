@@ -11,11 +11,7 @@ from twisted.internet import defer
 from peek_logic_service.status.view import PlatformStatusView
 from peek_platform.plugin.state import PluginStatus
 from peek_platform.services import ALL_SERVICES, LOGIC, SERVICES_BY_KEY
-from peek_platform.vortex.status_report import (
-    DEFAULT_POLL_SECONDS,
-    LoaderStatusWatcher,
-    ServiceIdentity,
-)
+from peek_platform.vortex.status_report import LoaderStatusWatcher, ServiceIdentity, Subscribe
 from peek_platform.vortex.tuples import (
     STATUS_QUERY_FILT,
     STATUS_REPORT_FILT,
@@ -79,8 +75,7 @@ class PlatformStatusService:
         identity: ServiceIdentity,
         statuses: Callable[[], Iterable[PluginStatus]],
         *,
-        clock: Any,
-        interval: float = DEFAULT_POLL_SECONDS,
+        subscribe: Subscribe,
     ) -> None:
         self.view = view
         self._factory = factory
@@ -88,8 +83,7 @@ class PlatformStatusService:
         self._watcher = LoaderStatusWatcher(
             statuses,
             lambda plugins: view.updateLocal(identity.statusTuple(plugins)),
-            clock=clock,
-            interval=interval,
+            subscribe=subscribe,
         )
         self._endpoints: list[PayloadEndpoint] = []
         self._unsubscribe: Callable[[], None] | None = None

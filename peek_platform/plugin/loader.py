@@ -112,12 +112,22 @@ class PluginLoader:
         self._extensions = tuple(extensions)
         self._plugins = {name: LoadedPlugin(name) for name in self._enabled}
         self._order: list[str] = list(self._enabled)
+        self._statusListeners: list[Callable[[], None]] = []
 
     # -- queries ------------------------------------------------------------------------
 
     def statuses(self) -> list[PluginStatus]:
         """Copies of every enabled plugin's status, in the enabled order."""
         return [dataclasses.replace(p.status) for p in self._plugins.values()]
+
+    def addStatusListener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` after any plugin's state changes; returns an unsubscribe."""
+        self._statusListeners.append(listener)
+        return lambda: self._statusListeners.remove(listener)
+
+    def _statusChanged(self) -> None:
+        for listener in list(self._statusListeners):
+            listener()
 
     def plugin(self, pluginName: str) -> LoadedPlugin | None:
         """The record of an enabled plugin, or None if it is not enabled here."""
@@ -186,6 +196,7 @@ class PluginLoader:
                 continue
             plugin.status.startSeconds = self._reactor.seconds() - began
             plugin.status.state = PluginState.STARTED
+            self._statusChanged()
             logger.info("%s: started in %.1f ms", name, plugin.status.startSeconds * 1000)
 
     async def _stopAll(self) -> None:
@@ -201,6 +212,7 @@ class PluginLoader:
                 continue
             if plugin.status.state is not PluginState.FAILED:
                 plugin.status.state = PluginState.STOPPED
+                self._statusChanged()
             logger.info("%s: stopped in %.1f ms", name, (self._reactor.seconds() - began) * 1000)
 
     async def _unloadAll(self) -> None:
@@ -216,6 +228,7 @@ class PluginLoader:
             else:
                 if plugin.status.state is not PluginState.FAILED:
                     plugin.status.state = PluginState.UNLOADED
+                    self._statusChanged()
                 elapsedMs = (self._reactor.seconds() - began) * 1000
                 logger.info("%s: unloaded in %.1f ms", name, elapsedMs)
             self._releaseRegistrations(plugin)
@@ -242,6 +255,7 @@ class PluginLoader:
             )
             plugin.status.state = PluginState.SKIPPED
             plugin.status.reason = reason
+            self._statusChanged()
             logger.info("%s: skipped, %s", plugin.name, reason)
 
     def _requirementsMet(self, plugin: LoadedPlugin, needed: PluginState) -> bool:
@@ -294,6 +308,7 @@ class PluginLoader:
             return
         plugin.status.loadSeconds = self._reactor.seconds() - began
         plugin.status.state = PluginState.LOADED
+        self._statusChanged()
         logger.info("%s: loaded in %.1f ms", plugin.name, plugin.status.loadSeconds * 1000)
 
     async def _undo(self, plugin: LoadedPlugin) -> None:
@@ -373,6 +388,7 @@ class PluginLoader:
         plugin.status.state = PluginState.FAILED
         plugin.status.reason = reason
         plugin.status.traceback = failure.getTraceback() if failure is not None else None
+        self._statusChanged()
         if failure is not None and not isinstance(error, PluginValidationError):
             logger.error("%s: %s\n%s", plugin.name, reason, plugin.status.traceback)
         else:
@@ -393,6 +409,7 @@ class PluginLoader:
         status.reason = reason if not status.reason else f"{status.reason}; {reason}"
         trace = failure.getTraceback()
         status.traceback = trace if not status.traceback else f"{status.traceback}\n{trace}"
+        self._statusChanged()
         logger.error("%s: %s\n%s", plugin.name, reason, trace)
 
 

@@ -35,7 +35,7 @@ from peek_platform.vortex.settings import (
     secretBytes,
     serverTlsFromConfig,
 )
-from peek_platform.vortex.status_report import DEFAULT_POLL_SECONDS, ServiceIdentity, StatusReporter
+from peek_platform.vortex.status_report import ServiceIdentity, StatusReporter
 from vortex.PayloadIO import PayloadIO
 from vortex.transport import ClientTls, ServerTls, TlsConfigError, TransportLimits, VortexClient
 from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
@@ -199,11 +199,10 @@ class DataExchangeServerExtension(_VortexExtension):
 class DataExchangeClientExtension(_VortexExtension):
     """Field, office, agent, worker: link to logic (reconnecting) and report status to it."""
 
-    def __init__(self, *, statusPollSeconds: float = DEFAULT_POLL_SECONDS) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self._tls: ClientTls | None = None
         self._url = ""
-        self._pollSeconds = statusPollSeconds
         self._client: VortexClient | None = None
         self._reporter: StatusReporter | None = None
 
@@ -251,8 +250,7 @@ class DataExchangeClientExtension(_VortexExtension):
             factory,
             self.identity,
             ctx.loader.statuses,
-            clock=ctx.reactor,
-            interval=self._pollSeconds,
+            subscribe=ctx.loader.addStatusListener,
         )
         self._reporter.start()
 

@@ -1,4 +1,4 @@
-"""What a service reports about itself to logic, and the cheap poll that notices changes."""
+"""What a service reports about itself to logic, and when: on link up and on every change."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from twisted.internet import task
 
 from peek_platform import __version__
 from peek_platform.plugin.state import PluginStatus
@@ -24,9 +22,6 @@ from vortex.Payload import Payload
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
 logger = logging.getLogger(__name__)
-
-#: Seconds between two looks at the plugin loader's statuses.
-DEFAULT_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,11 +58,15 @@ def pluginStatusTuples(statuses: Iterable[PluginStatus]) -> list[PluginStatusTup
     ]
 
 
-class LoaderStatusWatcher:
-    """Polls ``statuses()`` every ``interval`` s and calls ``onChange(plugins)`` when they differ.
+#: Subscribes a change listener; returns the function that unsubscribes it.
+Subscribe = Callable[[Callable[[], None]], Callable[[], None]]
 
-    The loader offers no change callback; a poll of a few dozen small records twice a
-    second costs next to nothing and needs no change to the loader.
+
+class LoaderStatusWatcher:
+    """Calls ``onChange(plugins)`` when the loader's plugin statuses change.
+
+    ``subscribe`` is the loader's ``addStatusListener``: the loader says when a plugin
+    changed state, and the watcher reports only if the reported fields really differ.
     """
 
     def __init__(
@@ -75,24 +74,22 @@ class LoaderStatusWatcher:
         statuses: Callable[[], Iterable[PluginStatus]],
         onChange: Callable[[list[PluginStatusTuple]], Any],
         *,
-        clock: Any,
-        interval: float = DEFAULT_POLL_SECONDS,
+        subscribe: Subscribe,
     ) -> None:
         self._statuses = statuses
         self._onChange = onChange
-        self._interval = interval
-        self._loop = task.LoopingCall(self.poll)
-        self._loop.clock = clock
+        self._subscribe = subscribe
+        self._unsubscribe: Callable[[], None] | None = None
         self._last: list[PluginStatusTuple] | None = None
 
     @property
     def current(self) -> list[PluginStatusTuple]:
-        """The plugin statuses as last polled (polling now if never polled)."""
+        """The plugin statuses as last seen (reading the loader now if never read)."""
         if self._last is None:
             self._last = pluginStatusTuples(self._statuses())
         return list(self._last)
 
-    def poll(self) -> None:
+    def check(self) -> None:
         """Look at the loader now; report a change."""
         plugins = pluginStatusTuples(self._statuses())
         if plugins != self._last:
@@ -100,14 +97,16 @@ class LoaderStatusWatcher:
             self._onChange(list(plugins))
 
     def start(self) -> None:
-        """Poll now and then every interval."""
-        if not self._loop.running:
-            self._loop.start(self._interval, now=True)
+        """Report the statuses now and after every change."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._subscribe(self.check)
+            self.check()
 
     def stop(self) -> None:
-        """Stop polling."""
-        if self._loop.running:
-            self._loop.stop()
+        """Stop following changes."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
 
 class StatusReporter:
@@ -119,16 +118,13 @@ class StatusReporter:
         identity: ServiceIdentity,
         statuses: Callable[[], Iterable[PluginStatus]],
         *,
-        clock: Any,
-        interval: float = DEFAULT_POLL_SECONDS,
+        subscribe: Subscribe,
         logicName: str = peekLogicName,
     ) -> None:
         self._factory = factory
         self._identity = identity
         self._logicName = logicName
-        self._watcher = LoaderStatusWatcher(
-            statuses, lambda _: self.report(), clock=clock, interval=interval
-        )
+        self._watcher = LoaderStatusWatcher(statuses, lambda _: self.report(), subscribe=subscribe)
         self._unsubscribe: Callable[[], None] | None = None
         #: Reports sent so far (for operators' debugging and the tests).
         self.reportsSent = 0

@@ -99,12 +99,12 @@ def test_view_follows_services_over_the_data_exchange(makeCtx, running, peekSpin
     """Reports, plugin changes and link drops of real client services show in logic's view."""
     logicCtx = makeCtx(LOGIC, port=0, secret=SECRET, plugins=("peek_plugin_l",))
     vortex = running(DataExchangeServerExtension(), logicCtx)
-    status = running(PlatformStatusExtension(vortex, pollSeconds=0.05), logicCtx)
+    status = running(PlatformStatusExtension(vortex), logicCtx)
     port = vortex.listeningPort.getHost().port
     clients = {}
     for spec in (AGENT, FIELD):
         ctx = makeCtx(spec, port=port, secret=SECRET, reconnectMaxSeconds=0.1)
-        clients[spec.key] = (running(DataExchangeClientExtension(statusPollSeconds=0.05), ctx), ctx)
+        clients[spec.key] = (running(DataExchangeClientExtension(), ctx), ctx)
 
     def keys(connected=True):
         return sorted(
@@ -118,6 +118,7 @@ def test_view_follows_services_over_the_data_exchange(makeCtx, running, peekSpin
     agentExt, agentCtx = clients["agent"]
     agentCtx.loader.plugin("peek_plugin_a").status.state = PluginState.FAILED
     agentCtx.loader.plugin("peek_plugin_a").status.reason = "boom"
+    agentCtx.loader._statusChanged()  # what the loader does after its own state changes
 
     def agentPlugin():
         agent = status.view.service(agentExt.factory.vortexUuid)
@@ -131,6 +132,7 @@ def test_view_follows_services_over_the_data_exchange(makeCtx, running, peekSpin
         fieldExt.factory.sendVortexMsg(bad, "peek-logic-service")
         peekSpin(lambda: "Rejected a platform status report from peek-field-service" in caplog.text)
     agentCtx.loader.plugin("peek_plugin_a").status.state = PluginState.STARTED
+    agentCtx.loader._statusChanged()
     peekSpin(lambda: agentPlugin()[0] == "started")
 
     d = fieldExt.stopAfterPlugins(fieldCtx)

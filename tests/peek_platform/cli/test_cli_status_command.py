@@ -58,7 +58,8 @@ def logic(tmp_path):
     loader = SimpleNamespace(
         statuses=lambda: [
             PluginStatus(name="peek_plugin_x", version="2", state=PluginState.STARTED)
-        ]
+        ],
+        addStatusListener=lambda listener: lambda: None,  # its statuses never change
     )
     ctx = SimpleNamespace(spec=LOGIC, home=home, config=config, reactor=reactor, loader=loader)
     vortex = DataExchangeServerExtension()

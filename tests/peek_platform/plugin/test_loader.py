@@ -502,3 +502,34 @@ def test_extension_prepares_before_load_and_fails_only_its_plugin(
         ("with", "unload"),
         ("with", "released"),
     ]
+
+
+def test_status_listeners_hear_every_state_change(writer, makeLoader, resultOf):
+    """Each state change (a failure with its reason too) calls listeners until unsubscribed."""
+    good = writer.write("good")
+    bad = writer.write("bad", methods={"start": "raise RuntimeError('boom in start')"})
+    loader = makeLoader(LOGIC, [good, bad])
+    seen: list[dict] = []
+    early: list[dict] = []
+
+    def snapshot() -> dict:
+        return {s.name: (s.state, s.reason) for s in loader.statuses()}
+
+    loader.addStatusListener(lambda: seen.append(snapshot()))
+    unsubscribeEarly = loader.addStatusListener(lambda: early.append(snapshot()))
+    resultOf(loader.loadAll())
+    unsubscribeEarly()
+    resultOf(loader.startAll())
+    resultOf(loader.stopAll())
+    resultOf(loader.unloadAll())
+    goodStates = [shot[good][0] for shot in seen]
+    assert [s for i, s in enumerate(goodStates) if i == 0 or s is not goodStates[i - 1]] == [
+        PluginState.LOADED,
+        PluginState.STARTED,
+        PluginState.STOPPED,
+        PluginState.UNLOADED,
+    ]
+    assert (PluginState.FAILED, "start failed: RuntimeError: boom in start") in [
+        shot[bad] for shot in seen
+    ]
+    assert early and all(shot[good][0] is PluginState.LOADED for shot in early)

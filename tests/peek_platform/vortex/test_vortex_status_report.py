@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.vortex.status_report import LoaderStatusWatcher, ServiceIdentity, StatusReporter
@@ -39,25 +39,41 @@ def statuses(state: PluginState = PluginState.STARTED) -> list[PluginStatus]:
     return [PluginStatus(name="peek_plugin_a", version="1.0", state=state)]
 
 
-def test_watcher_reports_first_poll_and_only_changes():
-    """The watcher calls back on its first poll and then only when a status changes."""
-    clock, current, seen = task.Clock(), statuses(), []
-    watcher = LoaderStatusWatcher(lambda: current, seen.append, clock=clock, interval=0.5)
+class Notifier:
+    """Stands in for the loader's ``addStatusListener``."""
+
+    def __init__(self) -> None:
+        self.listeners: list = []
+
+    def subscribe(self, listener):
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener)
+
+    def changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+
+def test_watcher_reports_at_start_and_only_real_changes():
+    """The watcher calls back at start and then only when a notified change differs."""
+    notifier, current, seen = Notifier(), statuses(), []
+    watcher = LoaderStatusWatcher(lambda: current, seen.append, subscribe=notifier.subscribe)
     watcher.start()
-    clock.advance(0.5)
-    clock.advance(0.5)
+    notifier.changed()
+    notifier.changed()
     assert [[p.state for p in plugins] for plugins in seen] == [["started"]]
     current[:] = statuses(PluginState.FAILED)
-    clock.advance(0.5)
+    notifier.changed()
     assert [p.state for p in seen[-1]] == ["failed"] and len(seen) == 2
     watcher.stop()
+    assert notifier.listeners == []
 
 
 def test_reporter_sends_status_on_link_up_and_on_change():
     """A report goes to logic when the link comes up and when a plugin changes state."""
-    clock, factory, current = task.Clock(), FakeFactory(), statuses()
+    notifier, factory, current = Notifier(), FakeFactory(), statuses()
     identity = ServiceIdentity("agent", "peek-agent-service", "uuid-1", host="h", pid=7)
-    reporter = StatusReporter(factory, identity, lambda: current, clock=clock, interval=0.5)
+    reporter = StatusReporter(factory, identity, lambda: current, subscribe=notifier.subscribe)
     reporter.start()
     assert factory.sent == []  # not linked yet: nothing to send
     factory.linked = True
@@ -77,7 +93,7 @@ def test_reporter_sends_status_on_link_up_and_on_change():
     )
     assert [(p.name, p.state) for p in status.plugins] == [("peek_plugin_a", "started")]
     current[:] = statuses(PluginState.STOPPED)
-    clock.advance(0.5)
+    notifier.changed()
     assert len(factory.sent) == 2
     reporter.stop()
     assert factory.online == []
