@@ -97,8 +97,12 @@ def _installSqliteEvents(engine: Engine, schemaFiles: dict[str, Path]) -> None:
         dbapiConnection.isolation_level = None
         cursor = dbapiConnection.cursor()
         try:
+            # Write-ahead logging: readers and the one writer do not block each other, so
+            # logic and the worker processes sharing these files rarely see "locked".
+            cursor.execute("PRAGMA journal_mode = WAL")
             for name, path in schemaFiles.items():
                 cursor.execute(f'ATTACH DATABASE ? AS "{name}"', (str(path),))
+                cursor.execute(f'PRAGMA "{name}".journal_mode = WAL')
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
