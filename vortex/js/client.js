@@ -54,7 +54,9 @@ function randomHex(bytes) {
  * `defaultTupleRegistry`), `offlineStore` (for the offline action queue; default IndexedDB,
  * else localStorage, else memory), `autoStart` (default true), `heartbeatMs` (5000),
  * `missedHeartbeats` (3), `handshakeTimeoutMs` (10000), `backoff` (`{initialMs: 500,
- * capMs: 10000}`), `WebSocketImpl`, `timers` (setTimeout/clearTimeout, for tests).
+ * capMs: 10000}`), `queueBackoff` (`{initialMs: 250, capMs: 2000}`: retries of queued
+ * actions the service could not forward; short, so an action goes out soon after the
+ * service relinks upstream), `WebSocketImpl`, `timers` (setTimeout/clearTimeout, for tests).
  */
 export class VortexClient {
   constructor({
@@ -67,6 +69,7 @@ export class VortexClient {
     missedHeartbeats = 3,
     handshakeTimeoutMs = 10_000,
     backoff = {},
+    queueBackoff = {},
     WebSocketImpl = globalThis.WebSocket,
     timers = globalThis,
   }) {
@@ -101,7 +104,7 @@ export class VortexClient {
       isOnline: () => this._transport.isOpen,
       onError: (e) => this._reportError(e),
       timers,
-      backoff: new Backoff(backoff),
+      backoff: new Backoff({ initialMs: 250, capMs: 2000, ...queueBackoff }),
     });
     if (autoStart) this.start();
   }
