@@ -30,10 +30,10 @@ setup(
             "scaffold/template/*",
             "web/assets/**/*",
             "web/assets/*",
+            "storage/alembic/script.py.mako",
         ],
         "vortex": ["js/*.js", "js/**/*.js"],
         "peek_logic_service": [
-            "storage/alembic/script.py.mako",
             "admin/assets/**/*",
             "admin/assets/*",
         ],
@@ -68,6 +68,8 @@ setup(
             *(f"run_peek_{name}_service=peek_{name}_service.main:main" for name in SERVICES),
             "run_peek_platform=peek_platform.launcher:main",
             "peek=peek_platform.cli.main:main",
-        ]
+        ],
+        # Each service's composition, found by the platform without importing the service.
+        "peek.services": [f"{name}=peek_{name}_service.service:compose" for name in SERVICES],
     },
 )

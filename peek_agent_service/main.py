@@ -2,25 +2,11 @@
 
 import sys
 
-from peek_agent_service.platform_hook import AgentPlatformHook
-from peek_platform.process import ServiceContext, runService
+from peek_agent_service.service import compose
+from peek_platform.process import runService
 from peek_platform.services import AGENT
-from peek_platform.vortex import DataExchangeClientExtension, runGuarded
 
 
 def main() -> None:
     """Run the agent service with the process's command line and exit with its status."""
-
-    def platformHook(ctx: ServiceContext, pluginName: str) -> AgentPlatformHook:
-        """Each plugin's hook."""
-        return AgentPlatformHook(ctx.home, ctx.config, pluginName, ctx.loader)
-
-    sys.exit(
-        runGuarded(
-            lambda: runService(
-                AGENT,
-                platformHookFactory=platformHook,
-                extensions=[DataExchangeClientExtension()],
-            )
-        )
-    )
+    sys.exit(runService(AGENT, compose=compose))

@@ -17,6 +17,7 @@ from peek_platform.config import (
     ConfigError,
     ServiceConfig,
     loadServiceConfig,
+    setDotted,
     writeConfigFile,
 )
 from peek_platform.config.keys import keysForService
@@ -28,7 +29,16 @@ from peek_platform.process.supervisor import (
     Supervisor,
     reactorSpawner,
 )
-from peek_platform.services import ALL_SERVICES, HOME_ROOT_ENV, LOGIC, ServiceSpec
+from peek_platform.services import (
+    ALL_SERVICES,
+    DATA_EXCHANGE_DEFAULT_PORT,
+    DEFAULT_BASE_PORT,
+    HOME_ROOT_ENV,
+    LOGIC,
+    ServiceSpec,
+    allSites,
+    homeRoot,
+)
 from peek_platform.vortex.settings import (
     SECRET_KEY,
     DataExchangeConfigError,
@@ -42,35 +52,20 @@ logger = logging.getLogger(__name__)
 FIRST_RUN_PLUGINS: tuple[str, ...] = ("peek_plugin_noop",)
 #: Where the services find each other on a single host.
 DATA_EXCHANGE_HOST = "127.0.0.1"
-#: First port of the block the first-run configuration uses (see ``PORT_OFFSETS``).
-DEFAULT_BASE_PORT = 8000
-#: Each port setting of the first-run configuration as an offset from the base port; from
-#: 8000 they are the documented defaults (field 8000, office 8002, admin 8010, data exchange
-#: 8011), so ``--base-port 9000`` moves the whole platform to 9000, 9002, 9010 and 9011.
+#: Each port setting of the first-run configuration as an offset from the base port, from
+#: the service descriptions: from 8000 they are the documented defaults (field 8000,
+#: office 8002, admin 8010, data exchange 8011), so ``--base-port 9000`` moves the whole
+#: platform to 9000, 9002, 9010 and 9011.
 PORT_OFFSETS: dict[str, int] = {
-    "httpServer.field.sitePort": 0,
-    "httpServer.office.sitePort": 2,
-    "httpServer.admin.sitePort": 10,
-    "dataExchange.port": 11,
+    **{site.portKey: site.defaultPort - DEFAULT_BASE_PORT for _, site in allSites()},
+    "dataExchange.port": DATA_EXCHANGE_DEFAULT_PORT - DEFAULT_BASE_PORT,
 }
-DATA_EXCHANGE_PORT = DEFAULT_BASE_PORT + PORT_OFFSETS["dataExchange.port"]
 #: The bind address settings of the web sites, set by ``--bind-address``.
-SITE_BIND_ADDRESS_KEYS: tuple[str, ...] = (
-    "httpServer.field.bindAddress",
-    "httpServer.office.bindAddress",
-    "httpServer.admin.bindAddress",
-)
+SITE_BIND_ADDRESS_KEYS: tuple[str, ...] = tuple(site.bindKey for _, site in allSites())
 #: Seconds a child may take to exit after SIGTERM before it gets SIGKILL.
 STOP_GRACE_SECONDS = 15.0
 #: Signals that stop the launcher (SIGHUP too: the children are not in the terminal's group).
 LAUNCHER_STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def defaultHomeRoot(environ: Mapping[str, str] | None = None) -> Path:
-    """``$PEEK_HOME_ROOT`` when set, else the user's home directory."""
-    env = os.environ if environ is None else environ
-    root = env.get(HOME_ROOT_ENV)
-    return Path(root).expanduser() if root else Path.home()
 
 
 def firstRunConfig(
@@ -96,11 +91,7 @@ def firstRunConfig(
     appliesToSpec = {key.path for key in keysForService(spec)}
     for path, value in settings.items():
         if path in appliesToSpec:
-            *parents, leaf = path.split(".")
-            node = document
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
+            setDotted(document, path, value)
     return document
 
 
@@ -294,7 +285,7 @@ def relayLine(write: Callable[[str], Any]) -> Callable[[str, str], None]:
 def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
     """Write first-run configs, run the services until stopped, return the exit status."""
     args = buildArgumentParser().parse_args(argv)
-    root = (args.home_root or defaultHomeRoot()).expanduser().resolve()
+    root = (args.home_root or homeRoot()).expanduser().resolve()
     if reactor is None:
         from twisted.internet import reactor
 

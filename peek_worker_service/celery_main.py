@@ -17,11 +17,12 @@ import sys
 import threading
 from pathlib import Path
 
-from peek_logic_service.storage.db_config import dbSettingsFromConfig
 from peek_platform.celery.app_config import configureCeleryApp, prepareLocalStores
 from peek_platform.celery.settings import CelerySettings, celerySettingsFromConfig
 from peek_platform.config import ConfigError, loadServiceConfig
+from peek_platform.exit_codes import EXIT_CONFIG_ERROR
 from peek_platform.services import WORKER
+from peek_platform.storage.db_config import dbSettingsFromConfig
 from peek_plugin_base.storage.PluginSchema import SchemaNameError, schemaNameForPlugin
 from peek_plugin_base.worker import CeleryDbConn, CeleryDbConnInit
 from peek_plugin_base.worker.CeleryApp import celeryApp
@@ -32,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between checks that the service process is still there.
 PARENT_CHECK_SECONDS = 1.0
-#: Exit status when the configuration cannot be used.
-EXIT_CONFIG_ERROR = 2
 
 
 def workerArgv(settings: CelerySettings, logLevel: str) -> list[str]:

@@ -1,1 +1,1 @@
-pytest_plugins = ["peek_plugin_base.testing.pytest_plugin"]
+pytest_plugins = ["peek_platform.testing.pytest_plugin"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from peek_logic_service.admin.auth import AdminAuth
@@ -15,9 +14,9 @@ from peek_logic_service.admin.recovery import (
     ensureRecoveryPassword,
 )
 from peek_logic_service.admin.site import buildAdminSiteRoot
-from peek_platform.config import ConfigError
+from peek_platform.config import ServiceConfig
 from peek_platform.http.plugin_resources import SiteResources
-from peek_platform.process.context import ServiceExtensionBase
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.web.app_site import deviceVortexResource, pluginTitleLookup
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.site_root import WebSiteRoot
@@ -25,23 +24,20 @@ from vortex.VortexFactory import VortexFactory
 
 logger = logging.getLogger(__name__)
 
-#: Exit status for a config problem found while preparing the admin site (as for config.json).
-EXIT_CONFIG_ERROR = 2
-
 
 class AdminSiteExtension(ServiceExtensionBase):
     """Logic ``ServiceExtension`` serving the admin site of ``adminSite``.
 
-    The recovery password is settled in :meth:`loaderExtensions`, the one step that runs
-    before the reactor: a config file that cannot take a generated password then ends the
-    process with status 2 and a message on stderr, like any other config error.
+    The recovery password is settled in :meth:`configure`, before anything listens: a config
+    file that cannot take a generated password then ends the process with status 2, like
+    any other config error. ``vortexFactory`` gives this process's vortex once started.
     """
 
     def __init__(
         self,
         adminSite: SiteResources,
         *,
-        vortexFactory: Callable[[], VortexFactory] = VortexFactory.default,
+        vortexFactory: Callable[[], VortexFactory],
         statusView: StatusViewLike | None = None,
         storage: SettingsStorageLike | None = None,
     ) -> None:
@@ -59,34 +55,30 @@ class AdminSiteExtension(ServiceExtensionBase):
         #: public=False)`` adds a platform path behind login.
         self.root: WebSiteRoot | None = None
 
-    def _settleCredentials(self, ctx: Any) -> RecoveryCredentials:
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Settle the recovery password, generating and saving one on first run."""
+        config, generated = ensureRecoveryPassword(ctx.config)
+        credentials = credentialsFromConfig(config)
+        if generated:
+            logger.warning(
+                "Generated a password for the admin recovery user %r and saved it as "
+                "admin.recoveryPassword in %s; use it to log in to the admin site",
+                credentials.user,
+                config.path,
+            )
+        self._credentials = credentials
+        return config
+
+    def _settledCredentials(self) -> RecoveryCredentials:
         if self._credentials is None:
-            ctx.config, generated = ensureRecoveryPassword(ctx.config)
-            credentials = credentialsFromConfig(ctx.config)
-            if generated:
-                logger.warning(
-                    "Generated a password for the admin recovery user %r and saved it as "
-                    "admin.recoveryPassword in %s; use it to log in to the admin site",
-                    credentials.user,
-                    ctx.config.path,
-                )
-            self._credentials = credentials
+            raise RuntimeError("the admin site is not configured: configure has not run")
         return self._credentials
 
-    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
-        """No per-plugin hooks; settles the recovery password (exit 2 if it cannot)."""
-        try:
-            self._settleCredentials(ctx)
-        except ConfigError as e:
-            print(str(e), file=sys.stderr)
-            raise SystemExit(EXIT_CONFIG_ERROR) from e
-        return []
-
-    def startBeforePlugins(self, ctx: Any) -> None:
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Build the site, mount the admin vortex behind login, and listen."""
-        address = SiteAddress.fromConfig("admin", ctx.config)
+        address = SiteAddress.fromConfig(ctx.spec.site("admin"), ctx.config)
         self.auth = AdminAuth(
-            self._settleCredentials(ctx),
+            self._settledCredentials(),
             ctx.reactor,
             idleSeconds=float(ctx.config["admin.sessionIdleMinutes"]) * 60,
         )
@@ -113,7 +105,7 @@ class AdminSiteExtension(ServiceExtensionBase):
             )
             self.liveData.start()
 
-    def stopAfterPlugins(self, ctx: Any) -> Any:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Any:
         """Stop the admin pages' data and listening (a Deferred that fires once closed)."""
         if self.liveData is not None:
             self.liveData.shutdown()

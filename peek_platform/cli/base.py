@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-#: The command did what was asked.
-EXIT_OK = 0
-#: Something failed that is not the caller's input (I/O, a broken install, ...).
-EXIT_FAILURE = 1
-#: The arguments or a config file are wrong; the message says what to change.
-EXIT_USAGE = 2
+from peek_platform.exit_codes import EXIT_CONFIG_ERROR as EXIT_USAGE
+from peek_platform.exit_codes import EXIT_FAILURE, EXIT_OK
+
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE"]
 
 #: A subcommand handler: gets the parsed arguments, returns the exit code.
 Handler = Callable[[argparse.Namespace], int]

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from peek_logic_service.storage.db_config import dbSettingsFromConfig
-from peek_logic_service.storage.platform_schema import (
-    PLATFORM_ALEMBIC_DIR,
-    PLATFORM_SCHEMA,
-    platformMetadata,
-)
-from peek_logic_service.storage.plugin_storage import PluginStorageError, pluginStorage
 from peek_platform.cli.base import EXIT_OK, CommandFailed, UsageError, setHandler
 from peek_platform.config import ConfigError, loadServiceConfig
 from peek_platform.plugin.errors import PluginError
 from peek_platform.plugin.metadata import readPluginMetadata
 from peek_platform.services import LOGIC
+from peek_platform.storage.db_config import dbSettingsFromConfig
+from peek_platform.storage.platform_schema import (
+    PLATFORM_ALEMBIC_DIR,
+    PLATFORM_SCHEMA,
+    platformMetadata,
+)
+from peek_platform.storage.plugin_storage import PluginStorageError, pluginStorage
 from peek_plugin_base.storage.DbConnection import DbConnection, MigrationError
 
 #: The PLUGIN name that selects the platform's own schema.

@@ -1,5 +1,6 @@
 """Service configuration: the ``config.json`` key table, loader and atomic writer."""
 
+from peek_platform.config.dotted import nestDotted, setDotted
 from peek_platform.config.errors import ConfigError
 from peek_platform.config.keys import CONFIG_KEYS, ConfigKey, keysForService
 from peek_platform.config.service_config import (
@@ -17,5 +18,7 @@ __all__ = [
     "ServiceConfig",
     "keysForService",
     "loadServiceConfig",
+    "nestDotted",
+    "setDotted",
     "writeConfigFile",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peek_platform.config.config_file import hasComments, parseConfigText, readConfigText
+from peek_platform.config.dotted import setDotted
 from peek_platform.config.errors import ConfigError
 from peek_platform.config.service_config import ServiceConfig, loadServiceConfig, writeConfigFile
 
@@ -26,11 +27,7 @@ def writeGeneratedValue(config: ServiceConfig, dottedKey: str, value: str) -> Se
                 "file yourself (a long random string) and start the service again.",
             )
         document = parseConfigText(path, text)()
-    section = document
-    *parents, leaf = dottedKey.split(".")
-    for part in parents:
-        section = section.setdefault(part, {})
-    section[leaf] = value
+    setDotted(document, dottedKey, value)
     try:
         writeConfigFile(path, document)
     except OSError as e:

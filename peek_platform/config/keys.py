@@ -1,4 +1,4 @@
-"""The declarative table of every ``config.json`` key the platform reads (DESIGN.md §5).
+"""The declarative table of every ``config.json`` key (see docs/dev/architecture.rst).
 
 Later features add a ``ConfigKey`` to ``CONFIG_KEYS``; the loader, ``peek config check`` and
 the documentation's key table all read this one tuple.
@@ -11,7 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from peek_platform.services import SERVICES_BY_KEY, ServiceSpec
+from peek_platform.services import (
+    DATA_EXCHANGE_DEFAULT_PORT,
+    SERVICES_BY_KEY,
+    ServiceSpec,
+    SiteSpec,
+    allSites,
+)
 
 #: Service keys for a setting that every service reads.
 ALL_SERVICE_KEYS: frozenset[str] = frozenset(SERVICES_BY_KEY)
@@ -181,36 +187,32 @@ class ConfigKey:
         raise InvalidValue(f"{value!r} is not {self.constraintText}")
 
 
-def _httpSiteKeys(
-    site: str, service: str, port: int, portOf: str, bindOf: str, bindNote: str = ""
-) -> tuple[ConfigKey, ConfigKey]:
-    """``httpServer.<site>.sitePort`` and ``httpServer.<site>.bindAddress`` of one web site.
-
-    ``portOf``/``bindOf`` name the site in the two descriptions; ``bindNote`` extends the
-    bind address description.
-    """
-    services = frozenset({service})
+def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ConfigKey]:
+    """``httpServer.<site>.sitePort`` and ``httpServer.<site>.bindAddress`` of one web site."""
+    services = frozenset({service.key})
     return (
         ConfigKey(
-            path=f"httpServer.{site}.sitePort",
+            path=site.portKey,
             type=int,
-            default=port,
-            description=f"TCP port of {portOf} (0 lets the OS pick one).",
+            default=site.defaultPort,
+            description=f"TCP port of {site.description} (0 lets the OS pick one).",
             services=services,
             minimum=0,
             maximum=65535,
         ),
         ConfigKey(
-            path=f"httpServer.{site}.bindAddress",
+            path=site.bindKey,
             type=str,
-            default="0.0.0.0",
-            description=f"Address {bindOf} listens on; 0.0.0.0 is every interface{bindNote}.",
+            default=site.defaultBindAddress,
+            description=f"Address {site.description} listens on; 0.0.0.0 is every "
+            f"interface{site.bindNote}.",
             services=services,
         ),
     )
 
 
-CONFIG_KEYS: tuple[ConfigKey, ...] = (
+#: Keys every service description shares (site keys are derived from the sites).
+_COMMON_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         path="logging.level",
         type=str,
@@ -268,7 +270,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         path="dataExchange.port",
         type=int,
-        default=8011,
+        default=DATA_EXCHANGE_DEFAULT_PORT,
         description="TCP port of the logic service's data exchange (0 lets the OS pick one).",
         services=ALL_SERVICE_KEYS,
         minimum=0,
@@ -454,16 +456,6 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         minimum=0,
         minimumExclusive=True,
     ),
-    *_httpSiteKeys(
-        "admin",
-        "logic",
-        8010,
-        portOf="the logic service's admin web site",
-        bindOf="the admin web site",
-        bindNote=", 127.0.0.1 keeps it to this host",
-    ),
-    *_httpSiteKeys("field", "field", 8000, "the field web app site", "the field web app site"),
-    *_httpSiteKeys("office", "office", 8002, "the office web app site", "the office web app site"),
     ConfigKey(
         path="admin.recoveryUser",
         type=str,
@@ -492,9 +484,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )
 
 
+#: Every key of every service: the common table, then each site's keys in service order.
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    *_COMMON_KEYS,
+    *(key for service, site in allSites() for key in _httpSiteKeys(service, site)),
+)
+
+
 def keysForService(spec: ServiceSpec) -> list[ConfigKey]:
-    """The keys that the service described by ``spec`` reads, in table order."""
-    return [key for key in CONFIG_KEYS if key.appliesTo(spec)]
+    """The keys the service described by ``spec`` reads: common keys, then its sites' keys."""
+    return [key for key in _COMMON_KEYS if key.appliesTo(spec)] + [
+        key for site in spec.sites for key in _httpSiteKeys(spec, site)
+    ]
 
 
 def configKeyByPath(path: str) -> ConfigKey:

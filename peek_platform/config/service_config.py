@@ -15,6 +15,7 @@ from peek_platform.config.config_file import (
     readConfigText,
     writeConfigFile,
 )
+from peek_platform.config.dotted import setDotted
 from peek_platform.config.errors import ConfigError
 from peek_platform.config.keys import (
     ConfigKey,
@@ -61,7 +62,7 @@ class ServiceConfig:
         """The whole document as nested dicts: typed values, defaults, and unknown keys as read."""
         result = copy.deepcopy(self._document)
         for dottedKey, value in self._values.items():
-            _setPath(result, dottedKey, copy.deepcopy(value))
+            setDotted(result, dottedKey, copy.deepcopy(value))
         return result
 
     def _unknownKeyMessage(self, dottedKey: str) -> str:
@@ -112,7 +113,7 @@ def loadServiceConfig(spec: ServiceSpec, home: Path, *, writeBack: bool = True) 
     if missing:
         complete = copy.deepcopy(document)
         for key in missing:
-            _setPath(complete, key.path, copy.deepcopy(key.default))
+            setDotted(complete, key.path, copy.deepcopy(key.default))
         if writeBack and not commented:
             try:
                 writeConfigFile(path, complete)
@@ -151,12 +152,3 @@ def _checkNode(path: Path, key: ConfigKey, node: Any) -> Any:
             node = node[e.index]
         line, col = jsoncfg.node_location(node)
         raise ConfigError(path, f"{key.path}: {e}", line, col) from e
-
-
-def _setPath(document: dict, dottedKey: str, value: Any) -> None:
-    """Set ``dottedKey`` in nested dicts, creating the sections it needs."""
-    *parents, leaf = dottedKey.split(".")
-    section = document
-    for part in parents:
-        section = section.setdefault(part, {})
-    section[leaf] = value

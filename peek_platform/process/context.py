@@ -1,8 +1,9 @@
 """What a service process hands to its extensions: the context and the extension protocol.
 
 Extensions are the seam through which the vortex, storage and Celery plug into a service
-process: they start before any plugin loads, may do more once every plugin has started, and
-stop after every plugin has unloaded.
+process: they configure before anything listens, start before any plugin loads, may do more
+once every plugin has started, and stop after every plugin has unloaded (see
+``docs/dev/architecture.rst``, "Extension phases").
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
     from peek_platform.plugin.loader import LoaderExtension, PluginLoader
 
 
+#: A Twisted reactor providing IReactorCore, IReactorTime, IReactorTCP, IReactorSSL,
+#: IReactorThreads and IReactorProcess (or a test clock standing in for some of them).
+#: zope interfaces cannot be intersected in one static type, so it stays dynamic.
+ServiceReactor: TypeAlias = Any
+
+
 @dataclass
 class ServiceContext:
     """The running service: its spec, home, config, reactor and plugin loader."""
@@ -28,7 +35,7 @@ class ServiceContext:
     spec: ServiceSpec
     home: Path
     config: ServiceConfig
-    reactor: Any
+    reactor: ServiceReactor
     #: The plugin loader; ``None`` only while ``loaderExtensions`` is being asked, because
     #: the loader is built from the extensions' answers.
     loader: PluginLoader | None = None
@@ -43,11 +50,18 @@ PlatformHookFactory = Callable[[ServiceContext, str], object]
 class ServiceExtension(Protocol):
     """A platform feature wrapped around the plugins of one service process."""
 
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Validate and prepare settings before anything listens; return the config to use.
+
+        Called in extension order before the reactor runs, each seeing the config the
+        previous one returned. A ``ConfigError`` ends the process with exit status 2.
+        """
+
     def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
         """Start the feature; plugins load only after the returned Deferred fires."""
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
-        """Hooks the plugin loader calls around each plugin (asked before the loader exists)."""
+        """Hooks the plugin loader calls around each plugin (asked after ``configure``)."""
 
     def startAfterPlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
         """Finish starting once every plugin has started (e.g. accept peers' messages)."""
@@ -58,6 +72,10 @@ class ServiceExtension(Protocol):
 
 class ServiceExtensionBase:
     """A :class:`ServiceExtension` whose steps do nothing; subclasses override what they need."""
+
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Nothing to check: the config as it is."""
+        return ctx.config
 
     def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[Any] | None:
         """Nothing to start before the plugins."""

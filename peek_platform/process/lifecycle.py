@@ -8,16 +8,12 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
 
+from peek_platform.exit_codes import EXIT_FAILURE, EXIT_OK
 from peek_platform.process.context import ServiceContext, ServiceExtension
 from peek_platform.process.signals import signalName
 from peek_platform.process.summary import pluginSummaryLine
 
 logger = logging.getLogger(__name__)
-
-#: Exit status after a clean stop.
-EXIT_OK = 0
-#: Exit status when an extension failed to start or a stop step failed or overran.
-EXIT_FAILED = 1
 
 
 def _extensionName(extension: ServiceExtension) -> str:
@@ -85,7 +81,7 @@ class ServiceLifecycle:
                     self._name,
                     _extensionName(extension),
                 )
-                self.exitStatus = EXIT_FAILED
+                self.exitStatus = EXIT_FAILURE
                 self._stopReactor()
                 return
             self._startedExtensions.append(extension)
@@ -110,7 +106,7 @@ class ServiceLifecycle:
                     self._name,
                     _extensionName(extension),
                 )
-                self.exitStatus = EXIT_FAILED
+                self.exitStatus = EXIT_FAILURE
                 self._stopReactor()
                 return
         logger.info(pluginSummaryLine(self._name, self._loader.statuses()))
@@ -173,7 +169,7 @@ class ServiceLifecycle:
                 step,
                 self._deadlineSeconds,
             )
-            self.exitStatus = EXIT_FAILED
+            self.exitStatus = EXIT_FAILURE
 
     def kill(self, signum: int) -> None:
         """Forced stop: log why and end the process now, skipping every remaining step.

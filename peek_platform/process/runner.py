@@ -6,23 +6,20 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from peek_platform import __version__
 from peek_platform.config import CONFIG_FILE_NAME, ConfigError, loadServiceConfig
+from peek_platform.exit_codes import EXIT_CONFIG_ERROR
 from peek_platform.logging_setup import routeTwistedLogging, setupLogging
-from peek_platform.plugin.loader import PluginLoader
-from peek_platform.process.context import PlatformHookFactory, ServiceContext, ServiceExtension
+from peek_platform.process.assembly import Composer, assemble, siteTrees
+from peek_platform.process.context import ServiceReactor
 from peek_platform.process.lifecycle import ServiceLifecycle
 from peek_platform.process.signals import StopSignalHandler
 from peek_platform.services import HOME_ROOT_ENV, ServiceSpec
 
 logger = logging.getLogger(__name__)
-
-#: Exit status when the configuration cannot be used.
-EXIT_CONFIG_ERROR = 2
 
 
 def buildArgumentParser(spec: ServiceSpec) -> argparse.ArgumentParser:
@@ -59,16 +56,17 @@ def runService(
     spec: ServiceSpec,
     argv: list[str] | None = None,
     *,
-    platformHookFactory: PlatformHookFactory,
-    extensions: Sequence[ServiceExtension] = (),
-    reactor: Any = None,
+    compose: Composer,
+    reactor: ServiceReactor = None,
 ) -> int:
     """Run one service process until it is stopped; return its exit status.
 
-    Resolves the home, loads config (an invalid config prints ``path:line:col: message``
-    on stderr and returns 2), sets up logging, builds the plugin loader whose platform hooks
-    come from ``platformHookFactory(ctx, pluginName)``, starts the extensions and plugins, and runs
-    the reactor; SIGTERM/SIGINT stop it gracefully, a repeated signal exits at once.
+    Resolves the home and loads config (an invalid file prints ``path:line:col: message``
+    on stderr), sets up logging, assembles the service from ``compose(spec, sites)`` (every
+    extension's ``configure`` runs here; a ``ConfigError`` is logged), starts the extensions
+    and plugins, and runs the reactor. A config error in either step returns
+    ``EXIT_CONFIG_ERROR`` before anything listens. SIGTERM/SIGINT stop the service
+    gracefully; a repeated signal exits at once.
     """
     args = buildArgumentParser(spec).parse_args(argv)
     home: Path = args.home.expanduser().resolve()
@@ -83,31 +81,23 @@ def runService(
 
     loggingHandle = setupLogging(spec, home, config)
     routeTwistedLogging()
-    ctx = ServiceContext(spec=spec, home=home, config=config, reactor=reactor)
-    loaderExtensions = [
-        hook for extension in extensions for hook in extension.loaderExtensions(ctx)
-    ]
-
-    def platformFactory(pluginName: str, rootDir: Path, loader: Any) -> object:
-        """Build the platform hook one plugin receives."""
-        return platformHookFactory(ctx, pluginName)
-
-    deadlineSeconds = float(config["plugin.lifecycleDeadlineSeconds"])
-    ctx.loader = PluginLoader(
-        spec,
-        list(config["plugin.enabled"]),
-        platformFactory,
-        reactor=reactor,
-        deadlineSeconds=deadlineSeconds,
-        extensions=loaderExtensions,
-    )
+    composition = compose(spec, siteTrees(spec))
+    try:
+        ctx = assemble(spec, home, config, composition, reactor=reactor)
+    except ConfigError as err:
+        logger.error("%s", err)
+        loggingHandle.close()
+        return EXIT_CONFIG_ERROR
+    deadlineSeconds = float(ctx.config["plugin.lifecycleDeadlineSeconds"])
 
     def forcedExit(status: int) -> None:
         """End the process now, after flushing the log."""
         loggingHandle.close()
         os._exit(status)
 
-    lifecycle = ServiceLifecycle(ctx, extensions, deadlineSeconds=deadlineSeconds, exit=forcedExit)
+    lifecycle = ServiceLifecycle(
+        ctx, composition.extensions, deadlineSeconds=deadlineSeconds, exit=forcedExit
+    )
     signals = StopSignalHandler(
         onGraceful=lambda signum: reactor.callFromThread(lifecycle.requestStop, signum),
         onForced=lifecycle.kill,
@@ -117,11 +107,11 @@ def runService(
     # even if it arrives before the reactor runs.
     signals.install()
     logger.info("Starting %s %s (pid %d, home %s)", spec.vortexName, __version__, os.getpid(), home)
-    if config.unwrittenKeys:
+    if ctx.config.unwrittenKeys:
         logger.warning(
             "%s has comments, so these defaults were not written back to it: %s",
             home / CONFIG_FILE_NAME,
-            ", ".join(config.unwrittenKeys),
+            ", ".join(ctx.config.unwrittenKeys),
         )
 
     def beginStop() -> Any:

@@ -3,7 +3,6 @@
 from peek_platform.vortex.extension import (
     DataExchangeClientExtension,
     DataExchangeServerExtension,
-    runGuarded,
 )
 from peek_platform.vortex.settings import DataExchangeConfigError
 
@@ -11,5 +10,4 @@ __all__ = [
     "DataExchangeClientExtension",
     "DataExchangeConfigError",
     "DataExchangeServerExtension",
-    "runGuarded",
 ]

@@ -5,15 +5,15 @@ and ``dataExchange.port``, path ``/vortexws``); field, office, agent and worker 
 it as clients and report their status. Each process's VortexFactory uses
 ``PayloadIO.default()`` and is made the default, so plugin endpoints and handlers reach it.
 
-Settings are checked in ``loaderExtensions`` (called before the reactor runs): a missing
-secret or an unusable TLS file raises DataExchangeConfigError, which :func:`runGuarded`
-turns into exit status 2.
+Settings are checked in ``configure`` (before anything listens): a missing secret or an
+unusable TLS file raises DataExchangeConfigError, a ``ConfigError`` the service runner turns
+into exit status 2.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -21,9 +21,9 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from peek_platform.process.context import ServiceExtensionBase
+from peek_platform.config import ServiceConfig
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.vortex.settings import (
-    EXIT_DATA_EXCHANGE_CONFIG,
     WILDCARD_ADDRESSES,
     DataExchangeConfigError,
     backoffFromConfig,
@@ -38,18 +38,9 @@ from peek_platform.vortex.settings import (
 from peek_platform.vortex.status_report import ServiceIdentity, StatusReporter
 from vortex.PayloadIO import PayloadIO
 from vortex.transport import ClientTls, ServerTls, TlsConfigError, TransportLimits, VortexClient
-from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
+from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
 logger = logging.getLogger(__name__)
-
-
-def runGuarded(run: Callable[[], int]) -> int:
-    """Run a service; unusable data exchange settings are logged and give exit status 2."""
-    try:
-        return run()
-    except DataExchangeConfigError as e:
-        logger.error("%s", e)
-        return EXIT_DATA_EXCHANGE_CONFIG
 
 
 class _VortexExtension(ServiceExtensionBase):
@@ -58,7 +49,6 @@ class _VortexExtension(ServiceExtensionBase):
     def __init__(self) -> None:
         self._factory: VortexFactory | None = None
         self._identity: ServiceIdentity | None = None
-        self._configured = False
         self._limits: TransportLimits | None = None
         self._secret: bytes | None = None
 
@@ -66,7 +56,7 @@ class _VortexExtension(ServiceExtensionBase):
     def factory(self) -> VortexFactory:
         """This process's VortexFactory (after ``startBeforePlugins``)."""
         if self._factory is None:
-            raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
+            raise NoVortexException("the vortex is not started: startBeforePlugins has not run")
         return self._factory
 
     @property
@@ -76,20 +66,7 @@ class _VortexExtension(ServiceExtensionBase):
             raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
         return self._identity
 
-    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
-        """Check the settings now (before the reactor runs); no per-plugin hooks."""
-        self._configureOnce(ctx)
-        return []
-
-    def _configureOnce(self, ctx: Any) -> None:
-        if not self._configured:
-            self._configure(ctx)
-            self._configured = True
-
-    def _configure(self, ctx: Any) -> None:
-        raise NotImplementedError
-
-    def _startFactory(self, ctx: Any) -> VortexFactory:
+    def _startFactory(self, ctx: ServiceContext) -> VortexFactory:
         factory = VortexFactory(
             ctx.spec.vortexName, payloadIO=PayloadIO.default(), reactor=ctx.reactor
         )
@@ -127,7 +104,7 @@ def _checkTls(config: Any, build: Callable[[], Any]) -> None:
     try:
         build()
     except TlsConfigError as e:
-        raise DataExchangeConfigError(f"{config.path}: data exchange TLS: {e}") from e
+        raise DataExchangeConfigError(config.path, f"data exchange TLS: {e}") from e
 
 
 class DataExchangeServerExtension(_VortexExtension):
@@ -145,20 +122,21 @@ class DataExchangeServerExtension(_VortexExtension):
             raise RuntimeError("the data exchange is not listening")
         return self._port
 
-    def _configure(self, ctx: Any) -> None:
-        ctx.config = ensureSecret(ctx.config)
-        self._secret = secretBytes(ctx.config)
-        self._limits = limitsFromConfig(ctx.config)
-        self._tls = serverTlsFromConfig(ctx.config)
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Generate the secret if needed (written to config.json) and check limits and TLS."""
+        config = ensureSecret(ctx.config)
+        self._secret = secretBytes(config)
+        self._limits = limitsFromConfig(config)
+        self._tls = serverTlsFromConfig(config)
         if self._tls is not None:
-            _checkTls(ctx.config, self._tls.contextFactory)
+            _checkTls(config, self._tls.contextFactory)
+        return config
 
-    def startBeforePlugins(self, ctx: Any) -> None:
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Create the vortex so plugins can register their endpoints while they load."""
-        self._configureOnce(ctx)
         self._startFactory(ctx)
 
-    def startAfterPlugins(self, ctx: Any) -> None:
+    def startAfterPlugins(self, ctx: ServiceContext) -> None:
         """Listen on ``dataExchange.bindAddress``:``port`` once every plugin has started."""
         factory = self.factory
         root = Resource()
@@ -187,7 +165,7 @@ class DataExchangeServerExtension(_VortexExtension):
                 factory.vortexName,
             )
 
-    def stopAfterPlugins(self, ctx: Any) -> Deferred[None]:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None]:
         """Close every link, stop listening, and stop being the default factory."""
         d = self.factory.shutdown()
         port, self._port = self._port, None
@@ -220,7 +198,8 @@ class DataExchangeClientExtension(_VortexExtension):
             raise RuntimeError("the vortex is not started: startBeforePlugins has not run")
         return self._reporter
 
-    def _configure(self, ctx: Any) -> None:
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Check the secret, limits, TLS files and logic's address."""
         config = ctx.config
         self._secret = secretBytes(config)
         self._limits = limitsFromConfig(config)
@@ -229,13 +208,13 @@ class DataExchangeClientExtension(_VortexExtension):
         if self._tls is not None:
             _checkTls(config, lambda: self._tls.connectionCreator(config["dataExchange.host"]))
         self._backoff = backoffFromConfig(config)
+        return config
 
-    def startBeforePlugins(self, ctx: Any) -> None:
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Create the vortex so plugins can register their endpoints while they load."""
-        self._configureOnce(ctx)
         self._startFactory(ctx)
 
-    def startAfterPlugins(self, ctx: Any) -> None:
+    def startAfterPlugins(self, ctx: ServiceContext) -> None:
         """Link to logic (reconnecting) once every plugin has started, and report status."""
         factory = self.factory
         logger.info("%s: connecting to the data exchange at %s", factory.vortexName, self._url)
@@ -254,7 +233,7 @@ class DataExchangeClientExtension(_VortexExtension):
         )
         self._reporter.start()
 
-    def stopAfterPlugins(self, ctx: Any) -> Deferred[None]:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None]:
         """Stop reporting, close the link and stop being the default factory."""
         if self._reporter is not None:
             self._reporter.stop()

@@ -18,15 +18,13 @@ from vortex.transport import VORTEX_WS_PATH, Backoff, ClientTls, ServerTls, Tran
 logger = logging.getLogger(__name__)
 
 SECRET_KEY = "dataExchange.secret"
-#: Exit status of a service whose data exchange settings cannot be used.
-EXIT_DATA_EXCHANGE_CONFIG = 2
 #: Shortest secret accepted (the transport requires 16 bytes).
 MIN_SECRET_CHARS = 16
 #: Addresses that mean "every interface"; a local client connects to loopback instead.
 WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
 
 
-class DataExchangeConfigError(Exception):
+class DataExchangeConfigError(ConfigError):
     """The data exchange settings in a config file cannot be used; says which key and file."""
 
 
@@ -40,14 +38,16 @@ def secretBytes(config: ServiceConfig) -> bytes:
     value = config[SECRET_KEY]
     if not value:
         raise DataExchangeConfigError(
-            f"{config.path}: {SECRET_KEY} is empty. Copy the value of {SECRET_KEY} from the "
+            config.path,
+            f"{SECRET_KEY} is empty. Copy the value of {SECRET_KEY} from the "
             f"logic service's {CONFIG_FILE_NAME} into this file (see the admin guide, "
-            f"'Vortex links'), then start the {config.spec.key} service again."
+            f"'Vortex links'), then start the {config.spec.key} service again.",
         )
     if len(value) < MIN_SECRET_CHARS:
         raise DataExchangeConfigError(
-            f"{config.path}: {SECRET_KEY} must be at least {MIN_SECRET_CHARS} characters; use "
-            f"the value logic generated (or a long random string on every service)."
+            config.path,
+            f"{SECRET_KEY} must be at least {MIN_SECRET_CHARS} characters; use "
+            f"the value logic generated (or a long random string on every service).",
         )
     return value.encode("utf-8")
 
@@ -62,8 +62,11 @@ def writeSecret(config: ServiceConfig, value: str) -> ServiceConfig:
         return writeGeneratedValue(config, SECRET_KEY, value)
     except ConfigError as e:
         raise DataExchangeConfigError(
-            f"{e}; on logic set it to a long random string (e.g. the output of python -c "
-            '"import secrets; print(secrets.token_urlsafe(32))"), elsewhere to logic\'s value'
+            e.path,
+            f"{e.message}; on logic set it to a long random string (e.g. the output of python -c "
+            '"import secrets; print(secrets.token_urlsafe(32))"), elsewhere to logic\'s value',
+            e.line,
+            e.col,
         ) from e
 
 
@@ -103,7 +106,7 @@ def _required(config: ServiceConfig, key: str) -> Path:
     path = _path(config, key)
     if path is None:
         raise DataExchangeConfigError(
-            f"{config.path}: dataExchange.useTls is true but {key} is empty; set it to a PEM file"
+            config.path, f"dataExchange.useTls is true but {key} is empty; set it to a PEM file"
         )
     return path
 
@@ -127,8 +130,9 @@ def clientTlsFromConfig(config: ServiceConfig) -> ClientTls | None:
     key = _path(config, "dataExchange.tlsClientKeyPath")
     if (cert is None) != (key is None):
         raise DataExchangeConfigError(
-            f"{config.path}: set both dataExchange.tlsClientCertPath and "
-            f"dataExchange.tlsClientKeyPath for mutual TLS, or neither"
+            config.path,
+            "set both dataExchange.tlsClientCertPath and "
+            "dataExchange.tlsClientKeyPath for mutual TLS, or neither",
         )
     return ClientTls(caPath=_path(config, "dataExchange.tlsCaPath"), certPath=cert, keyPath=key)
 

@@ -14,10 +14,11 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.services import allSites
 from peek_platform.web.templates import TEMPLATES_DIR, Markup, renderTemplate
 
-#: Human title of each app site.
-SITE_TITLES = {"field": "Peek Field", "office": "Peek Office"}
+#: Human title of each site, from the service descriptions.
+SITE_TITLES: dict[str, str] = {site.name: site.title for _, site in allSites()}
 
 
 def appListHtml(siteResources: SiteResources, pluginTitle: Callable[[str], str]) -> Markup:

@@ -18,8 +18,8 @@ import vortex
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
 from peek_platform.plugin.state import PluginStatus
-from peek_platform.process.context import ServiceExtensionBase
-from peek_platform.services import LOGIC
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
+from peek_platform.services import LOGIC, SiteSpec
 from peek_platform.web.app_shell import AppShellResource
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
@@ -72,7 +72,7 @@ def buildAppSiteRoot(
     *,
     statuses: Callable[[], Iterable[PluginStatus]],
     pluginTitle: Callable[[str], str],
-    vortexFactory: Callable[[], VortexFactory] = VortexFactory.default,
+    vortexFactory: Callable[[], VortexFactory],
     vortexJsDir: Path = VORTEX_JS_DIR,
 ) -> WebSiteRoot:
     """The root of a field or office site (``/vortexws`` is mounted separately)."""
@@ -92,14 +92,19 @@ def buildAppSiteRoot(
 
 
 class AppSiteExtension(ServiceExtensionBase):
-    """``ServiceExtension`` serving the field or office site of ``siteResources``."""
+    """``ServiceExtension`` serving the field or office ``site`` with ``siteResources``.
+
+    ``vortexFactory`` gives this process's vortex once its extension has started.
+    """
 
     def __init__(
         self,
+        site: SiteSpec,
         siteResources: SiteResources,
         *,
-        vortexFactory: Callable[[], VortexFactory] = VortexFactory.default,
+        vortexFactory: Callable[[], VortexFactory],
     ) -> None:
+        self.site = site
         self.siteResources = siteResources
         self._vortexFactory = vortexFactory
         self._port: Any = None
@@ -107,10 +112,9 @@ class AppSiteExtension(ServiceExtensionBase):
         #: public=True)`` adds a platform path.
         self.root: WebSiteRoot | None = None
 
-    def startBeforePlugins(self, ctx: Any) -> None:
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Build the site, mount the device vortex and listen (``WebSiteError`` if it can't)."""
-        siteName = self.siteResources.siteName
-        address = SiteAddress.fromConfig(siteName, ctx.config)
+        address = SiteAddress.fromConfig(self.site, ctx.config)
         loader = ctx.loader
         root = buildAppSiteRoot(
             self.siteResources,
@@ -122,7 +126,7 @@ class AppSiteExtension(ServiceExtensionBase):
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
         self.root = root
 
-    def startAfterPlugins(self, ctx: Any) -> None:
+    def startAfterPlugins(self, ctx: ServiceContext) -> None:
         """Mount the device vortex once every plugin has registered its endpoints."""
         assert self.root is not None
         deviceVortex = deviceVortexResource(
@@ -131,11 +135,11 @@ class AppSiteExtension(ServiceExtensionBase):
         if deviceVortex is not None:
             self.root.mount(VORTEX_WS_PATH, deviceVortex, public=True)
 
-    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[Any]:
         """No per-plugin hooks: plugin trees are looked up per request."""
         return []
 
-    def stopAfterPlugins(self, ctx: Any) -> Any:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Any:
         """Stop listening (a Deferred that fires once the port is closed)."""
         port, self._port = self._port, None
         if port is None:

@@ -39,9 +39,7 @@ def pluginsStartedCheck(statuses: Callable[[], Iterable[PluginStatus]]) -> Healt
     return ("pluginsStarted", check)
 
 
-def vortexLinkCheck(
-    vortexName: str, factory: Callable[[], VortexFactory] = VortexFactory.default
-) -> HealthCheck:
+def vortexLinkCheck(vortexName: str, factory: Callable[[], VortexFactory]) -> HealthCheck:
     """Unhealthy while this process has no authenticated vortex link to ``vortexName``."""
 
     def check() -> str | None:

@@ -11,6 +11,8 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from peek_platform.services import SiteSpec
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,13 +39,9 @@ class SiteAddress:
         return f"httpServer.{self.siteName}.bindAddress"
 
     @classmethod
-    def fromConfig(cls, siteName: str, config: Any) -> SiteAddress:
-        """Read the port and bind address of ``siteName`` from a service config."""
-        return cls(
-            siteName,
-            int(config[f"httpServer.{siteName}.sitePort"]),
-            str(config[f"httpServer.{siteName}.bindAddress"]),
-        )
+    def fromConfig(cls, site: SiteSpec, config: Any) -> SiteAddress:
+        """Read the port and bind address of ``site`` from a service config."""
+        return cls(site.name, int(config[site.portKey]), str(config[site.bindKey]))
 
 
 def newSite(root: IResource, reactor: Any = None) -> Site:

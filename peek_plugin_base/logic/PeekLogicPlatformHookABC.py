@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import TYPE_CHECKING
 
 from peek_plugin_base.logic.PeekPlatformAdminHttpHookABC import PeekPlatformAdminHttpHookABC
 from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 from peek_plugin_base.PeekPlatformFileStorageHookABC import PeekPlatformFileStorageHookABC
 from peek_plugin_base.server.PeekPlatformServerHttpHookABC import PeekPlatformServerHttpHookABC
+from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
+
+if TYPE_CHECKING:
+    from peek_plugin_base.storage.DbConnection import DbConnection
 
 
 class PeekLogicPlatformHookABC(
@@ -17,6 +22,14 @@ class PeekLogicPlatformHookABC(
     PeekPlatformFileStorageHookABC,
 ):
     """Everything the platform offers plugins on the logic service."""
+
+    #: The plugin's database connection, attached by the platform before ``load()`` when
+    #: plugin_package.json declares ``storage`` (``None`` otherwise, and after unload).
+    #: Entry hooks use it through ``PluginLogicStorageEntryHookABC`` (``dbSessionCreator``...).
+    pluginStorage: DbConnection | None = None
+    #: The plugin's settings, attached before ``load()`` when plugin_package.json declares
+    #: ``settings`` (``None`` otherwise); entry hooks read them as ``self.pluginSettings``.
+    pluginSettings: PluginSettingsABC | None = None
 
     @property
     @abstractmethod

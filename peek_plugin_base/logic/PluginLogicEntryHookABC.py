@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
 
 
 class PluginLogicEntryHookABC(PluginCommonEntryHookABC):
     """Base class of the object a plugin's entry hook returns on this service."""
-
-    _pluginSettings: Any = None
 
     def __init__(
         self, pluginName: str, pluginRootDir: str, platform: PeekLogicPlatformHookABC | None = None
@@ -34,12 +31,13 @@ class PluginLogicEntryHookABC(PluginCommonEntryHookABC):
         return self.publishedLogicApi
 
     @property
-    def pluginSettings(self) -> Any:
-        """The settings declared in plugin_package.json ``settings`` (``PluginSettingsABC``)."""
-        if self._pluginSettings is None:
+    def pluginSettings(self) -> PluginSettingsABC:
+        """The settings declared in plugin_package.json ``settings`` (from the platform hook)."""
+        settings = getattr(self._platform, "pluginSettings", None)
+        if settings is None:
             name = getattr(self, "name", type(self).__name__)
             raise RuntimeError(
                 f"plugin {name}: no settings; declare them in plugin_package.json "
                 '"settings": [{"name", "type", "default", "description"}]'
             )
-        return self._pluginSettings
+        return settings

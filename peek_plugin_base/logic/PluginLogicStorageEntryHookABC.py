@@ -1,33 +1,38 @@
-"""Mixin for logic plugins that own database tables (DESIGN.md §7)."""
+"""Mixin for logic plugins that own database tables (see docs/plugins/storage.rst)."""
 
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peek_plugin_base.storage.DbConnection import DbConnection
 
 
 class PluginLogicStorageEntryHookABC(metaclass=ABCMeta):
     """A logic plugin with storage declares its metadata; the platform migrates its schema.
 
-    The platform sets up the plugin's database connection before ``load()``; the
-    properties below then give the plugin its engine and sessions.
+    The platform attaches the plugin's database connection to its platform hook
+    (``self.platform.pluginStorage``) before ``load()``; the properties below then give the
+    plugin its engine and sessions.
     """
-
-    _storageDb: Any = None
 
     @property
     @abstractmethod
     def dbMetadata(self) -> Any:
         """The plugin's SQLAlchemy ``MetaData``; its schema must be the plugin's schema."""
 
-    def _connection(self) -> Any:
-        if self._storageDb is None:
+    def _connection(self) -> DbConnection:
+        """The connection the platform attached; a clear error before it has."""
+        platform = getattr(self, "platform", None)
+        db: DbConnection | None = getattr(platform, "pluginStorage", None)
+        if db is None:
             name = getattr(self, "name", type(self).__name__)
             raise RuntimeError(
                 f"plugin {name}: storage is not connected; the logic service connects and "
                 "migrates a plugin's storage before calling load()"
             )
-        return self._storageDb
+        return db
 
     @property
     def dbEngine(self) -> Any:

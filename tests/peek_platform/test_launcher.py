@@ -9,11 +9,10 @@ from peek_platform.config import loadServiceConfig
 from peek_platform.launcher import (
     buildArgumentParser,
     childCommands,
-    defaultHomeRoot,
     relayLine,
     writeFirstRunConfigs,
 )
-from peek_platform.services import ALL_SERVICES, LOGIC
+from peek_platform.services import ALL_SERVICES, LOGIC, homeRoot
 
 
 def test_first_run_writes_a_valid_config_for_each_service(tmp_path: Path):
@@ -69,8 +68,8 @@ def test_child_commands_start_logic_first_with_home_root(tmp_path: Path):
 
 def test_default_home_root_honours_env(tmp_path: Path):
     """The home root is $PEEK_HOME_ROOT when set, else the user's home."""
-    assert defaultHomeRoot({"PEEK_HOME_ROOT": str(tmp_path)}) == tmp_path
-    assert defaultHomeRoot({}) == Path.home()
+    assert homeRoot({"PEEK_HOME_ROOT": str(tmp_path)}) == tmp_path
+    assert homeRoot({}) == Path.home()
 
 
 def test_home_root_option(tmp_path: Path):

@@ -13,9 +13,9 @@ from peek_logic_service.admin.auth import AdminAuth
 from peek_logic_service.admin.recovery import RecoveryCredentials
 from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.listening import newSite
 from peek_platform.web.login_throttle import LoginThrottle
-from peek_platform.web.testing import InMemoryBrowser
 
 #: The recovery login the test site accepts.
 USER, PASSWORD = "admin", "correct horse battery"

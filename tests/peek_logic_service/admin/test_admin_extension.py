@@ -9,11 +9,11 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.web.static import Data
 
 from peek_logic_service.admin.extension import AdminSiteExtension
-from peek_platform.config import loadServiceConfig
+from peek_platform.config import ConfigError, loadServiceConfig
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.process import ServiceContext
 from peek_platform.services import LOGIC
-from peek_platform.web.testing import InMemoryBrowser
+from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from vortex.VortexFactory import VortexFactory
 
 
@@ -40,20 +40,19 @@ def context(tmp_path, configText: str, reactor=None) -> ServiceContext:
     return ServiceContext(spec=LOGIC, home=home, config=config, reactor=reactor)
 
 
-def test_commented_config_without_password_exits_2(tmp_path, capsys):
-    """Before the reactor: a commented file without a password prints why and exits 2."""
+def test_commented_config_without_password_is_a_config_error(tmp_path):
+    """In configure: a commented file without a password is a ConfigError naming the key."""
     ctx = context(tmp_path, '{\n  // keep this comment\n  "plugin": {"enabled": []}\n}\n')
     extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex)
-    with pytest.raises(SystemExit) as info:
-        extension.loaderExtensions(ctx)
-    assert info.value.code == 2
-    assert "admin.recoveryPassword" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"admin\.recoveryPassword"):
+        extension.configure(ctx)
 
 
 def test_first_run_generates_password_into_config(tmp_path):
-    """loaderExtensions writes a generated password and ctx.config holds it."""
+    """configure writes a generated password and the config it returns holds it."""
     ctx = context(tmp_path, "{}")
-    AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex).loaderExtensions(ctx)
+    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex)
+    ctx.config = extension.configure(ctx)
     saved = json.loads((ctx.home / "config.json").read_text())["admin"]["recoveryPassword"]
     assert saved
     assert ctx.config["admin.recoveryPassword"] == saved
@@ -67,7 +66,7 @@ def test_start_listens_and_puts_vortex_behind_login(tmp_path):
     ctx = context(tmp_path, json.dumps(config), reactor)
     vortex = FakeVortex(reactor)
     extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=lambda: vortex)
-    extension.loaderExtensions(ctx)
+    ctx.config = extension.configure(ctx)
     extension.startBeforePlugins(ctx)
     port, site, _backlog, interface = reactor.tcpServers[0]
     assert (port, interface) == (18010, "127.0.0.1")

@@ -8,9 +8,9 @@ from twisted.internet.testing import MemoryReactorClock
 
 from peek_logic_service.admin.live_data import AdminLiveData
 from peek_logic_service.admin.tuples import AdminPluginSettingTuple
-from peek_logic_service.storage.plugin_settings import PluginSettingValue
 from peek_platform.config import loadServiceConfig
 from peek_platform.services import LOGIC
+from peek_platform.storage.plugin_settings import PluginSettingValue
 from peek_plugin_base.settings.PluginSetting import PluginSetting, PluginSettingError
 from vortex.PayloadIO import PayloadIO
 from vortex.TupleAction import TupleGenericAction

@@ -82,7 +82,7 @@ def running(peekSpin):
     started = []
 
     def start(extension, ctx):
-        extension.loaderExtensions(ctx)
+        ctx.config = extension.configure(ctx)
         extension.startBeforePlugins(ctx)
         extension.startAfterPlugins(ctx)
         started.append((extension, ctx))

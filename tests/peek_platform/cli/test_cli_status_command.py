@@ -65,7 +65,7 @@ def logic(tmp_path):
     vortex = DataExchangeServerExtension()
     status = PlatformStatusExtension(vortex)
     for ext in (vortex, status):
-        ext.loaderExtensions(ctx)
+        ctx.config = ext.configure(ctx)
         ext.startBeforePlugins(ctx)
         ext.startAfterPlugins(ctx)
     yield SimpleNamespace(home=home, port=vortex.listeningPort.getHost().port)

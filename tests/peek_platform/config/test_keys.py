@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from peek_platform.config import keys
@@ -13,7 +15,7 @@ from peek_platform.config.keys import (
     configKeyByPath,
     keysForService,
 )
-from peek_platform.services import ALL_SERVICES, FIELD, LOGIC
+from peek_platform.services import ALL_SERVICES, FIELD, LOGIC, SiteSpec
 
 ALL = frozenset(spec.key for spec in ALL_SERVICES)
 
@@ -66,10 +68,20 @@ def test_type_name(type_: object, default: object, name: str) -> None:
 def test_keys_for_service_filters_by_service(monkeypatch: pytest.MonkeyPatch) -> None:
     """``keysForService`` returns only the keys whose ``services`` name the service."""
     logicOnly = ConfigKey("only.logic", str, "", "Logic only.", frozenset({"logic"}))
-    monkeypatch.setattr(keys, "CONFIG_KEYS", (*CONFIG_KEYS, logicOnly))
+    monkeypatch.setattr(keys, "_COMMON_KEYS", (*keys._COMMON_KEYS, logicOnly))
     assert logicOnly in keysForService(LOGIC)
     assert logicOnly not in keysForService(FIELD)
     assert keysForService(FIELD) == [k for k in CONFIG_KEYS if "field" in k.services]
+
+
+def test_a_site_added_to_a_description_brings_its_keys() -> None:
+    """A service's site keys come from its description: a new site has its own two keys."""
+    kiosk = SiteSpec(name="kiosk", title="Kiosk", defaultPort=8004, description="the kiosk")
+    spec = dataclasses.replace(FIELD, sites=(*FIELD.sites, kiosk))
+    byPath = {key.path: key for key in keysForService(spec)}
+    assert byPath["httpServer.kiosk.sitePort"].default == 8004
+    assert byPath["httpServer.kiosk.bindAddress"].default == "0.0.0.0"
+    assert "httpServer.kiosk.sitePort" not in {key.path for key in keysForService(FIELD)}
 
 
 def test_config_key_by_path() -> None:
@@ -179,7 +191,8 @@ def test_web_site_keys_are_declared_per_site() -> None:
         "office": "the office web app site",
     }
     bind = {
-        "admin": "Address the admin web site listens on; 0.0.0.0 is every interface, "
+        "admin": "Address the logic service's admin web site listens on; 0.0.0.0 is every "
+        "interface, "
         "127.0.0.1 keeps it to this host.",
         "field": "Address the field web app site listens on; 0.0.0.0 is every interface.",
         "office": "Address the office web app site listens on; 0.0.0.0 is every interface.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.web.server import Site
 
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
-from peek_platform.web.testing import InMemoryBrowser
+from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 
 
 def test_content_types_are_pinned(tmp_path):

@@ -6,9 +6,10 @@ import types
 
 import pytest
 
-from peek_platform.plugin.entry_hooks import ENTRY_HOOK_ABCS, entryHookClass
+from peek_platform.plugin.entry_hooks import entryHookClass
 from peek_platform.plugin.errors import PluginValidationError
 from peek_platform.services import ALL_SERVICES, FIELD, LOGIC
+from peek_plugin_base.client.PluginClientEntryHookABC import PluginClientEntryHookABC
 from peek_plugin_base.field.PluginFieldEntryHookABC import PluginFieldEntryHookABC
 from peek_plugin_base.logic.PluginLogicEntryHookABC import PluginLogicEntryHookABC
 
@@ -36,9 +37,14 @@ def module(**hooks):
     return mod
 
 
-def test_every_service_hook_name_has_an_abc():
-    """Each entry-hook name any service looks up maps to an ABC."""
-    assert {n for s in ALL_SERVICES for n in s.entryHookNames} == set(ENTRY_HOOK_ABCS)
+def test_a_hook_name_shared_by_services_promises_one_abc():
+    """An entry-hook name looked up by several services (peekClientEntryHook) has one ABC."""
+    abcs: dict[str, set[type]] = {}
+    for spec in ALL_SERVICES:
+        for hook in spec.entryHooks:
+            abcs.setdefault(hook.name, set()).add(hook.abc)
+    assert all(len(found) == 1 for found in abcs.values()), abcs
+    assert abcs["peekClientEntryHook"] == {PluginClientEntryHookABC}
 
 
 def test_modern_hook_wins_over_legacy():

@@ -52,6 +52,10 @@ class RecordingExtension:
         self.startResult = startResult
         self.stopResult: Any = None
 
+    def configure(self, ctx: ServiceContext) -> Any:
+        self.calls.append(f"configure {self.name}")
+        return ctx.config
+
     def startBeforePlugins(self, ctx: ServiceContext) -> Any:
         self.calls.append(f"start {self.name}")
         if isinstance(self.startResult, Exception):

@@ -8,8 +8,9 @@ import signal
 import pytest
 from twisted.internet.defer import Deferred
 
+from peek_platform.exit_codes import EXIT_FAILURE, EXIT_OK
 from peek_platform.plugin.state import PluginState, PluginStatus
-from peek_platform.process.lifecycle import EXIT_FAILED, EXIT_OK, ServiceLifecycle
+from peek_platform.process.lifecycle import ServiceLifecycle
 
 DEADLINE = 5.0
 
@@ -70,7 +71,7 @@ def test_failed_extension_start_stops_service_without_loading(
     lifecycle = makeLifecycle(ctx, extensions)
     lifecycle.start()
     assert calls == ["start ok", "start bad"]
-    assert lifecycle.exitStatus == EXIT_FAILED
+    assert lifecycle.exitStatus == EXIT_FAILURE
     assert reactor.hasStopped
     assert "RecordingExtension failed to start" in caplog.text
 
@@ -113,7 +114,7 @@ def test_stop_step_over_deadline_fails_exit_status_and_continues(
     reactor.advance(DEADLINE)
     assert calls == ["stopAll", "unloadAll", "stop a"]
     assert done.called
-    assert lifecycle.exitStatus == EXIT_FAILED
+    assert lifecycle.exitStatus == EXIT_FAILURE
 
 
 def test_failing_extension_stop_does_not_skip_earlier_extensions(ctx, calls, extension):
@@ -125,7 +126,7 @@ def test_failing_extension_stop_does_not_skip_earlier_extensions(ctx, calls, ext
     del calls[:]
     lifecycle.stop()
     assert calls == ["stopAll", "unloadAll", "stop a"]
-    assert lifecycle.exitStatus == EXIT_FAILED
+    assert lifecycle.exitStatus == EXIT_FAILURE
 
 
 def test_stop_during_load_waits_for_load_and_skips_start(ctx, loader, calls):

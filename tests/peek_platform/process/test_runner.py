@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from twisted.internet.testing import MemoryReactorClock
 
 from peek_platform import __version__
-from peek_platform.process.runner import EXIT_CONFIG_ERROR, buildArgumentParser, runService
-from peek_platform.services import FIELD, LOGIC
+from peek_platform.config import ConfigError
+from peek_platform.exit_codes import EXIT_CONFIG_ERROR
+from peek_platform.process import ServiceComposition, ServiceExtensionBase
+from peek_platform.process.runner import buildArgumentParser, runService
+from peek_platform.services import AGENT, FIELD, LOGIC
 
 
-def unusedHookFactory(ctx, pluginName):
-    """A platform hook factory the config-error path must never reach."""
-    raise AssertionError("no plugin may load when config.json is invalid")
+def unusedCompose(spec, sites):
+    """A service composition the config-error path must never reach."""
+    raise AssertionError("nothing may be composed when config.json is invalid")
 
 
 def test_help_names_config_log_file_and_env_var(monkeypatch):
@@ -51,7 +55,7 @@ def test_malformed_config_exits_2_with_one_line_and_file_unchanged(tmp_path: Pat
     configPath = tmp_path / "config.json"
     original = b'{\n  "plugin": {"enabled": [}\n}\n'
     configPath.write_bytes(original)
-    status = runService(LOGIC, ["--home", str(tmp_path)], platformHookFactory=unusedHookFactory)
+    status = runService(LOGIC, ["--home", str(tmp_path)], compose=unusedCompose)
     captured = capsys.readouterr()
     assert status == EXIT_CONFIG_ERROR
     assert captured.out == ""
@@ -59,3 +63,31 @@ def test_malformed_config_exits_2_with_one_line_and_file_unchanged(tmp_path: Pat
     assert len(errLines) == 1
     assert errLines[0].startswith(f"{configPath}:2:")
     assert configPath.read_bytes() == original
+
+
+class RefusingExtension(ServiceExtensionBase):
+    """An extension whose configure step finds the config unusable."""
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def configure(self, ctx):
+        raise ConfigError(ctx.config.path, "widget.size must be positive")
+
+    def startBeforePlugins(self, ctx):
+        self.started = True
+
+
+def test_config_error_in_configure_exits_2_before_anything_starts(tmp_path: Path, capfd):
+    """A ConfigError from an extension's configure step returns 2, logged; nothing starts."""
+    refusing = RefusingExtension()
+
+    def compose(spec, sites):
+        return ServiceComposition(platformHook=unusedCompose, extensions=[refusing])
+
+    reactor = MemoryReactorClock()
+    status = runService(AGENT, ["--home", str(tmp_path)], compose=compose, reactor=reactor)
+    assert status == EXIT_CONFIG_ERROR
+    assert not refusing.started
+    assert not reactor.running and reactor.whenRunningHooks == []
+    assert f"{tmp_path / 'config.json'}: widget.size must be positive" in capfd.readouterr().err

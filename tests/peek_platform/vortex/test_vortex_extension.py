@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
+from peek_platform.config import ConfigError
 from peek_platform.services import AGENT, LOGIC
 from peek_platform.vortex.extension import (
     DataExchangeClientExtension,
     DataExchangeServerExtension,
-    runGuarded,
 )
 from peek_platform.vortex.settings import DataExchangeConfigError
 
@@ -23,7 +23,7 @@ def running(peekSpin):
     started = []
 
     def start(extension, ctx):
-        extension.loaderExtensions(ctx)
+        ctx.config = extension.configure(ctx)
         extension.startBeforePlugins(ctx)
         extension.startAfterPlugins(ctx)
         started.append((extension, ctx))
@@ -78,19 +78,13 @@ def test_logic_generates_a_secret_when_empty(makeCtx, running):
     assert ctx.config.path.read_text().count(ctx.config["dataExchange.secret"]) == 1
 
 
-def test_client_without_secret_stops_with_exit_2(makeCtx, caplog):
-    """A client service with no secret is refused before start: runGuarded logs and gives 2."""
+def test_client_without_secret_is_a_config_error_naming_the_file(makeCtx):
+    """A client service with no secret is refused in configure with a ConfigError (exit 2)."""
     ctx = makeCtx(AGENT)
-    extension = DataExchangeClientExtension()
-
-    def run() -> int:
-        extension.loaderExtensions(ctx)
-        return 0
-
-    with caplog.at_level(logging.ERROR):
-        status = runGuarded(run)
-    assert status == 2
-    assert "dataExchange.secret is empty" in caplog.text and str(ctx.config.path) in caplog.text
+    with pytest.raises(ConfigError) as info:
+        DataExchangeClientExtension().configure(ctx)
+    assert isinstance(info.value, DataExchangeConfigError)
+    assert str(info.value).startswith(f"{ctx.config.path}: dataExchange.secret is empty")
 
 
 def test_bad_tls_file_is_a_config_error(makeCtx, tmp_path):
@@ -103,7 +97,7 @@ def test_bad_tls_file_is_a_config_error(makeCtx, tmp_path):
         tlsServerKeyPath=str(tmp_path / "missing.key"),
     )
     with pytest.raises(DataExchangeConfigError, match=r"missing\.pem"):
-        DataExchangeServerExtension().loaderExtensions(ctx)
+        DataExchangeServerExtension().configure(ctx)
 
 
 def test_mutual_tls_link_comes_up(makeCtx, running, peekSpin, pki):

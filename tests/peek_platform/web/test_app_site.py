@@ -16,9 +16,9 @@ from peek_office_service.platform_hook import OfficePlatformHook
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.services import FIELD, OFFICE
+from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.app_site import AppSiteExtension, buildAppSiteRoot
 from peek_platform.web.listening import WebSiteError, newSite
-from peek_platform.web.testing import InMemoryBrowser
 from vortex.VortexFactory import NoVortexException
 
 
@@ -252,7 +252,9 @@ class _Ctx:
 def test_extension_listens_on_configured_port_and_mounts_device_vortex(fakeVortex):
     """The site listens before plugins load; the device vortex is mounted once they started."""
     reactor = MemoryReactorClock()
-    extension = AppSiteExtension(SiteResources("field"), vortexFactory=lambda: fakeVortex)
+    extension = AppSiteExtension(
+        FIELD.site("field"), SiteResources("field"), vortexFactory=lambda: fakeVortex
+    )
     ctx = _Ctx(FIELD, reactor, port=18000)
     extension.startBeforePlugins(ctx)
     port, _site, _backlog, interface = reactor.tcpServers[0]
@@ -292,7 +294,9 @@ class _RecordingReactor(MemoryReactorClock):
 def test_extension_stop_closes_the_port(fakeVortex):
     """stopAfterPlugins stops listening once; a second call has nothing to stop."""
     reactor = _RecordingReactor()
-    extension = AppSiteExtension(SiteResources("office"), vortexFactory=lambda: fakeVortex)
+    extension = AppSiteExtension(
+        OFFICE.site("office"), SiteResources("office"), vortexFactory=lambda: fakeVortex
+    )
     ctx = _Ctx(OFFICE, reactor)
     extension.startBeforePlugins(ctx)
     assert not reactor.port.stopped
@@ -309,7 +313,9 @@ def test_extension_without_vortex_serves_no_vortexws(tmp_path):
         raise NoVortexException("no vortex in this process")
 
     reactor = MemoryReactorClock()
-    extension = AppSiteExtension(SiteResources("field"), vortexFactory=noVortex)
+    extension = AppSiteExtension(
+        FIELD.site("field"), SiteResources("field"), vortexFactory=noVortex
+    )
     extension.startBeforePlugins(_Ctx(FIELD, reactor))
     assert InMemoryBrowser(reactor.tcpServers[0][1]).get("/vortexws").code == 404
 
@@ -321,7 +327,9 @@ def test_extension_port_in_use_names_key_and_port(fakeVortex):
         def listenTCP(self, port, factory, backlog=50, interface=""):
             raise CannotListenError(interface, port, OSError(98, "Address already in use"))
 
-    extension = AppSiteExtension(SiteResources("field"), vortexFactory=lambda: fakeVortex)
+    extension = AppSiteExtension(
+        FIELD.site("field"), SiteResources("field"), vortexFactory=lambda: fakeVortex
+    )
     with pytest.raises(WebSiteError) as info:
         extension.startBeforePlugins(_Ctx(FIELD, BusyReactor(), port=8000))
     message = str(info.value)

@@ -8,13 +8,14 @@ import pytest
 from twisted.internet import reactor
 from twisted.web.resource import Resource
 
+from peek_platform.services import LOGIC
 from peek_platform.web.listening import SiteAddress, WebSiteError, listenSite, newSite
 
 
 def test_address_reads_site_keys():
     """SiteAddress reads httpServer.<site>.sitePort and bindAddress."""
     config = {"httpServer.admin.sitePort": 8010, "httpServer.admin.bindAddress": "127.0.0.1"}
-    address = SiteAddress.fromConfig("admin", config)
+    address = SiteAddress.fromConfig(LOGIC.site("admin"), config)
     assert (address.port, address.bindAddress) == (8010, "127.0.0.1")
     assert address.portKey == "httpServer.admin.sitePort"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from peek_logic_service.storage.plugin_storage import checkMetadataSchema, pluginStorage
 from peek_platform.plugin.metadata import readPluginMetadata
 from peek_platform.services import ALL_SERVICES
+from peek_platform.storage.plugin_storage import checkMetadataSchema, pluginStorage
 from peek_plugin_base.settings.PluginSetting import parseSettingDeclarations
 
 

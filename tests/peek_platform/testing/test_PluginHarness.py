@@ -1,4 +1,4 @@
-"""Tests for peek_plugin_base/testing/PluginHarness.py: a real plugin through the real loader."""
+"""Tests for peek_platform/testing/PluginHarness.py: a real plugin through the real loader."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from peek_platform.plugin.state import PluginState
-from peek_plugin_base.testing.PluginHarness import PluginHarness, PluginHarnessError
+from peek_platform.testing.PluginHarness import PluginHarness, PluginHarnessError
 
 
 def test_logic_harness_runs_the_lifecycle_in_order(makePlugin, peekPluginHarness):

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from twisted.internet import threads
 
-from peek_logic_service.storage.db_config import resolveConnectUrl
-from peek_logic_service.storage.extension import StorageServiceExtension
-from peek_logic_service.storage.plugin_storage import PluginStorageError
 from peek_platform.process.context import ServiceContext
 from peek_platform.services import LOGIC, WORKER
+from peek_platform.storage.db_config import resolveConnectUrl
+from peek_platform.storage.extension import StorageServiceExtension
+from peek_platform.storage.plugin_storage import PluginStorageError
 from peek_plugin_base.settings.PluginSetting import PluginSettingError
 
 BROKEN_UPGRADE = """
@@ -55,7 +55,7 @@ def test_beforeLoadMigratesAndAttaches(dbUrl, tmp_path, makePlugin, peekThreadRe
 
     assert inThread(peekThreadReactor, wait, query) == [("r1",)]
     wait(loaderExtension.afterUnload(plugin))
-    assert hook._storageDb is None
+    assert hook.platform.pluginStorage is None
     wait(storage.stopAfterPlugins(ctx))
 
 
@@ -89,11 +89,11 @@ def test_brokenMigrationFailsOnlyThatPlugin(dbUrl, tmp_path, makePlugin, peekThr
     with pytest.raises(PluginStorageError, match="no_such_table") as info:
         wait(loaderExtension.beforeLoad(plugin))
     assert "peek_plugin_broken" in str(info.value)
-    assert plugin.entryHook._storageDb is None
+    assert plugin.platform.pluginStorage is None
 
     good = makePlugin("good").loaded()
     wait(loaderExtension.beforeLoad(good))
-    assert good.entryHook._storageDb.currentRevisions() == ("r1",)
+    assert good.platform.pluginStorage.currentRevisions() == ("r1",)
 
     from peek_plugin_base.storage.DbConnection import DbConnection
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -124,7 +125,9 @@ class PluginWriter:
         plugin = LoadedPlugin(self.name)
         plugin.rootDir = self.rootDir
         plugin.metadata = readPluginMetadata(self.name, self.rootDir)
-        plugin.entryHook = hookClass(self.name, str(self.rootDir), None)
+        # Stands in for the logic platform hook: the two attributes storage attaches to.
+        plugin.platform = SimpleNamespace(pluginStorage=None, pluginSettings=None)
+        plugin.entryHook = hookClass(self.name, str(self.rootDir), plugin.platform)
         return plugin
 
 

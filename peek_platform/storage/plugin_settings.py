@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select
 from twisted.internet import threads
 from twisted.internet.defer import Deferred
 
-from peek_logic_service.storage.platform_schema import pluginSettingTable
+from peek_platform.storage.platform_schema import pluginSettingTable
 from peek_plugin_base.settings.PluginSetting import PluginSetting, PluginSettingError
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
 from peek_plugin_base.storage.DbConnection import DbConnection

@@ -1,4 +1,4 @@
-"""Tests for peek_plugin_base/testing/pytest_plugin.py, enabled as a plugin project would."""
+"""Tests for peek_platform/testing/pytest_plugin.py, enabled as a plugin project would."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_plugin_project_enables_the_fixtures_with_pytest_plugins(tmp_path: Path)
     (project / "tests").mkdir(parents=True)
     writePlugin(project, "proj")
     (project / "tests" / "conftest.py").write_text(
-        'pytest_plugins = ["peek_plugin_base.testing.pytest_plugin"]\n'
+        'pytest_plugins = ["peek_platform.testing.pytest_plugin"]\n'
     )
     (project / "tests" / "test_project.py").write_text(textwrap.dedent(PROJECT_TEST))
     result = subprocess.run(

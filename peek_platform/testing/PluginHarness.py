@@ -25,8 +25,8 @@ from peek_platform.plugin.loader import LoadedPlugin, PluginLoader
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.process.context import ServiceContext, ServiceExtension
 from peek_platform.services import LOGIC, ServiceSpec
+from peek_platform.testing.ServiceBuilder import makeServiceContext, serviceSites, serviceSpec
 from peek_plugin_base.testing.ReactorWait import DEFAULT_TIMEOUT, waitForDeferred
-from peek_plugin_base.testing.ServiceBuilder import makeServiceContext, serviceSites, serviceSpec
 
 
 class PluginHarnessError(AssertionError):
@@ -79,7 +79,7 @@ class PluginHarness:
         self._extensions: list[ServiceExtension] = []
         if storage is None or storage:
             if self.spec is LOGIC:
-                from peek_logic_service.storage.extension import StorageServiceExtension
+                from peek_platform.storage.extension import StorageServiceExtension
 
                 self._extensions.append(StorageServiceExtension())
         if reactor is None:

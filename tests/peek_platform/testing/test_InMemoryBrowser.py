@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from peek_platform.web.testing import InMemoryBrowser, parseResponse
+from peek_platform.testing.InMemoryBrowser import InMemoryBrowser, parseResponse
 
 
 class CookieJarPage(Resource):

@@ -1,29 +1,13 @@
-"""Tests for peek_plugin_base/testing/ServiceBuilder.py: the service context a test builds."""
+"""Tests for peek_platform/testing/ServiceBuilder.py: the service context a test builds."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from peek_field_service.platform_hook import FieldPlatformHook
 from peek_platform.plugin.state import PluginState
 from peek_platform.services import FIELD
-from peek_plugin_base.testing.ServiceBuilder import makeServiceContext, nestConfig
-
-
-def test_nest_config_merges_dotted_keys_and_sections():
-    """Dotted keys and nested sections merge into one config.json document."""
-    assert nestConfig({"a.b": 1, "a": {"c": 2}, "a.d.e": 3, "f": 4}) == {
-        "a": {"b": 1, "c": 2, "d": {"e": 3}},
-        "f": 4,
-    }
-
-
-def test_nest_config_refuses_a_key_under_a_value():
-    """A dotted key below a plain value is an error naming the key."""
-    with pytest.raises(ValueError, match=r"'a\.b': 'a' is set to a value"):
-        nestConfig({"a": 1, "a.b": 2})
+from peek_platform.testing.ServiceBuilder import makeServiceContext
 
 
 def test_context_has_the_written_config_and_a_loader_of_the_plugins(tmp_path):

@@ -14,19 +14,19 @@ from twisted.internet import threads
 from twisted.internet.defer import Deferred, DeferredLock
 from twisted.python import threadable
 
-from peek_logic_service.storage.db_config import dbSettingsFromConfig
-from peek_logic_service.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
-from peek_logic_service.storage.plugin_settings import (
+from peek_platform.process.context import ServiceExtensionBase
+from peek_platform.storage.db_config import dbSettingsFromConfig
+from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
+from peek_platform.storage.plugin_settings import (
     PluginSettings,
     PluginSettingsStore,
     PluginSettingValue,
 )
-from peek_logic_service.storage.plugin_storage import (
+from peek_platform.storage.plugin_storage import (
     PluginStorageError,
     checkMetadataSchema,
     pluginStorage,
 )
-from peek_platform.process.context import ServiceExtensionBase
 from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
 from peek_plugin_base.settings.PluginSetting import PluginSetting, parseSettingDeclarations
 from peek_plugin_base.storage.DbConnection import DbConnection
@@ -134,19 +134,22 @@ class StorageServiceExtension(ServiceExtensionBase):
             except Exception as e:
                 await self.inThread(db.dispose)
                 raise PluginStorageError(plugin.name, str(e)) from e
-            hook._storageDb = db
+            plugin.platform.pluginStorage = db
             self._pluginDbs[plugin.name] = db
             logger.info("%s: schema %s is at its newest revision", plugin.name, storage.schema)
         if settings:
-            hook._pluginSettings = PluginSettings(settings, self.settingsStore, self._reactor)
+            plugin.platform.pluginSettings = PluginSettings(
+                settings, self.settingsStore, self._reactor
+            )
             self._pluginSettings[plugin.name] = settings
 
     async def release(self, plugin: Any) -> None:
         """Detach and close what ``prepare`` set up for ``plugin``."""
-        self._pluginSettings.pop(plugin.name, None)
+        if self._pluginSettings.pop(plugin.name, None) is not None:
+            plugin.platform.pluginSettings = None
         db = self._pluginDbs.pop(plugin.name, None)
         if db is not None:
-            plugin.entryHook._storageDb = None
+            plugin.platform.pluginStorage = None
             await self.inThread(db.dispose)
 
 

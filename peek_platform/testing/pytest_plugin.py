@@ -2,7 +2,7 @@
 
 Enable them in your project's root ``conftest.py``::
 
-    pytest_plugins = ["peek_plugin_base.testing.pytest_plugin"]
+    pytest_plugins = ["peek_platform.testing.pytest_plugin"]
 
 Servers start once per test session, on first use; a missing server binary fails the
 tests that need it, naming the package to install.
@@ -18,14 +18,14 @@ import pytest
 
 from peek_platform.process.context import ServiceContext
 from peek_platform.services import ServiceSpec
-from peek_plugin_base.testing.PluginHarness import PluginHarness
+from peek_platform.testing.PluginHarness import PluginHarness
+from peek_platform.testing.ServiceBuilder import makeServiceContext, serviceSpec
 from peek_plugin_base.testing.PostgreSQLTestServer import (
     PostgreSQLNotInstalled,
     PostgreSQLTestServer,
 )
 from peek_plugin_base.testing.ReactorWait import spinReactorUntil
 from peek_plugin_base.testing.RedisTestServer import RedisNotInstalled, RedisTestServer
-from peek_plugin_base.testing.ServiceBuilder import makeServiceContext, serviceSpec
 from peek_plugin_base.testing.TestCertificates import TestPki, makeTestPki
 from peek_plugin_base.testing.ThreadReactor import ThreadReactor
 

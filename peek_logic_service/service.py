@@ -1,0 +1,44 @@
+"""The logic service's composition: its platform hook and extensions (``peek.services``)."""
+
+from __future__ import annotations
+
+from peek_logic_service.admin.extension import AdminSiteExtension
+from peek_logic_service.celery.extension import LogicCeleryExtension
+from peek_logic_service.platform_hook import LogicPlatformHook
+from peek_logic_service.status import PlatformStatusExtension
+from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
+from peek_platform.services import ServiceSpec
+from peek_platform.storage.extension import StorageServiceExtension
+from peek_platform.vortex import DataExchangeServerExtension
+
+
+def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
+    """Data exchange server, storage, Celery submitter, platform status, admin site."""
+    vortex = DataExchangeServerExtension()
+    celery = LogicCeleryExtension()
+    # status.view is the live platform view (subscribe/snapshot) the admin site shows.
+    status = PlatformStatusExtension(vortex)
+    storage = StorageServiceExtension()
+    admin = AdminSiteExtension(
+        sites["admin"],
+        vortexFactory=lambda: vortex.factory,
+        statusView=status.view,
+        storage=storage,
+    )
+
+    def platformHook(ctx: ServiceContext, pluginName: str) -> LogicPlatformHook:
+        """Each plugin's hook; all share this process's admin and logic site trees."""
+        assert ctx.loader is not None
+        return LogicPlatformHook(
+            ctx.home,
+            ctx.config,
+            pluginName,
+            ctx.loader,
+            adminSite=sites["admin"],
+            logicSite=sites["logic"],
+            celery=celery,
+        )
+
+    return ServiceComposition(
+        platformHook=platformHook, extensions=[vortex, storage, celery, status, admin]
+    )
