@@ -25,14 +25,16 @@ setup(
     ),
     include_package_data=True,
     package_data={
+        "peek_plugin_base": ["py.typed"],
         "peek_platform": [
+            "py.typed",
             "scaffold/template/**/*",
             "scaffold/template/*",
             "web/assets/**/*",
             "web/assets/*",
             "storage/alembic/script.py.mako",
         ],
-        "vortex": ["js/*.js", "js/**/*.js"],
+        "vortex": ["js/*.js", "js/**/*.js", "py.typed"],
         "peek_logic_service": [
             "admin/assets/**/*",
             "admin/assets/*",
@@ -40,7 +42,7 @@ setup(
     },
     install_requires=[
         "twisted[tls]>=24.11",
-        "autobahn>=24.4",
+        "autobahn>=26.10.2,<27",
         "sqlalchemy>=2.0",
         "alembic>=1.13",
         "celery>=5.3",
@@ -51,6 +53,11 @@ setup(
         "orjson>=3.9",
         "cryptography>=42",
         "packaging>=23",
+        # TypeVar(default=...) for the entry-hook ABCs' platform type (PEP 696 backport).
+        "typing-extensions>=4.4",
+        # Identity: Argon2id password hashes (argon2-cffi) and LDAP directories (ldap3).
+        "argon2-cffi>=23.1",
+        "ldap3>=2.9,<3",
     ],
     extras_require={
         "test": [
@@ -58,6 +65,12 @@ setup(
             "pytest-timeout>=2.2",
             "hypothesis>=6.100",
             "ruff>=0.5",
+            # Static checks run by the suite (tests/test_static_checks.py); mypy is pinned so
+            # a new release cannot fail CI with checks this tree never saw.
+            "mypy==2.4.1",
+            "mypy-zope==1.0.17",
+            "import-linter>=2.16,<3",
+            "types-psycopg2",
             "sphinx>=7",
             "playwright>=1.40",
             "wheel",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+from peek_plugin_base.testing.FreePort import freeTcpPort
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ANCHORS = REPO_ROOT.parent / "shared" / "anchors" / "vortexpy"
@@ -25,11 +26,8 @@ VORTEXPY_REQUIREMENTS = ["vortexpy", "twisted[tls]==25.5.0"]
 W4_KEYS = ("seq_round_trips_per_s", "seq_p50_ms", "seq_p99_ms", "pipe_msgs_per_s")
 
 
-def freePort() -> int:
-    """A loopback TCP port that is free now, for a server process to listen on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: A loopback TCP port that is free now, for a server process to listen on.
+freePort = freeTcpPort
 
 
 def repoPythonPathEnv() -> dict[str, str]:

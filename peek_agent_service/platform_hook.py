@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from peek_platform.config import ConfigLookup
 from peek_platform.platform_hook import ConfigServerInfoHook, PlatformHookBase
 from peek_platform.services import AGENT
 from peek_plugin_base.agent.PeekAgentPlatformHookABC import PeekAgentPlatformHookABC
@@ -18,6 +18,6 @@ class AgentPlatformHook(PlatformHookBase, ConfigServerInfoHook, PeekAgentPlatfor
     """Plugin API lookup, file storage and the logic service's location; no web site."""
 
     def __init__(
-        self, home: Path, config: Mapping[str, Any], pluginName: str, loader: PluginLoader
+        self, home: Path, config: ConfigLookup, pluginName: str, loader: PluginLoader
     ) -> None:
         super().__init__(AGENT, home, config, pluginName, loader)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from peek_platform.app_site_hook import (
     AppSitePlatformHook,
     ignoredSiteMethods,
     siteResourceMethods,
 )
+from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.services import FIELD
 from peek_plugin_base.field.PeekFieldPlatformHookABC import PeekFieldPlatformHookABC
@@ -25,7 +25,7 @@ class FieldPlatformHook(AppSitePlatformHook, PeekFieldPlatformHookABC):
     def __init__(
         self,
         home: Path,
-        config: Mapping[str, Any],
+        config: ConfigLookup,
         pluginName: str,
         loader: PluginLoader,
         *,

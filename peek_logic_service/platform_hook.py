@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from twisted.internet.defer import Deferred, fail
 from peek_logic_service.celery.errors import CeleryUnavailable
 from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_platform.app_site_hook import siteResourceMethods
+from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.platform_hook import PlatformHookBase
 from peek_platform.services import LOGIC
@@ -26,7 +26,7 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
     def __init__(
         self,
         home: Path,
-        config: Mapping[str, Any],
+        config: ConfigLookup,
         pluginName: str,
         loader: PluginLoader,
         *,

@@ -9,10 +9,11 @@ client service accepts (and ignores) the trio of the site the other client servi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import PluginSiteResource, SiteResources
 from peek_platform.platform_hook import ConfigServerInfoHook, PlatformHookBase
 from peek_platform.services import ServiceSpec
@@ -73,7 +74,7 @@ class AppSitePlatformHook(PlatformHookBase, ConfigServerInfoHook, PeekClientPlat
         self,
         spec: ServiceSpec,
         home: Path,
-        config: Mapping[str, Any],
+        config: ConfigLookup,
         pluginName: str,
         loader: PluginLoader,
         appSite: SiteResources,

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from twisted.internet.defer import Deferred
+
 from peek_platform import __version__
 from peek_platform.config import (
     CONFIG_FILE_NAME,
@@ -22,6 +24,7 @@ from peek_platform.config import (
 )
 from peek_platform.config.keys import keysForService
 from peek_platform.logging_setup import routeTwistedLogging
+from peek_platform.process.context import ServiceReactor
 from peek_platform.process.signals import StopSignalHandler, signalName
 from peek_platform.process.supervisor import (
     ChildCommand,
@@ -158,8 +161,8 @@ def shareDataExchangeSecret(root: Path, specs: Sequence[ServiceSpec] = ALL_SERVI
     with a WARNING; one that cannot be rewritten (comments) is reported as an ERROR and
     that service then refuses to start, naming the key. Returns the paths changed.
     """
-    configs = {spec.key: _readConfig(root, spec) for spec in specs}
-    configs = {key: config for key, config in configs.items() if config is not None}
+    read = {spec.key: _readConfig(root, spec) for spec in specs}
+    configs = {key: config for key, config in read.items() if config is not None}
     logic = configs.pop(LOGIC.key, None)
     if logic is None:
         return []
@@ -282,7 +285,7 @@ def relayLine(write: Callable[[str], Any]) -> Callable[[str, str], None]:
     return relay
 
 
-def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
+def runLauncher(argv: list[str] | None = None, *, reactor: ServiceReactor = None) -> int:
     """Write first-run configs, run the services until stopped, return the exit status."""
     args = buildArgumentParser().parse_args(argv)
     root = (args.home_root or homeRoot()).expanduser().resolve()
@@ -340,7 +343,7 @@ def runLauncher(argv: list[str] | None = None, *, reactor: Any = None) -> int:
         logger.info("starting Peek %s services under %s (pid %d)", __version__, root, os.getpid())
         supervisor.start()
 
-    def beginStop() -> Any:
+    def beginStop() -> Deferred[None]:
         signals.markStopping()
         return supervisor.stop()
 

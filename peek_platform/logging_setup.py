@@ -1,4 +1,4 @@
-"""Per-service logging: rotating log file in the home, optional console (DESIGN.md §10)."""
+"""Per-service logging: rotating log file in the home, optional console (docs/dev/config.rst)."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import PluginSiteResource, SiteResources
 from peek_platform.services import ServiceSpec
 from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
@@ -41,7 +41,7 @@ class PlatformHookBase(PeekPlatformCommonHookABC, PeekPlatformFileStorageHookABC
         self,
         spec: ServiceSpec,
         home: Path,
-        config: Mapping[str, Any],
+        config: ConfigLookup,
         pluginName: str,
         loader: PluginLoader,
     ) -> None:

@@ -19,7 +19,6 @@ from peek_plugin_base.client.PluginClientEntryHookABC import PluginClientEntryHo
 from peek_plugin_base.field.PluginFieldEntryHookABC import PluginFieldEntryHookABC
 from peek_plugin_base.logic.PluginLogicEntryHookABC import PluginLogicEntryHookABC
 from peek_plugin_base.office.PluginOfficeEntryHookABC import PluginOfficeEntryHookABC
-from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
 from peek_plugin_base.worker.PluginWorkerEntryHookABC import PluginWorkerEntryHookABC
 
 HOME_ROOT_ENV = "PEEK_HOME_ROOT"
@@ -70,7 +69,9 @@ class EntryHookSpec:
     """A plugin entry-hook function name and the ABC the class it returns must subclass."""
 
     name: str
-    abc: type[PluginCommonEntryHookABC]
+    #: A subclass of ``PluginCommonEntryHookABC``; plain ``type`` because it is abstract
+    #: and mypy refuses an abstract class where ``type[...]`` is expected.
+    abc: type
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Vortex names of the services and browser apps, modern and legacy (DESIGN.md §3)."""
+"""Vortex names of the services and browser apps, modern and legacy (docs/dev/architecture.rst)."""
 
 #: The logic service (central: storage, migrations, admin).
 peekLogicName = "peek-logic-service"

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Any
+from typing import Any, Generic, cast
 
+from typing_extensions import TypeVar
+
+from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 from peek_plugin_base.PluginPackageFileConfig import PluginPackageFileConfig
 
+#: The platform hook type a service hands its plugins (``PeekLogicPlatformHookABC``...).
+PlatformHookT = TypeVar(
+    "PlatformHookT",
+    bound=PeekPlatformCommonHookABC,
+    covariant=True,
+    default=PeekPlatformCommonHookABC,
+)
 
-class PluginCommonEntryHookABC(metaclass=ABCMeta):
+
+class PluginCommonEntryHookABC(Generic[PlatformHookT], metaclass=ABCMeta):
     """What the platform calls on a plugin: ``load → start → stop → unload``.
 
     Each lifecycle method may return ``None``, a Deferred or a coroutine; the platform
-    waits for it before moving on.
+    waits for it before moving on. Each service's entry hook ABC names the type of its
+    platform hook, e.g. ``PluginLogicEntryHookABC(PluginCommonEntryHookABC[
+    PeekLogicPlatformHookABC])``, which is what :attr:`platform` returns.
     """
 
-    def __init__(self, pluginName: str, pluginRootDir: str, platform: Any = None) -> None:
+    def __init__(
+        self, pluginName: str, pluginRootDir: str, platform: PlatformHookT | None = None
+    ) -> None:
         self._pluginName = pluginName
         self._pluginRootDir = pluginRootDir
         self._platform = platform
@@ -32,9 +47,11 @@ class PluginCommonEntryHookABC(metaclass=ABCMeta):
         return self._pluginRootDir
 
     @property
-    def platform(self) -> Any:
+    def platform(self) -> PlatformHookT:
         """The platform hook of the service this plugin runs on."""
-        return self._platform
+        # None only for a hook built outside a running service (a test, or the worker
+        # reading celeryAppIncludes); the platform always passes its hook.
+        return cast(PlatformHookT, self._platform)
 
     @property
     def packageCfg(self) -> Any:
@@ -49,17 +66,17 @@ class PluginCommonEntryHookABC(metaclass=ABCMeta):
         return self.packageCfg.plugin.title(self._pluginName)
 
     @abstractmethod
-    def load(self) -> Any:
+    def load(self) -> object:
         """Prepare the plugin; on logic this runs just after its storage is migrated."""
 
     @abstractmethod
-    def start(self) -> Any:
+    def start(self) -> object:
         """Start the plugin: create controllers, handlers and subscriptions."""
 
     @abstractmethod
-    def stop(self) -> Any:
+    def stop(self) -> object:
         """Stop everything ``start`` began."""
 
     @abstractmethod
-    def unload(self) -> Any:
+    def unload(self) -> object:
         """Release whatever ``load`` acquired, before the plugin is unlinked."""

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from peek_platform.plugin.extension import LoaderExtension
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
@@ -100,5 +101,10 @@ class WorkerCeleryExtension(ServiceExtensionBase):
         if self._stopped is None:
             return None
         done: Deferred[None] = Deferred()
-        self._stopped.addBoth(lambda result: (done.callback(None), result)[1])
+
+        def fireDone(result: Failure | None) -> Failure | None:
+            done.callback(None)
+            return result
+
+        self._stopped.addBoth(fireDone)
         return done

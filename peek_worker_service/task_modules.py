@@ -19,6 +19,7 @@ from peek_platform.plugin.entry_hooks import entryHookClass
 from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata, runsOnService
 from peek_platform.plugin.ordering import orderPlugins
 from peek_platform.services import WORKER
+from peek_plugin_base.worker.PluginWorkerEntryHookABC import PluginWorkerEntryHookABC
 
 
 @dataclass
@@ -45,6 +46,7 @@ def _includesOf(pluginName: str, rootDir: Path) -> list[str]:
     """Import the plugin, construct its worker entry hook and read ``celeryAppIncludes``."""
     hookClass = entryHookClass(importlib.import_module(pluginName), WORKER)
     hook = hookClass(pluginName, str(rootDir), None)
+    assert isinstance(hook, PluginWorkerEntryHookABC)  # WORKER's entry hook ABC
     includes = hook.celeryAppIncludes
     if not isinstance(includes, list | tuple) or not all(isinstance(m, str) for m in includes):
         raise TypeError(f"celeryAppIncludes must be a list of module names, got {includes!r}")

@@ -13,6 +13,8 @@ from vortex.serialise.deferred import INLINE_MAX_BYTES, INLINE_MAX_TUPLES, runDe
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorThreads
+
     from vortex.PayloadEnvelope import PayloadEnvelope
 
 __all__ = ["Payload", "VortexDecodeError", "VortexEncodeError"]
@@ -39,7 +41,7 @@ class Payload:
         """Encode the whole payload (filt, tuples, result, date) as the wire body."""
         return frames.encodePayload(self.filt, self.tuples, self.result, self.date)
 
-    def toEncodedPayloadDefer(self, reactor: Any = None) -> Deferred:
+    def toEncodedPayloadDefer(self, reactor: IReactorThreads | None = None) -> Deferred:
         """Deferred variant of :meth:`toEncodedPayload` (threaded for large payloads)."""
         return runDeferred(
             self.toEncodedPayload, inline=len(self.tuples) <= INLINE_MAX_TUPLES, reactor=reactor
@@ -52,7 +54,9 @@ class Payload:
         return cls(filt=parts.filt, tuples=parts.tuples, result=parts.result, date=parts.date)
 
     @classmethod
-    def fromEncodedPayloadDefer(cls, encodedPayload: bytes, reactor: Any = None) -> Deferred:
+    def fromEncodedPayloadDefer(
+        cls, encodedPayload: bytes, reactor: IReactorThreads | None = None
+    ) -> Deferred:
         """Deferred variant of :meth:`fromEncodedPayload` (threaded for large bodies)."""
         inline = isinstance(encodedPayload, bytes) and len(encodedPayload) <= INLINE_MAX_BYTES
         return runDeferred(cls.fromEncodedPayload, encodedPayload, inline=inline, reactor=reactor)
@@ -76,7 +80,7 @@ class Payload:
         self,
         destVortexName: str | None = None,
         destVortexUuid: str | None = None,
-        reactor: Any = None,
+        reactor: IReactorThreads | None = None,
     ) -> Deferred:
         """Deferred variant of :meth:`makePayloadEnvelope`."""
         return runDeferred(
@@ -97,7 +101,7 @@ class Payload:
         self,
         destVortexName: str | None = None,
         destVortexUuid: str | None = None,
-        reactor: Any = None,
+        reactor: IReactorThreads | None = None,
     ) -> Deferred:
         """Deferred variant of :meth:`toVortexMsg`."""
         return runDeferred(

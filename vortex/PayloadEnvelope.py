@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 
@@ -12,6 +12,9 @@ from vortex.serialise import frames
 from vortex.serialise.deferred import INLINE_MAX_BYTES, runDeferred
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.serialise.tags import DATETIME as DATETIME_TAG
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorThreads
 
 __all__ = ["PayloadEnvelope", "VortexDecodeError", "VortexEncodeError"]
 
@@ -93,7 +96,7 @@ class PayloadEnvelope:
             return {DATETIME_TAG: date}  # orjson writes it as isoformat() would
         return frames.wireDate(date)
 
-    def toVortexMsgDefer(self, reactor: Any = None) -> Deferred:
+    def toVortexMsgDefer(self, reactor: IReactorThreads | None = None) -> Deferred:
         """Deferred variant of :meth:`toVortexMsg`."""
         return runDeferred(self.toVortexMsg, inline=self._inline(), reactor=reactor)
 
@@ -114,7 +117,9 @@ class PayloadEnvelope:
         return self
 
     @classmethod
-    def fromVortexMsgDefer(cls, vortexMsg: bytes, reactor: Any = None) -> Deferred:
+    def fromVortexMsgDefer(
+        cls, vortexMsg: bytes, reactor: IReactorThreads | None = None
+    ) -> Deferred:
         """Deferred variant of :meth:`fromVortexMsg` (inline: only the header is parsed)."""
         return runDeferred(cls.fromVortexMsg, vortexMsg, inline=True, reactor=reactor)
 
@@ -124,7 +129,7 @@ class PayloadEnvelope:
             return Payload(filt=self.filt, tuples=[], result=self.result, date=self.date)
         return Payload.fromEncodedPayload(self.encodedPayload)
 
-    def decodePayloadDefer(self, reactor: Any = None) -> Deferred:
+    def decodePayloadDefer(self, reactor: IReactorThreads | None = None) -> Deferred:
         """Deferred variant of :meth:`decodePayload` (threaded for large bodies)."""
         return runDeferred(self.decodePayload, inline=self._inline(), reactor=reactor)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Mapper
 
 T = TypeVar("T", bound=type)
 
@@ -33,13 +36,31 @@ class TupleField:
     def __repr__(self) -> str:
         return f"TupleField(defaultValue={self.defaultValue!r})"
 
+    if TYPE_CHECKING:
+        # Typing only: an instance keeps each field's (plugin-defined) value in its own
+        # __dict__, which shadows this class attribute; the class itself sees the TupleField.
+        @overload
+        def __get__(self, obj: None, owner: type) -> TupleField: ...
+        @overload
+        def __get__(self, obj: object, owner: type) -> Any: ...
+        def __get__(self, obj: object, owner: type) -> Any: ...
+
 
 class TupleSpec:
     """What the codec needs to know about one Tuple class: its fields and how to build it."""
 
-    __slots__ = ("cls", "defaults", "fieldNames", "fieldSet", "isSqla", "settable", "tupleType")
+    __slots__ = (
+        "cls",
+        "defaults",
+        "fieldNames",
+        "fieldSet",
+        "isSqla",
+        "mapper",
+        "settable",
+        "tupleType",
+    )
 
-    def __init__(self, cls: type) -> None:
+    def __init__(self, cls: type[Tuple]) -> None:
         self.cls = cls
         self.tupleType: str = cls.__dict__["__tupleType__"]
         self.defaults: dict[str, TupleField] = {}
@@ -49,7 +70,9 @@ class TupleSpec:
                     self.defaults.pop(name, None)
                     self.defaults[name] = value
         names = list(self.defaults)
-        mapper = getattr(cls, "__mapper__", None)
+        mapper: Mapper[Any] | None = getattr(cls, "__mapper__", None)
+        #: The SQLAlchemy mapper of a declarative tuple class, else None.
+        self.mapper = mapper
         self.isSqla = mapper is not None
         if mapper is not None:
             for prop in mapper.column_attrs:
@@ -62,10 +85,10 @@ class TupleSpec:
         self.settable = self.fieldSet.union(extra)
 
 
-_SPECS: dict[type, TupleSpec] = {}
+_SPECS: dict[type[Tuple], TupleSpec] = {}
 
 
-def tupleSpec(cls: type) -> TupleSpec:
+def tupleSpec(cls: type[Tuple]) -> TupleSpec:
     """Return (building once, lazily so SQLAlchemy mappers are configured) the spec of cls."""
     spec = _SPECS.get(cls)
     if spec is None:
@@ -156,7 +179,7 @@ class TupleRegistry:
     """Maps wire names to tuple classes; the codec only ever constructs classes found here."""
 
     def __init__(self) -> None:
-        self._byName: dict[str, type] = {}
+        self._byName: dict[str, type[Tuple]] = {}
 
     def register(self, cls: T) -> T:
         """Register cls under its ``__tupleType__``; re-registering the same class is a no-op."""
@@ -176,7 +199,7 @@ class TupleRegistry:
         self._byName[name] = cls
         return cls
 
-    def get(self, name: str) -> type | None:
+    def get(self, name: str) -> type[Tuple] | None:
         """The class registered under name, or None."""
         return self._byName.get(name)
 
@@ -193,6 +216,6 @@ def addTupleType(cls: T) -> T:
     return defaultTupleRegistry.register(cls)
 
 
-def tupleForTupleName(name: str) -> type | None:
+def tupleForTupleName(name: str) -> type[Tuple] | None:
     """The class registered in the process-wide registry under name, or None."""
     return defaultTupleRegistry.get(name)

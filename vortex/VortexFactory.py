@@ -35,6 +35,7 @@ from vortex.transport import (
     VortexServerEndpoint,
 )
 from vortex.transport.limits import DEFAULT_LIMITS
+from vortex.transport.reactor import IVortexReactor, globalReactor
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +84,12 @@ class VortexFactory:
         vortexUuid: str | None = None,
         *,
         payloadIO: PayloadIO | None = None,
-        reactor: Any = None,
+        reactor: IVortexReactor | None = None,
     ) -> None:
-        if reactor is None:
-            from twisted.internet import reactor
         self.vortexName = vortexName
         self.vortexUuid = vortexUuid or uuidlib.uuid4().hex
         self.payloadIO = payloadIO if payloadIO is not None else PayloadIO()
-        self.reactor = reactor
+        self.reactor = reactor if reactor is not None else globalReactor()
         self._servers: list[VortexServerEndpoint] = []
         self._clients: list[VortexClient] = []
         self._remotes: dict[VortexConnection, RemoteVortexInfo] = {}
@@ -248,9 +247,11 @@ class VortexFactory:
 
         Raises :class:`NoVortexException` when no linked peer matches or a link has closed.
         """
-        single = isinstance(vortexMsgs, bytes)
-        if not single:
-            vortexMsgs = list(vortexMsgs)
+        if isinstance(vortexMsgs, bytes):
+            single: bytes | None = vortexMsgs
+            msgs: Sequence[bytes] = ()
+        else:
+            single, msgs = None, list(vortexMsgs)
         targets = self._targets(destVortexName, destVortexUuid)
         if not targets:
             raise NoVortexException(
@@ -260,10 +261,10 @@ class VortexFactory:
             )
         try:
             for connection in targets:
-                if single:
-                    connection.send(vortexMsgs)
+                if single is not None:
+                    connection.send(single)
                 else:
-                    for msg in vortexMsgs:
+                    for msg in msgs:
                         connection.send(msg)
         except VortexLinkClosedError as e:
             raise NoVortexException(str(e)) from None

@@ -18,7 +18,7 @@ from sphinx.util.docutils import SphinxDirective
 #: Where the directive finds the keys, as ``module:attribute`` (a Sphinx config value).
 DEFAULT_SOURCE = "peek_platform.config.keys:CONFIG_KEYS"
 
-#: Service keys in the order the platform lists them (DESIGN.md §3).
+#: Service keys in the order the platform lists them (docs/dev/architecture.rst).
 SERVICE_ORDER = ("logic", "field", "office", "agent", "worker")
 
 COLUMNS = ("Key", "Type", "Default", "Services", "Description")

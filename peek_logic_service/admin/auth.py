@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import cast
 from urllib.parse import quote
 
 from twisted.internet.interfaces import IReactorTime
+from twisted.web import http
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
@@ -93,8 +95,14 @@ def clientAddress(request: IRequest) -> str:
     return str(getattr(address, "host", address))
 
 
+def _cookies(request: IRequest) -> http.Request:
+    """``request`` for ``addCookie``: twisted's IRequest leaves out the ``httpOnly`` and
+    ``sameSite`` arguments that its implementation, ``twisted.web.http.Request``, takes."""
+    return cast(http.Request, request)
+
+
 def _setCookie(request: IRequest, name: bytes, value: str, *, path: bytes = b"/") -> None:
-    request.addCookie(
+    _cookies(request).addCookie(
         name,
         value.encode("ascii"),
         path=path,
@@ -105,7 +113,7 @@ def _setCookie(request: IRequest, name: bytes, value: str, *, path: bytes = b"/"
 
 
 def _expireCookie(request: IRequest, name: bytes, *, path: bytes = b"/") -> None:
-    request.addCookie(
+    _cookies(request).addCookie(
         name,
         b"",
         path=path,

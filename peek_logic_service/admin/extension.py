@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort
 
 from peek_logic_service.admin.auth import AdminAuth
 from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
@@ -48,7 +50,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         #: What the admin pages observe and push on the vortex, once started.
         self.liveData: AdminLiveData | None = None
         self._credentials: RecoveryCredentials | None = None
-        self._port: Any = None
+        self._port: IListeningPort | None = None
         #: The authentication state, once started (phase-2 resources may use it).
         self.auth: AdminAuth | None = None
         #: The site's root resource, once started; ``root.mount(name, resource,
@@ -105,7 +107,7 @@ class AdminSiteExtension(ServiceExtensionBase):
             )
             self.liveData.start()
 
-    def stopAfterPlugins(self, ctx: ServiceContext) -> Any:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Stop the admin pages' data and listening (a Deferred that fires once closed)."""
         if self.liveData is not None:
             self.liveData.shutdown()

@@ -29,6 +29,7 @@ from peek_logic_service.admin.tuples import (
     AdminPluginSettingTuple,
 )
 from peek_platform.config import ServiceConfig
+from peek_platform.storage.plugin_settings import PluginSettingsStore, PluginSettingValue
 from peek_platform.vortex.tuples import PlatformStatusTuple
 from peek_plugin_base.settings.PluginSetting import PluginSettingError
 from vortex.handler.TupleActionProcessor import (
@@ -57,9 +58,11 @@ class StatusViewLike(Protocol):
 class SettingsStorageLike(Protocol):
     """What the admin pages need of ``StorageServiceExtension``."""
 
-    settingsStore: Any
+    @property
+    def settingsStore(self) -> PluginSettingsStore:
+        """The store ``setPluginSetting`` writes to."""
 
-    def listPluginSettings(self) -> Deferred[list[Any]]:
+    def listPluginSettings(self) -> Deferred[list[PluginSettingValue]]:
         """Every loaded plugin's declared settings with their current values."""
 
     def inThread(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
@@ -79,7 +82,9 @@ class _Provider(TuplesProviderABC):
         return d
 
 
-def settingTuple(value: Any, pluginTitle: Callable[[str], str]) -> AdminPluginSettingTuple:
+def settingTuple(
+    value: PluginSettingValue, pluginTitle: Callable[[str], str]
+) -> AdminPluginSettingTuple:
     """A ``PluginSettingValue`` as the Settings page's tuple."""
     setting = value.setting
     return AdminPluginSettingTuple(
@@ -165,25 +170,25 @@ class AdminLiveData:
             return []
         return [self._statusView.snapshot()]
 
-    def _settings(self) -> Any:
+    def _settings(
+        self,
+    ) -> list[AdminPluginSettingTuple] | Deferred[list[AdminPluginSettingTuple]]:
         if self._storage is None:
             return []
         d = self._storage.listPluginSettings()
-        d.addCallback(lambda values: [settingTuple(v, self._pluginTitle) for v in values])
-        return d
+        return d.addCallback(lambda values: [settingTuple(v, self._pluginTitle) for v in values])
 
     def _logTail(self) -> Deferred[list[AdminLogTailTuple]]:
         d = threads.deferToThreadPool(
             self._clock, self._clock.getThreadPool(), readTail, self._logPath
         )
-        d.addCallback(
+        return d.addCallback(
             lambda lines: [
                 AdminLogTailTuple(
                     serviceKey=self._config.spec.key, logPath=str(self._logPath), lines=lines
                 )
             ]
         )
-        return d
 
     # ---- actions ------------------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from vortex.Tuple import Tuple, TupleField, addTupleType
+from peek_platform.vortex.typed_fields import anyField, field, listField
+from vortex.Tuple import Tuple, addTupleType
 
 #: Observable and action processor name of the admin pages (also their ``additionalFilt``).
 ADMIN_OBSERVABLE_NAME = "peek_logic_service.admin"
@@ -21,14 +20,14 @@ class AdminPluginSettingTuple(Tuple):
 
     __tupleType__ = "peek_logic_service.admin.PluginSettingTuple"
 
-    pluginName: str = TupleField(typingType=str)
-    pluginTitle: str = TupleField(typingType=str)
-    name: str = TupleField(typingType=str)
-    type: str = TupleField(typingType=str)
-    default: Any = TupleField()
-    description: str = TupleField(typingType=str)
-    value: Any = TupleField()
-    isDefault: bool = TupleField(True, typingType=bool)
+    pluginName = field(str)
+    pluginTitle = field(str)
+    name = field(str)
+    type = field(str)
+    default = anyField()
+    description = field(str)
+    value = anyField()
+    isDefault = field(bool, True)
 
 
 @addTupleType
@@ -37,13 +36,13 @@ class AdminConfigEntryTuple(Tuple):
 
     __tupleType__ = "peek_logic_service.admin.ConfigEntryTuple"
 
-    key: str = TupleField(typingType=str)
-    type: str = TupleField(typingType=str)
-    value: Any = TupleField()
-    description: str = TupleField(typingType=str)
-    secret: bool = TupleField(False, typingType=bool)
+    key = field(str)
+    type = field(str)
+    value = anyField()
+    description = field(str)
+    secret = field(bool, False)
     #: For a secret: whether a value is set at all (shown as "hidden" or "not set").
-    isSet: bool = TupleField(True, typingType=bool)
+    isSet = field(bool, True)
 
 
 @addTupleType
@@ -52,9 +51,9 @@ class AdminConfigTuple(Tuple):
 
     __tupleType__ = "peek_logic_service.admin.ConfigTuple"
 
-    serviceKey: str = TupleField(typingType=str)
-    configPath: str = TupleField(typingType=str)
-    entries: list = TupleField(list, typingType=list)
+    serviceKey = field(str)
+    configPath = field(str)
+    entries = listField(AdminConfigEntryTuple)
 
 
 @addTupleType
@@ -63,6 +62,6 @@ class AdminLogTailTuple(Tuple):
 
     __tupleType__ = "peek_logic_service.admin.LogTailTuple"
 
-    serviceKey: str = TupleField(typingType=str)
-    logPath: str = TupleField(typingType=str)
-    lines: list = TupleField(list, typingType=list)
+    serviceKey = field(str)
+    logPath = field(str)
+    lines = listField(str)

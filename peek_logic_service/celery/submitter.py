@@ -170,7 +170,12 @@ class CeleryTaskSubmitter:
         if not self._stopped.called:
             self._commands.put(_STOP)
         stopped: Deferred[None] = Deferred()
-        self._stopped.addBoth(lambda result: (stopped.callback(None), result)[1])
+
+        def fireStopped(result: Failure | None) -> Failure | None:
+            stopped.callback(None)
+            return result
+
+        self._stopped.addBoth(fireStopped)
         return stopped
 
     # -- reactor thread -----------------------------------------------------------------

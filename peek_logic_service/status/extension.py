@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from peek_logic_service.status.service import PlatformStatusService
 from peek_logic_service.status.view import PlatformStatusView
-from peek_platform.process.context import ServiceExtensionBase
+from peek_platform.plugin.extension import LoaderExtension
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.vortex.extension import DataExchangeServerExtension
 
 
@@ -21,22 +21,25 @@ class PlatformStatusExtension(ServiceExtensionBase):
         self.view = PlatformStatusView()
         self._service: PlatformStatusService | None = None
 
-    def startBeforePlugins(self, ctx: Any) -> None:
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Register the endpoints; logic's own plugins are watched from now on."""
+        loader = ctx.loader
+        if loader is None:
+            raise RuntimeError("the platform status needs the plugin loader; it is not built")
         self._service = PlatformStatusService(
             self.view,
             self._vortex.factory,
             self._vortex.identity,
-            ctx.loader.statuses,
-            subscribe=ctx.loader.addStatusListener,
+            loader.statuses,
+            subscribe=loader.addStatusListener,
         )
         self._service.start()
 
-    def loaderExtensions(self, ctx: Any) -> Sequence[Any]:
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
         """No per-plugin hooks."""
         return []
 
-    def stopAfterPlugins(self, ctx: Any) -> None:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> None:
         """Unregister the endpoints."""
         if self._service is not None:
             self._service.stop()

@@ -1,4 +1,4 @@
-"""Configure the platform Celery app from resolved settings (DESIGN.md §8).
+"""Configure the platform Celery app from resolved settings (docs/dev/worker.rst).
 
 Delivery rules: tasks are acknowledged after they finish (``task_acks_late``) and a task
 whose pool process died is put back on the queue (``task_reject_on_worker_lost``), so a

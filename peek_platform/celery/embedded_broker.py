@@ -63,11 +63,14 @@ class EmbeddedSqliteChannel(kombuSqla.Channel):
         with self._sessionLock:
             return super()._new_queue(queue, **kwargs)
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> Any:
+    # The parameters of kombu's SQLAlchemy channel, which renames the abstract channel's
+    # ``message`` to ``payload``, so no signature matches both (kombu passes it by position).
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         with self._sessionLock:
             return super()._put(queue, payload, **kwargs)
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
+        """The next message; ``timeout`` (the abstract channel's) is ignored, like kombu's."""
         with self._sessionLock:
             return super()._get(queue)
 

@@ -9,11 +9,11 @@ the same queue without any server process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peek_platform.config import ConfigLookup
 from peek_platform.services import LOGIC, ServiceSpec
 
 #: Directory inside the logic home that holds the embedded broker and result store.
@@ -58,9 +58,7 @@ def embeddedResultUrl(logicHome: Path) -> str:
     return f"db+sqlite:///{path}"
 
 
-def celerySettingsFromConfig(
-    config: Mapping[str, Any], spec: ServiceSpec, home: Path
-) -> CelerySettings:
+def celerySettingsFromConfig(config: ConfigLookup, spec: ServiceSpec, home: Path) -> CelerySettings:
     """Read the ``celery.*`` keys of a loaded service config; resolve empty URLs."""
     logicHome = logicHomeFor(spec, home)
     return CelerySettings(
@@ -73,7 +71,7 @@ def celerySettingsFromConfig(
     )
 
 
-def _optional(config: Mapping[str, Any], key: str, default: Any) -> Any:
+def _optional(config: ConfigLookup, key: str, default: Any) -> Any:
     """A key that only some services read (the worker sizing keys are not in logic's table)."""
     try:
         return config[key]

@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -100,7 +101,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setHandler(revision, makeRevision)
 
 
-def _dbSettings(home: Path | None) -> tuple[str, dict]:
+def _dbSettings(home: Path | None) -> tuple[str, dict[str, Any], list[str]]:
+    """``(url, engineArgs, enabled plugin names)`` from the logic home's config."""
     home = (home or LOGIC.defaultHome()).expanduser().resolve()
     try:
         config = loadServiceConfig(LOGIC, home, writeBack=False)
@@ -109,13 +111,19 @@ def _dbSettings(home: Path | None) -> tuple[str, dict]:
     return (*dbSettingsFromConfig(config, LOGIC, home), list(config["plugin.enabled"]))
 
 
-def _pluginTarget(
-    name: str, url: str, engineArgs: dict, *, requireStorage: bool = True
-) -> _Target | None:
-    """The target of plugin ``name``; ``UsageError`` when not installed or without storage.
+def _pluginTarget(name: str, url: str, engineArgs: dict[str, Any]) -> _Target:
+    """The target of plugin ``name``; ``UsageError`` when not installed or without storage."""
+    target = _optionalPluginTarget(name, url, engineArgs)
+    if target is None:
+        raise UsageError(
+            f"plugin {name} has no storage: its plugin_package.json has no "
+            '"storage": {"alembicDir": ...} section'
+        )
+    return target
 
-    With ``requireStorage=False`` a plugin without storage gives ``None`` instead.
-    """
+
+def _optionalPluginTarget(name: str, url: str, engineArgs: dict[str, Any]) -> _Target | None:
+    """The target of plugin ``name``, ``None`` without storage; ``UsageError`` if not installed."""
     spec = importlib.util.find_spec(name) if name.isidentifier() else None
     if spec is None or not spec.submodule_search_locations:
         raise UsageError(f"unknown plugin {name!r}: no such package is installed")
@@ -126,12 +134,7 @@ def _pluginTarget(
     except (PluginError, PluginStorageError) as e:
         raise UsageError(str(e)) from e
     if storage is None:
-        if not requireStorage:
-            return None
-        raise UsageError(
-            f"plugin {name} has no storage: its plugin_package.json has no "
-            '"storage": {"alembicDir": ...} section'
-        )
+        return None
     db = DbConnection(
         url,
         sa.MetaData(schema=storage.schema),
@@ -158,7 +161,7 @@ def _targets(args: argparse.Namespace, *, allWhenMissing: bool) -> list[_Target]
         return [_pluginTarget(name, url, engineArgs)]
     targets = [platform]
     for pluginName in enabled if allWhenMissing else ():
-        target = _pluginTarget(pluginName, url, engineArgs, requireStorage=False)
+        target = _optionalPluginTarget(pluginName, url, engineArgs)
         if target is not None:
             targets.append(target)
     return targets

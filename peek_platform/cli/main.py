@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from peek_platform import __version__
-from peek_platform.cli import config_command, db_command, plugin_command, status_command
+from peek_platform.cli import (
+    config_command,
+    db_command,
+    plugin_command,
+    role_command,
+    status_command,
+    user_command,
+)
 from peek_platform.cli.base import EXIT_FAILURE, EXIT_USAGE, CommandFailed, UsageError
 
 #: The modules that each add one top-level command, in the order ``--help`` lists them.
@@ -21,6 +28,8 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     plugin_command,
     db_command,
     status_command,
+    user_command,
+    role_command,
 )
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
@@ -37,6 +37,9 @@ from vortex.PayloadIO import PayloadIO
 from vortex.SerialiseUtil import VortexDecodeError
 from vortex.transport import Backoff, ClientTls, TlsConfigError
 from vortex.VortexFactory import VortexFactory
+
+if TYPE_CHECKING:
+    from peek_platform.process.context import ServiceReactor
 
 #: The vortex name ``peek status`` links to logic with.
 STATUS_CLIENT_NAME = "peek-status-cli"
@@ -147,7 +150,7 @@ def fetchStatus(
     url: str,
     secret: bytes,
     *,
-    reactor: Any,
+    reactor: ServiceReactor,
     tls: ClientTls | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     pollSeconds: float = 0.02,
@@ -215,8 +218,10 @@ def fetchStatus(
 
 def _runOnce(work: Callable[[Any], defer.Deferred]) -> Any:
     """Run the global reactor until ``work(reactor)`` settles; return or raise its result."""
-    from twisted.internet import reactor
+    from twisted.internet import reactor as globalReactor
 
+    # Typed as the running reactor it is: run() takes installSignalHandlers.
+    reactor: ServiceReactor = globalReactor
     outcome: dict[str, Any] = {}
 
     def go() -> None:

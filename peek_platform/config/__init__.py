@@ -5,6 +5,7 @@ from peek_platform.config.errors import ConfigError
 from peek_platform.config.keys import CONFIG_KEYS, ConfigKey, keysForService
 from peek_platform.config.service_config import (
     CONFIG_FILE_NAME,
+    ConfigLookup,
     ServiceConfig,
     loadServiceConfig,
     writeConfigFile,
@@ -15,6 +16,7 @@ __all__ = [
     "CONFIG_KEYS",
     "ConfigError",
     "ConfigKey",
+    "ConfigLookup",
     "ServiceConfig",
     "keysForService",
     "loadServiceConfig",

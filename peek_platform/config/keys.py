@@ -39,6 +39,7 @@ _TYPE_NAMES: dict[Any, str] = {
     bool: "boolean",
     list[str]: "list of strings",
     dict: "object",
+    list[dict]: "list of objects",
 }
 
 
@@ -80,7 +81,8 @@ class ConfigKey:
 
     #: Dotted path inside ``config.json``, e.g. ``logging.level``.
     path: str
-    #: ``str``, ``int``, ``float`` (any number), ``bool``, ``list[str]`` or ``dict``.
+    #: ``str``, ``int``, ``float`` (any number), ``bool``, ``list[str]``, ``dict`` or
+    #: ``list[dict]`` (each item's own fields are checked by the feature that reads them).
     type: Any
     #: Value used (and written back) when the key is missing.
     default: Any
@@ -137,15 +139,18 @@ class ConfigKey:
     def check(self, value: Any) -> Any:
         """Return ``value`` typed and normalised for this key; raise ``InvalidValue`` if wrong."""
         expected = _article(self.typeName)
-        if self.type == list[str]:
+        if self.type in (list[str], list[dict]):
+            itemType, itemName = (
+                (str, "a string") if self.type == list[str] else (dict, "an object")
+            )
             if not isinstance(value, list):
                 raise InvalidValue(f"expected {expected}, got {describeValue(value)}")
             for index, item in enumerate(value):
-                if not isinstance(item, str):
+                if not isinstance(item, itemType):
                     raise InvalidValue(
-                        f"item {index}: expected a string, got {describeValue(item)}", index
+                        f"item {index}: expected {itemName}, got {describeValue(item)}", index
                     )
-            return list(value)
+            return copy.deepcopy(list(value))
         if not self._hasType(value):
             raise InvalidValue(f"expected {expected}, got {describeValue(value)}")
         if self.type is float and not math.isfinite(value):
@@ -480,6 +485,18 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         services=LOGIC_ONLY,
         minimum=0,
         minimumExclusive=True,
+    ),
+    ConfigKey(
+        path="ldap.directories",
+        type=list[dict],
+        default=[],
+        description="LDAP directories users may log in with, tried in order after local "
+        "users. Each is an object with name, url, sites, mode (bind: userDnTemplate; search: "
+        "bindDn, bindPassword, userSearchBase, userSearchFilter), groupSearchBase, "
+        "groupMemberAttribute, groupRoles, timeoutSeconds and tlsCaPath, as the admin "
+        "guide's LDAP directories page describes. bindPassword is secret: masked wherever "
+        "the configuration is shown.",
+        services=LOGIC_ONLY,
     ),
 )
 

@@ -1,10 +1,10 @@
-"""Load, validate and complete a service's ``config.json`` (DESIGN.md §5)."""
+"""Load, validate and complete a service's ``config.json`` (docs/dev/config.rst)."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsoncfg
 
@@ -26,7 +26,23 @@ from peek_platform.config.keys import (
 )
 from peek_platform.services import ServiceSpec
 
-__all__ = ["CONFIG_FILE_NAME", "ServiceConfig", "loadServiceConfig", "writeConfigFile"]
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "ConfigLookup",
+    "ServiceConfig",
+    "loadServiceConfig",
+    "writeConfigFile",
+]
+
+
+class ConfigLookup(Protocol):
+    """Config values by dotted key (``config["dataExchange.port"]``), ``KeyError`` if absent.
+
+    What readers of a few keys need: a :class:`ServiceConfig`, or a plain ``dict`` in tests.
+    """
+
+    def __getitem__(self, dottedKey: str, /) -> Any:
+        """The value of ``dottedKey``."""
 
 
 class ServiceConfig:

@@ -1,1 +1,1 @@
-"""Plugin discovery, validation, ordering and lifecycle for every Peek service (DESIGN.md §4)."""
+"""Plugin discovery, validation, ordering and lifecycle for every service (docs/dev/loader.rst)."""

@@ -45,7 +45,7 @@ def findInstalledPlugins(searchPath: list[str] | None = None) -> list[InstalledP
     found: dict[str, InstalledPlugin] = {}
     for info in pkgutil.iter_modules(searchPath):
         if info.ispkg and isPluginName(info.name) and info.name not in found:
-            spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]
+            spec = info.module_finder.find_spec(info.name, None)
             found[info.name] = _describe(info.name, spec)
     if searchPath is None:
         for name in importlib.metadata.packages_distributions():

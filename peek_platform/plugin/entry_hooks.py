@@ -38,7 +38,12 @@ def _checkClass(
     """Refuse anything but a concrete subclass of the ABC that ``hookSpec`` promises."""
     base, hookName = hookSpec.abc, hookSpec.name
     baseName = f"{base.__module__}.{base.__qualname__}"
-    if not inspect.isclass(cls) or not issubclass(cls, base):
+    # Every hookSpec.abc derives from PluginCommonEntryHookABC; naming it types ``cls``.
+    if (
+        not inspect.isclass(cls)
+        or not issubclass(cls, base)
+        or not issubclass(cls, PluginCommonEntryHookABC)
+    ):
         raise PluginValidationError(
             pluginName,
             f"{where}: {hookName}() returned {cls!r}; it must return a subclass of {baseName}",

@@ -1,4 +1,4 @@
-"""Load, start, stop and unload the enabled plugins of one service (DESIGN.md §4).
+"""Load, start, stop and unload the enabled plugins of one service (docs/dev/loader.rst).
 
 Order and failure rules:
 
@@ -22,9 +22,9 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from types import CoroutineType
-from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -38,13 +38,15 @@ from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata, ru
 from peek_platform.plugin.ordering import orderPlugins
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.services import ServiceSpec
+from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
+from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
 
 __all__ = ["LoadedPlugin", "LoaderExtension", "PlatformFactory", "PluginLoader"]
 
 logger = logging.getLogger(__name__)
 
 #: Builds the platform hook handed to a plugin: ``(pluginName, pluginRootDir, loader)``.
-PlatformFactory = Callable[[str, Path, "PluginLoader"], object]
+PlatformFactory = Callable[[str, Path, "PluginLoader"], PeekPlatformCommonHookABC]
 
 #: States in which a plugin's published API is offered to other plugins.
 _API_STATES = frozenset({PluginState.LOADED, PluginState.STARTED, PluginState.STOPPED})
@@ -61,8 +63,8 @@ class LoadedPlugin:
         self.name = name
         self.rootDir: Path | None = None
         self.metadata: PluginMetadata | None = None
-        self.entryHook: Any = None
-        self.platform: object | None = None
+        self.entryHook: PluginCommonEntryHookABC | None = None
+        self.platform: PeekPlatformCommonHookABC | None = None
         self.status = PluginStatus(name=name)
         #: ``load()`` was entered and ``unload()`` has not been called yet.
         self._needsUnload = False
@@ -189,7 +191,7 @@ class PluginLoader:
                 continue
             began = self._reactor.seconds()
             plugin._needsStop = True
-            outcome = await self._call(plugin.entryHook.start, deadline=True)
+            outcome = await self._call(_hook(plugin).start, deadline=True)
             if isinstance(outcome, _Failed):
                 self._failCall(plugin, "start", outcome.failure)
                 await self._undo(plugin)
@@ -206,7 +208,7 @@ class PluginLoader:
                 continue
             plugin._needsStop = False
             began = self._reactor.seconds()
-            outcome = await self._call(plugin.entryHook.stop, deadline=True)
+            outcome = await self._call(_hook(plugin).stop, deadline=True)
             if isinstance(outcome, _Failed):
                 self._recordAfterFailure(plugin, "stop", outcome.failure)
                 continue
@@ -222,7 +224,7 @@ class PluginLoader:
                 continue
             plugin._needsUnload = False
             began = self._reactor.seconds()
-            outcome = await self._call(plugin.entryHook.unload, deadline=True)
+            outcome = await self._call(_hook(plugin).unload, deadline=True)
             if isinstance(outcome, _Failed):
                 self._recordAfterFailure(plugin, "unload", outcome.failure)
             else:
@@ -285,15 +287,17 @@ class PluginLoader:
         except Exception as e:
             self._failException(plugin, "", e)
             return
+        rootDir = plugin.rootDir
+        assert rootDir is not None  # found by _prepare, else the plugin is not PENDING
         try:
-            plugin.platform = self._platformFactory(plugin.name, plugin.rootDir, self)
-            plugin.entryHook = hookClass(plugin.name, str(plugin.rootDir), plugin.platform)
+            plugin.platform = self._platformFactory(plugin.name, rootDir, self)
+            plugin.entryHook = hookClass(plugin.name, str(rootDir), plugin.platform)
         except Exception as e:
             self._failException(plugin, "construct failed: ", e)
             self._releaseRegistrations(plugin)
             return
         for extension in self._extensions:
-            outcome = await self._call(lambda ext=extension: ext.beforeLoad(plugin))
+            outcome = await self._call(partial(extension.beforeLoad, plugin))
             if isinstance(outcome, _Failed):
                 step = f"{type(extension).__name__}.beforeLoad"
                 self._failCall(plugin, step, outcome.failure)
@@ -301,7 +305,7 @@ class PluginLoader:
                 return
             plugin._preparedBy.append(extension)
         plugin._needsUnload = True
-        outcome = await self._call(plugin.entryHook.load, deadline=True)
+        outcome = await self._call(_hook(plugin).load, deadline=True)
         if isinstance(outcome, _Failed):
             self._failCall(plugin, "load", outcome.failure)
             await self._undo(plugin)
@@ -318,7 +322,7 @@ class PluginLoader:
             if not getattr(plugin, flag):
                 continue
             setattr(plugin, flag, False)
-            outcome = await self._call(getattr(plugin.entryHook, step), deadline=True)
+            outcome = await self._call(getattr(_hook(plugin), step), deadline=True)
             if isinstance(outcome, _Failed):
                 self._logCleanupFailure(plugin, step, outcome.failure)
         self._releaseRegistrations(plugin)
@@ -328,7 +332,7 @@ class PluginLoader:
         """Call ``afterUnload`` of the extensions that prepared ``plugin``, in reverse."""
         while plugin._preparedBy:
             extension = plugin._preparedBy.pop()
-            outcome = await self._call(lambda ext=extension: ext.afterUnload(plugin))
+            outcome = await self._call(partial(extension.afterUnload, plugin))
             if isinstance(outcome, _Failed):
                 step = f"{type(extension).__name__}.afterUnload"
                 if record:
@@ -411,6 +415,13 @@ class PluginLoader:
         status.traceback = trace if not status.traceback else f"{status.traceback}\n{trace}"
         self._statusChanged()
         logger.error("%s: %s\n%s", plugin.name, reason, trace)
+
+
+def _hook(plugin: LoadedPlugin) -> PluginCommonEntryHookABC:
+    """The entry hook of a plugin the loader has constructed (its state or flags say so)."""
+    if plugin.entryHook is None:
+        raise RuntimeError(f"{plugin.name}: the entry hook has not been constructed")
+    return plugin.entryHook
 
 
 def _packageDir(pluginName: str) -> Path:

@@ -1,4 +1,4 @@
-"""Read and validate a plugin's ``plugin_package.json`` (DESIGN.md §4)."""
+"""Read and validate a plugin's ``plugin_package.json`` (docs/dev/loader.rst)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import jsoncfg
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from peek_platform.identity.permissions import Permission, pluginPermissionProblem
 from peek_platform.plugin.errors import PluginValidationError
 from peek_platform.services import KNOWN_REQUIRES_SERVICES, ServiceSpec
 from peek_plugin_base import PLUGIN_CONTRACT_VERSION
@@ -31,6 +32,8 @@ class PluginMetadata:
     path: Path
     #: The whole parsed document, for per-service sections (``storage``, ``logic``, ...).
     raw: dict
+    #: The permissions the plugin declares (``"permissions"``), in file order.
+    permissions: tuple[Permission, ...] = ()
 
 
 def readPluginMetadata(
@@ -62,6 +65,7 @@ def readPluginMetadata(
     if pluginName in requiresPlugins:
         check.fail(f'"requiresPlugins" names the plugin itself ({pluginName!r}); remove it')
     platformRange = _platformRange(check, contractVersion)
+    permissions = _permissions(check)
 
     return PluginMetadata(
         name=pluginName,
@@ -72,6 +76,7 @@ def readPluginMetadata(
         peekPlatformVersion=platformRange,
         path=path,
         raw=document,
+        permissions=permissions,
     )
 
 
@@ -130,6 +135,44 @@ def _platformRange(check: _Checker, contractVersion: str) -> str | None:
             f"{contractVersion}"
         )
     return value
+
+
+def _permissions(check: _Checker) -> tuple[Permission, ...]:
+    """Validate ``permissions``: a list of ``{"name": ..., "description": ...}`` objects."""
+    value = check.document.get("permissions")
+    if value is None:
+        return ()
+    example = f'[{{"name": "{check.pluginName}.edit", "description": "Change items"}}]'
+    if not isinstance(value, list):
+        check.fail(
+            f'"permissions" must be a list of objects like {example}, not {_typeName(value)}'
+        )
+    permissions: list[Permission] = []
+    for index, entry in enumerate(value):
+        where = f'"permissions[{index}]"'
+        if not isinstance(entry, dict):
+            check.fail(f"{where} must be an object like {example[1:-1]}, not {_typeName(entry)}")
+        extra = sorted(set(entry) - {"name", "description"})
+        if extra:
+            check.fail(
+                f'{where} has unknown key(s) {extra}; only "name" and "description" are allowed'
+            )
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            check.fail(f'{where}.name must be a non-empty string like "{check.pluginName}.edit"')
+        problem = pluginPermissionProblem(check.pluginName, name)
+        if problem is not None:
+            check.fail(f"{where}.name {name!r} {problem}")
+        description = entry.get("description")
+        if not isinstance(description, str) or not description.strip():
+            check.fail(
+                f"{where}.description of {name!r} must be a non-empty string saying what the "
+                "permission allows"
+            )
+        if any(permission.name == name for permission in permissions):
+            check.fail(f"{where}.name {name!r} is declared twice; declare each permission once")
+        permissions.append(Permission(name, description.strip()))
+    return tuple(permissions)
 
 
 class _Checker:

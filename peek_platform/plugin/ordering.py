@@ -1,4 +1,4 @@
-"""Order enabled plugins so each one's ``requiresPlugins`` load first (DESIGN.md §4.1)."""
+"""Order enabled plugins so each one's ``requiresPlugins`` load first (docs/dev/loader.rst)."""
 
 from __future__ import annotations
 

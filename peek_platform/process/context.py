@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 from twisted.internet.defer import Deferred
 
 from peek_platform.services import ServiceSpec
+from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 
 if TYPE_CHECKING:
     from peek_platform.config import ServiceConfig
@@ -43,7 +44,7 @@ class ServiceContext:
 
 #: Builds the platform hook one plugin receives: ``factory(ctx, pluginName)``. Called by
 #: the loader, so ``ctx.loader`` is set by then.
-PlatformHookFactory = Callable[[ServiceContext, str], object]
+PlatformHookFactory = Callable[[ServiceContext, str], PeekPlatformCommonHookABC]
 
 
 @runtime_checkable

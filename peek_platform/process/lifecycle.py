@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -151,7 +152,7 @@ class ServiceLifecycle:
         for extension in reversed(self._startedExtensions):
             await self._bounded(
                 f"stop extension {_extensionName(extension)}",
-                lambda ext=extension: ext.stopAfterPlugins(ctx),
+                partial(extension.stopAfterPlugins, ctx),
             )
         logger.info("%s: stopped", self._name)
 

@@ -7,7 +7,8 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+
+from twisted.internet.defer import Deferred
 
 from peek_platform import __version__
 from peek_platform.config import CONFIG_FILE_NAME, ConfigError, loadServiceConfig
@@ -114,7 +115,7 @@ def runService(
             ", ".join(ctx.config.unwrittenKeys),
         )
 
-    def beginStop() -> Any:
+    def beginStop() -> Deferred[None]:
         """Shutdown trigger: from now on a stop signal forces the exit."""
         signals.markStopping()
         return lifecycle.stop()

@@ -223,9 +223,7 @@ class Supervisor:
             logger.info("%s: sending SIGTERM", child.command.key)
             self._signal(child, "TERM")
             child.killCall = self._clock.callLater(self._graceSeconds, self._killLate, child)
-        done = DeferredList(waits)
-        done.addCallback(lambda _: None)
-        return done
+        return DeferredList(waits).addCallback(lambda _: None)
 
     def _killLate(self, child: _Child) -> None:
         child.killCall = None

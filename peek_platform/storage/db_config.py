@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from peek_platform.config import ConfigLookup
 from peek_platform.services import LOGIC, ServiceSpec
 
 #: File name of the embedded SQLite database in the logic service's home.
@@ -28,7 +29,9 @@ def resolveConnectUrl(connectUrl: str, spec: ServiceSpec, home: Path) -> str:
     return embeddedSqliteUrl(logicHome)
 
 
-def dbSettingsFromConfig(config: Any, spec: ServiceSpec, home: Path) -> tuple[str, dict]:
+def dbSettingsFromConfig(
+    config: ConfigLookup, spec: ServiceSpec, home: Path
+) -> tuple[str, dict[str, Any]]:
     """``(url, engineArgs)`` from a service config holding the ``sqlalchemy.*`` keys."""
     url = resolveConnectUrl(config["sqlalchemy.connectUrl"], spec, home)
     return url, dict(config["sqlalchemy.engineArgs"])

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from twisted.internet import threads
 from twisted.internet.defer import Deferred, DeferredLock
 from twisted.python import threadable
 
-from peek_platform.process.context import ServiceExtensionBase
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
 from peek_platform.storage.db_config import dbSettingsFromConfig
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.storage.plugin_settings import (
@@ -27,9 +28,15 @@ from peek_platform.storage.plugin_storage import (
     checkMetadataSchema,
     pluginStorage,
 )
+from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
 from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
 from peek_plugin_base.settings.PluginSetting import PluginSetting, parseSettingDeclarations
 from peek_plugin_base.storage.DbConnection import DbConnection
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from peek_platform.plugin.loader import LoadedPlugin
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +47,15 @@ class StorageServiceExtension(ServiceExtensionBase):
     def __init__(self, isReactorThread: Callable[[], bool] = threadable.isInIOThread) -> None:
         self._isReactorThread = isReactorThread
         self._url: str | None = None
-        self._engineArgs: dict = {}
-        self._reactor: Any = None
+        self._engineArgs: dict[str, Any] = {}
+        self._reactor: ServiceReactor = None
         self._platformDb: DbConnection | None = None
         self._settingsStore: PluginSettingsStore | None = None
         self._pluginDbs: dict[str, DbConnection] = {}
         self._pluginSettings: dict[str, tuple[PluginSetting, ...]] = {}
         self._migrationLock = DeferredLock()
 
-    def _configure(self, ctx: Any) -> None:
+    def _configure(self, ctx: ServiceContext) -> None:
         if self._url is None:
             self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
             self._reactor = ctx.reactor
@@ -57,8 +64,12 @@ class StorageServiceExtension(ServiceExtensionBase):
         """Run ``fn`` in the reactor's thread pool; Deferred of its result."""
         return threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(), fn, *args)
 
-    def newDbConnection(self, metadata: Any, alembicDir: Any) -> DbConnection:
+    def newDbConnection(self, metadata: MetaData, alembicDir: str | Path) -> DbConnection:
         """A connection to the configured database for one schema (revisions always run)."""
+        if self._url is None:
+            raise RuntimeError(
+                "storage is not configured: neither startBeforePlugins nor loaderExtensions ran"
+            )
         return DbConnection(
             self._url,
             metadata,
@@ -69,19 +80,19 @@ class StorageServiceExtension(ServiceExtensionBase):
             isReactorThread=self._isReactorThread,
         )
 
-    def startBeforePlugins(self, ctx: Any) -> Deferred[None]:
+    def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[None]:
         """Connect and migrate the platform schema (plugin settings) before plugins load."""
         self._configure(ctx)
         self._platformDb = self.newDbConnection(platformMetadata, PLATFORM_ALEMBIC_DIR)
         self._settingsStore = PluginSettingsStore(self._platformDb)
         return self._migrationLock.run(self.inThread, self._platformDb.migrate)
 
-    def loaderExtensions(self, ctx: Any) -> Sequence[PluginStorageLoaderExtension]:
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[PluginStorageLoaderExtension]:
         """The per-plugin hook: migrate and attach storage and settings before ``load()``."""
         self._configure(ctx)
         return [PluginStorageLoaderExtension(self)]
 
-    def stopAfterPlugins(self, ctx: Any) -> Deferred[None] | None:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Close every connection once all plugins have unloaded."""
         dbs = [*self._pluginDbs.values(), *([self._platformDb] if self._platformDb else [])]
         self._pluginDbs.clear()
@@ -107,49 +118,51 @@ class StorageServiceExtension(ServiceExtensionBase):
         declared = [s for settings in self._pluginSettings.values() for s in settings]
         return self.inThread(self.settingsStore.readAll, declared)
 
-    async def prepare(self, plugin: Any) -> None:
+    async def prepare(self, plugin: LoadedPlugin) -> None:
         """Check, migrate and attach one plugin's storage and settings."""
-        hook = plugin.entryHook
-        packageJson = plugin.metadata.raw
-        storage = pluginStorage(plugin.name, plugin.rootDir, packageJson)
+        hook, metadata, rootDir = plugin.entryHook, plugin.metadata, plugin.rootDir
+        if hook is None or metadata is None or rootDir is None:
+            raise RuntimeError(f"{plugin.name}: storage prepared before the plugin was built")
+        packageJson = metadata.raw
+        storage = pluginStorage(plugin.name, rootDir, packageJson)
         settings = parseSettingDeclarations(plugin.name, packageJson.get("settings"))
-        isStorageHook = isinstance(hook, PluginLogicStorageEntryHookABC)
-        if storage is None and isStorageHook:
+        storageHook = hook if isinstance(hook, PluginLogicStorageEntryHookABC) else None
+        if storage is None and storageHook is not None:
             raise PluginStorageError(
                 plugin.name,
                 "the entry hook inherits PluginLogicStorageEntryHookABC but "
                 'plugin_package.json has no "storage": {"alembicDir": ...} section',
             )
         if storage is not None:
-            if not isStorageHook:
+            if storageHook is None:
                 raise PluginStorageError(
                     plugin.name,
                     'plugin_package.json declares "storage" but the logic entry hook does not '
                     "inherit PluginLogicStorageEntryHookABC (it must provide dbMetadata)",
                 )
-            checkMetadataSchema(storage, hook.dbMetadata)
-            db = self.newDbConnection(hook.dbMetadata, storage.alembicDir)
+            checkMetadataSchema(storage, storageHook.dbMetadata)
+            db = self.newDbConnection(storageHook.dbMetadata, storage.alembicDir)
             try:
                 await self._migrationLock.run(self.inThread, db.migrate)
             except Exception as e:
                 await self.inThread(db.dispose)
                 raise PluginStorageError(plugin.name, str(e)) from e
-            plugin.platform.pluginStorage = db
+            _logicPlatform(plugin).pluginStorage = db
             self._pluginDbs[plugin.name] = db
             logger.info("%s: schema %s is at its newest revision", plugin.name, storage.schema)
         if settings:
-            plugin.platform.pluginSettings = PluginSettings(
+            _logicPlatform(plugin).pluginSettings = PluginSettings(
                 settings, self.settingsStore, self._reactor
             )
             self._pluginSettings[plugin.name] = settings
 
-    async def release(self, plugin: Any) -> None:
+    async def release(self, plugin: LoadedPlugin) -> None:
         """Detach and close what ``prepare`` set up for ``plugin``."""
         if self._pluginSettings.pop(plugin.name, None) is not None:
-            plugin.platform.pluginSettings = None
+            _logicPlatform(plugin).pluginSettings = None
         db = self._pluginDbs.pop(plugin.name, None)
         if db is not None:
-            plugin.platform.pluginStorage = None
+            _logicPlatform(plugin).pluginStorage = None
             await self.inThread(db.dispose)
 
 
@@ -159,10 +172,15 @@ class PluginStorageLoaderExtension:
     def __init__(self, storage: StorageServiceExtension) -> None:
         self._storage = storage
 
-    def beforeLoad(self, plugin: Any) -> Deferred[None]:
+    def beforeLoad(self, plugin: LoadedPlugin) -> Deferred[None]:
         """Migrate the plugin's schema and attach its connection and settings."""
         return Deferred.fromCoroutine(self._storage.prepare(plugin))
 
-    def afterUnload(self, plugin: Any) -> Deferred[None]:
+    def afterUnload(self, plugin: LoadedPlugin) -> Deferred[None]:
         """Close the plugin's connection."""
         return Deferred.fromCoroutine(self._storage.release(plugin))
+
+
+def _logicPlatform(plugin: LoadedPlugin) -> PeekLogicPlatformHookABC:
+    """The platform hook storage attaches to: storage runs on logic, whose hooks are these."""
+    return cast(PeekLogicPlatformHookABC, plugin.platform)

@@ -1,10 +1,24 @@
-"""The platform's own schema ``peek_platform``: tables the platform (not a plugin) owns."""
+"""The platform's own schema ``peek_platform``: tables the platform (not a plugin) owns.
+
+Plugin settings, and the local users and roles of ``peek_platform.identity``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    true,
+)
 
 #: Schema of the platform's tables.
 PLATFORM_SCHEMA = "peek_platform"
@@ -21,4 +35,55 @@ pluginSettingTable = Table(
     Column("plugin_name", String(100), primary_key=True),
     Column("name", String(100), primary_key=True),
     Column("value_json", Text, nullable=False),
+)
+
+#: Local users. ``password_hash`` is an argon2 PHC string; NULL means no local password.
+userTable = Table(
+    "user",
+    platformMetadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+#: Roles: named sets of permissions.
+roleTable = Table(
+    "role",
+    platformMetadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", Text, nullable=False, server_default=""),
+)
+
+#: The permissions each role grants (names as declared by the platform and plugins).
+rolePermissionTable = Table(
+    "role_permission",
+    platformMetadata,
+    Column(
+        "role",
+        String(64),
+        ForeignKey("role.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("permission", String(200), primary_key=True),
+)
+
+#: The roles each local user holds.
+userRoleTable = Table(
+    "user_role",
+    platformMetadata,
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("user.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "role",
+        String(64),
+        ForeignKey("role.name", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )

@@ -58,7 +58,7 @@ def _pumpingRequestFactory(base: type) -> type:
     On a socket the reactor's cooperator pulls them; there is no reactor here.
     """
 
-    class PumpingRequest(base):  # type: ignore[misc, valid-type]
+    class PumpingRequest(base):
         def registerProducer(self, producer: Any, streaming: bool) -> None:
             if streaming:
                 super().registerProducer(producer, streaming)
@@ -113,6 +113,21 @@ class _TlsStringTransport(StringTransport):
 
     def setTcpNoDelay(self, enabled: bool) -> None:
         """Nothing to tune in memory."""
+
+    def getTcpNoDelay(self) -> bool:
+        """Never set in memory."""
+        return False
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """Nothing to tune in memory."""
+
+    def getTcpKeepAlive(self) -> bool:
+        """Never set in memory."""
+        return False
+
+    def loseWriteConnection(self) -> None:
+        """Half-close: in memory, the same as closing."""
+        self.loseConnection()
 
     def getPeerCertificate(self) -> None:
         """No client certificate."""
@@ -174,13 +189,27 @@ class InMemoryBrowser:
         self._keepCookies(response)
         return response
 
-    def get(self, path: str, **kwargs: object) -> Response:
+    def get(
+        self,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         """``GET path``."""
-        return self.request("GET", path, **kwargs)
+        return self.request("GET", path, headers=headers, form=form, body=body)
 
-    def post(self, path: str, **kwargs: object) -> Response:
+    def post(
+        self,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         """``POST path``."""
-        return self.request("POST", path, **kwargs)
+        return self.request("POST", path, headers=headers, form=form, body=body)
 
     def _keepCookies(self, response: Response) -> None:
         for raw in response.setCookies:

@@ -26,6 +26,7 @@ from peek_plugin_base.testing.PostgreSQLTestServer import (
 )
 from peek_plugin_base.testing.ReactorWait import spinReactorUntil
 from peek_plugin_base.testing.RedisTestServer import RedisNotInstalled, RedisTestServer
+from peek_plugin_base.testing.SlapdTestServer import SlapdNotInstalled, SlapdTestServer
 from peek_plugin_base.testing.TestCertificates import TestPki, makeTestPki
 from peek_plugin_base.testing.ThreadReactor import ThreadReactor
 
@@ -124,3 +125,9 @@ def peekThreadReactor() -> Iterator[ThreadReactor]:
     reactor = ThreadReactor()
     yield reactor
     reactor.stop()
+
+
+@pytest.fixture(scope="session")
+def peekSlapd() -> Iterator[SlapdTestServer]:
+    """One throwaway OpenLDAP slapd for the session; each test uses its own createSubtree()."""
+    yield from _runServer(SlapdTestServer, SlapdNotInstalled)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
@@ -37,7 +37,14 @@ from peek_platform.vortex.settings import (
 )
 from peek_platform.vortex.status_report import ServiceIdentity, StatusReporter
 from vortex.PayloadIO import PayloadIO
-from vortex.transport import ClientTls, ServerTls, TlsConfigError, TransportLimits, VortexClient
+from vortex.transport import (
+    Backoff,
+    ClientTls,
+    ServerTls,
+    TlsConfigError,
+    TransportLimits,
+    VortexClient,
+)
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,13 @@ class _VortexExtension(ServiceExtensionBase):
         if self._factory is None:
             raise NoVortexException("the vortex is not started: startBeforePlugins has not run")
         return self._factory
+
+    @property
+    def limits(self) -> TransportLimits:
+        """The link limits from the config (after ``configure``)."""
+        if self._limits is None:
+            raise RuntimeError("the vortex is not configured: configure has not run")
+        return self._limits
 
     @property
     def identity(self) -> ServiceIdentity:
@@ -99,7 +113,7 @@ class _VortexExtension(ServiceExtensionBase):
         )
 
 
-def _checkTls(config: Any, build: Callable[[], Any]) -> None:
+def _checkTls(config: ServiceConfig, build: Callable[[], object]) -> None:
     """Load the TLS files now so a bad one stops the service with its name (exit 2)."""
     try:
         build()
@@ -140,7 +154,7 @@ class DataExchangeServerExtension(_VortexExtension):
         """Listen on ``dataExchange.bindAddress``:``port`` once every plugin has started."""
         factory = self.factory
         root = Resource()
-        factory.listen(root, secret=self._secret, allowDevices=False, limits=self._limits)
+        factory.listen(root, secret=self._secret, allowDevices=False, limits=self.limits)
         site = Site(root)
         site.noisy = False
         address = ctx.config["dataExchange.bindAddress"]
@@ -150,7 +164,9 @@ class DataExchangeServerExtension(_VortexExtension):
         else:
             contextFactory = self._tls.contextFactory()
             self._port = ctx.reactor.listenSSL(port, site, contextFactory, interface=address)
-        actual = self._port.getHost().port
+        host = self._port.getHost()
+        assert isinstance(host, IPv4Address | IPv6Address)  # a TCP or TLS port's address
+        actual = host.port
         logger.info(
             "%s: data exchange listening on %s (TLS %s%s)",
             factory.vortexName,
@@ -181,6 +197,7 @@ class DataExchangeClientExtension(_VortexExtension):
         super().__init__()
         self._tls: ClientTls | None = None
         self._url = ""
+        self._backoff: Backoff | None = None
         self._client: VortexClient | None = None
         self._reporter: StatusReporter | None = None
 
@@ -203,10 +220,10 @@ class DataExchangeClientExtension(_VortexExtension):
         config = ctx.config
         self._secret = secretBytes(config)
         self._limits = limitsFromConfig(config)
-        self._tls = clientTlsFromConfig(config)
+        self._tls = tls = clientTlsFromConfig(config)
         self._url = clientUrlFromConfig(config)
-        if self._tls is not None:
-            _checkTls(config, lambda: self._tls.connectionCreator(config["dataExchange.host"]))
+        if tls is not None:
+            _checkTls(config, lambda: tls.connectionCreator(config["dataExchange.host"]))
         self._backoff = backoffFromConfig(config)
         return config
 
@@ -222,14 +239,17 @@ class DataExchangeClientExtension(_VortexExtension):
             self._url,
             secret=self._secret,
             tls=self._tls,
-            limits=self._limits,
+            limits=self.limits,
             backoff=self._backoff,
         )
+        loader = ctx.loader
+        if loader is None:
+            raise RuntimeError("the status report needs the plugin loader; it is not built")
         self._reporter = StatusReporter(
             factory,
             self.identity,
-            ctx.loader.statuses,
-            subscribe=ctx.loader.addStatusListener,
+            loader.statuses,
+            subscribe=loader.addStatusListener,
         )
         self._reporter.start()
 

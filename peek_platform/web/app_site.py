@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import IResource, Resource
 
 import vortex
@@ -28,6 +30,10 @@ from peek_platform.web.templates import APP_ASSETS_DIR
 from vortex.transport import VORTEX_WS_PATH
 from vortex.VortexFactory import NoVortexException, VortexFactory
 
+if TYPE_CHECKING:
+    from peek_platform.plugin.extension import LoaderExtension
+    from peek_platform.plugin.loader import PluginLoader
+
 logger = logging.getLogger(__name__)
 
 #: The browser vortex client's files (written by the vortex package), served at /vortex/js/.
@@ -39,7 +45,7 @@ def vortexJsResource(directory: Path = VORTEX_JS_DIR) -> ChildrenOnly:
     return ChildrenOnly({b"js": OptionalStaticDirectory(directory)})
 
 
-def pluginTitleLookup(loader: Any) -> Callable[[str], str]:
+def pluginTitleLookup(loader: PluginLoader | None) -> Callable[[str], str]:
     """A function giving a plugin's ``plugin.title``, or its name when unknown."""
 
     def title(pluginName: str) -> str:
@@ -107,7 +113,7 @@ class AppSiteExtension(ServiceExtensionBase):
         self.site = site
         self.siteResources = siteResources
         self._vortexFactory = vortexFactory
-        self._port: Any = None
+        self._port: IListeningPort | None = None
         #: The site's root resource, once started; ``root.mount(name, resource,
         #: public=True)`` adds a platform path.
         self.root: WebSiteRoot | None = None
@@ -135,11 +141,11 @@ class AppSiteExtension(ServiceExtensionBase):
         if deviceVortex is not None:
             self.root.mount(VORTEX_WS_PATH, deviceVortex, public=True)
 
-    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[Any]:
+    def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
         """No per-plugin hooks: plugin trees are looked up per request."""
         return []
 
-    def stopAfterPlugins(self, ctx: ServiceContext) -> Any:
+    def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Stop listening (a Deferred that fires once the port is closed)."""
         port, self._port = self._port, None
         if port is None:

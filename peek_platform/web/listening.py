@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
@@ -12,6 +12,10 @@ from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from peek_platform.services import SiteSpec
+
+if TYPE_CHECKING:
+    from peek_platform.config import ConfigLookup
+    from peek_platform.process.context import ServiceReactor
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +43,12 @@ class SiteAddress:
         return f"httpServer.{self.siteName}.bindAddress"
 
     @classmethod
-    def fromConfig(cls, site: SiteSpec, config: Any) -> SiteAddress:
+    def fromConfig(cls, site: SiteSpec, config: ConfigLookup) -> SiteAddress:
         """Read the port and bind address of ``site`` from a service config."""
         return cls(site.name, int(config[site.portKey]), str(config[site.bindKey]))
 
 
-def newSite(root: IResource, reactor: Any = None) -> Site:
+def newSite(root: IResource, reactor: ServiceReactor = None) -> Site:
     """A ``Site`` for ``root`` that never shows tracebacks to clients; timers on ``reactor``."""
     site = Site(root, reactor=reactor)
     site.displayTracebacks = False
@@ -52,7 +56,7 @@ def newSite(root: IResource, reactor: Any = None) -> Site:
     return site
 
 
-def listenSite(reactor: Any, site: Site, address: SiteAddress) -> IListeningPort:
+def listenSite(reactor: ServiceReactor, site: Site, address: SiteAddress) -> IListeningPort:
     """Listen on ``address``; ``WebSiteError`` naming the keys and port when that fails."""
     try:
         port = reactor.listenTCP(address.port, site, interface=address.bindAddress)

@@ -6,18 +6,8 @@ from peek_plugin_base.agent.PeekAgentPlatformHookABC import PeekAgentPlatformHoo
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
 
 
-class PluginAgentEntryHookABC(PluginCommonEntryHookABC):
+class PluginAgentEntryHookABC(PluginCommonEntryHookABC[PeekAgentPlatformHookABC]):
     """Base class of the object a plugin's entry hook returns on this service."""
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekAgentPlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekAgentPlatformHookABC:
-        """The platform hook of this service."""
-        return self._platform
 
     @property
     def publishedAgentApi(self) -> object | None:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing_extensions import TypeVar
+
 from peek_plugin_base.client.PeekClientPlatformHookABC import PeekClientPlatformHookABC
+from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
 
+#: The platform hook type: ``PeekClientPlatformHookABC`` for a legacy client plugin; the
+#: field and office ABCs derive from this class with their own hook types.
+ClientPlatformHookT = TypeVar(
+    "ClientPlatformHookT",
+    bound=PeekPlatformCommonHookABC,
+    covariant=True,
+    default=PeekClientPlatformHookABC,
+)
 
-class PluginClientEntryHookABC(PluginCommonEntryHookABC):
+
+class PluginClientEntryHookABC(PluginCommonEntryHookABC[ClientPlatformHookT]):
     """Base class of the object a plugin's entry hook returns on this service."""
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekClientPlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekClientPlatformHookABC:
-        """The platform hook of this service."""
-        return self._platform
 
     @property
     def publishedClientApi(self) -> object | None:

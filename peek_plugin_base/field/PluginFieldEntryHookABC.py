@@ -6,22 +6,12 @@ from peek_plugin_base.client.PluginClientEntryHookABC import PluginClientEntryHo
 from peek_plugin_base.field.PeekFieldPlatformHookABC import PeekFieldPlatformHookABC
 
 
-class PluginFieldEntryHookABC(PluginClientEntryHookABC):
+class PluginFieldEntryHookABC(PluginClientEntryHookABC[PeekFieldPlatformHookABC]):
     """Base class of the object a plugin's ``peekFieldEntryHook`` returns.
 
     It derives from the legacy client ABC, because the field service took over part of
     the old client service's role.
     """
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekFieldPlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekFieldPlatformHookABC:
-        """The platform hook of the field service."""
-        return self._platform
 
     @property
     def publishedFieldApi(self) -> object | None:

@@ -7,18 +7,8 @@ from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
 
 
-class PluginLogicEntryHookABC(PluginCommonEntryHookABC):
+class PluginLogicEntryHookABC(PluginCommonEntryHookABC[PeekLogicPlatformHookABC]):
     """Base class of the object a plugin's entry hook returns on this service."""
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekLogicPlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekLogicPlatformHookABC:
-        """The platform hook of this service."""
-        return self._platform
 
     @property
     def publishedLogicApi(self) -> object | None:

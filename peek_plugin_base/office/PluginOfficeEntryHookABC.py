@@ -6,22 +6,12 @@ from peek_plugin_base.client.PluginClientEntryHookABC import PluginClientEntryHo
 from peek_plugin_base.office.PeekOfficePlatformHookABC import PeekOfficePlatformHookABC
 
 
-class PluginOfficeEntryHookABC(PluginClientEntryHookABC):
+class PluginOfficeEntryHookABC(PluginClientEntryHookABC[PeekOfficePlatformHookABC]):
     """Base class of the object a plugin's ``peekOfficeEntryHook`` returns.
 
     It derives from the legacy client ABC, because the office service took over part of
     the old client service's role.
     """
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekOfficePlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekOfficePlatformHookABC:
-        """The platform hook of the office service."""
-        return self._platform
 
     @property
     def publishedOfficeApi(self) -> object | None:

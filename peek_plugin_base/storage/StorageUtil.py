@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import column as sqlColumn
 from sqlalchemy import false, select, values
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 
 def makeCoreValuesSubqueryCondition(
-    engine: Engine, column: Any, values_: Sequence[int | str]
+    engine: Engine | Connection, column: Any, values_: Sequence[int | str]
 ) -> Any:
     """``column`` matches one of ``values_``: a VALUES subquery on PostgreSQL, else ``IN``.
 

@@ -105,6 +105,7 @@ class PostgreSQLTestServer:
         self._waitUntilReady()
 
     def _waitUntilReady(self) -> None:
+        # No stubs (types-psycopg2 is not a dependency); mypy reports the module once, here.
         import psycopg2
 
         deadline = time.monotonic() + self._startTimeout

@@ -32,14 +32,17 @@ def findRedisServer() -> Path:
 
 
 class RedisTestServer:
-    """One temporary ``redis-server``; ``start()``, ``url(db)``, ``flush()``, ``stop()``."""
+    """One temporary ``redis-server``; ``start()``, ``url(db)``, ``flush()``, ``stop()``.
 
-    def __init__(self, startTimeout: float = 10.0) -> None:
+    It listens on ``port``, or on a free port the OS picks when that is ``None``.
+    """
+
+    def __init__(self, startTimeout: float = 10.0, port: int | None = None) -> None:
         self._binary = findRedisServer()
         self._startTimeout = startTimeout
         self._dir = Path(tempfile.mkdtemp(prefix="peek-redis-"))
         self._process: subprocess.Popen | None = None
-        self.port = freeTcpPort()
+        self.port = freeTcpPort() if port is None else port
 
     def start(self) -> None:
         """Start the server; return once it accepts connections."""

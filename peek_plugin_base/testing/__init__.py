@@ -1,8 +1,9 @@
-"""Test helpers for plugin authors: real servers, a reactor waiter and the plugin harness.
+"""Test helpers that need no Peek runtime: real throwaway servers, ports and reactor waits.
 
-``PluginHarness`` runs a plugin through the real loader of one service in the test process;
-``PostgreSQLTestServer`` and ``RedisTestServer`` run throwaway servers;
-``TestCertificates.makeTestPki`` writes a CA with server and client certificates for TLS;
-``pytest_plugin`` wraps them as fixtures (``peekPostgresUrl``, ``peekRedisUrl``,
-``peekTestPki``, ``peekPluginHarness``...).
+``PostgreSQLTestServer``, ``RedisTestServer`` and ``SlapdTestServer`` run throwaway
+servers; ``FreePort`` finds free TCP ports; ``ReactorWait`` and ``ThreadReactor`` wait on
+Deferreds; ``TestCertificates.makeTestPki`` writes a CA with server and client certificates
+for TLS. The helpers that need the runtime (the plugin harness, the pytest plugin with its
+``peekPostgresUrl``, ``peekRedisUrl``, ``peekSlapd`` ... fixtures) are in
+``peek_platform.testing``.
 """

@@ -9,18 +9,8 @@ from peek_plugin_base.worker.CeleryApp import celeryApp
 from peek_plugin_base.worker.PeekWorkerPlatformHookABC import PeekWorkerPlatformHookABC
 
 
-class PluginWorkerEntryHookABC(PluginCommonEntryHookABC):
+class PluginWorkerEntryHookABC(PluginCommonEntryHookABC[PeekWorkerPlatformHookABC]):
     """Base class of the object a plugin's ``peekWorkerEntryHook`` returns."""
-
-    def __init__(
-        self, pluginName: str, pluginRootDir: str, platform: PeekWorkerPlatformHookABC | None = None
-    ) -> None:
-        super().__init__(pluginName, pluginRootDir, platform)
-
-    @property
-    def platform(self) -> PeekWorkerPlatformHookABC:
-        """The platform hook of the worker service."""
-        return self._platform
 
     @property
     def publishedWorkerApi(self) -> object | None:

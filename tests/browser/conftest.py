@@ -9,13 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from peek_platform.config.keys import keysForService
-from peek_platform.services import ALL_SERVICES, ServiceSpec, serviceByKey
+from peek_platform.config import keysForService, setDotted
+from peek_platform.services import ALL_SERVICES, serviceByKey
+from peek_platform.testing.ServiceProcess import ServiceProcess
+from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: Seconds any single wait may take.
 WAIT_SECONDS = 20.0
@@ -45,89 +40,6 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "btest_plugin"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 #: Plugins enabled per service key.
 ENABLED = {"logic": ["peek_plugin_noop", "peek_plugin_btest"]}
-
-
-def freePort() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _set(document: dict, dotted: str, value) -> None:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        document = document.setdefault(part, {})
-    document[leaf] = value
-
-
-def consoleScript(name: str) -> str:
-    """Path of an installed console script, preferring the one beside this interpreter."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"console script {name} is not installed; run `pip install -e .`")
-    return found
-
-
-class ServiceProcess:
-    """One service run as a real process; its output collected line by line."""
-
-    def __init__(self, spec: ServiceSpec, home: Path, env: dict[str, str]) -> None:
-        self.spec = spec
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self.process = subprocess.Popen(
-            [consoleScript(spec.command), "--home", str(home)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def waitForLine(self, pattern: str, *, after: int = 0, timeout: float = WAIT_SECONDS):
-        """The first output line from index ``after`` on matching ``pattern`` (else fail)."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for line in self.lines[after:]:
-                    match = regex.search(line)
-                    if match:
-                        return match
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (
-                    self.process.poll() is not None and not self._reader.is_alive()
-                ):
-                    break
-                self._changed.wait(min(remaining, 0.5))
-        output = "\n".join(self.lines)
-        pytest.fail(f"{self.spec.key}: no line matching {pattern!r} within {timeout} s:\n{output}")
-
-    def stop(self) -> None:
-        """SIGTERM, wait for the exit (SIGKILL if it hangs)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(WAIT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(WAIT_SECONDS)
-        self.process.stdout.close()
 
 
 class Platform:
@@ -151,15 +63,15 @@ class Platform:
             document: dict = {"plugin": {"enabled": ENABLED.get(spec.key, ["peek_plugin_noop"])}}
             for key in keysForService(spec):
                 if key.type is int and key.path.lower().endswith("port"):
-                    ports.setdefault(key.path, freePort())
-                    _set(document, key.path, ports[key.path])
+                    ports.setdefault(key.path, freeTcpPort())
+                    setDotted(document, key.path, ports[key.path])
                 if key.path.endswith(".bindAddress") and key.path.startswith("httpServer."):
-                    _set(document, key.path, "127.0.0.1")
-            _set(document, "dataExchange.secret", SECRET)
-            _set(document, "dataExchange.heartbeatSeconds", 1)
-            _set(document, "dataExchange.reconnectMaxSeconds", 0.5)
+                    setDotted(document, key.path, "127.0.0.1")
+            setDotted(document, "dataExchange.secret", SECRET)
+            setDotted(document, "dataExchange.heartbeatSeconds", 1)
+            setDotted(document, "dataExchange.reconnectMaxSeconds", 0.5)
             if spec.key == "logic":
-                _set(document, "admin.recoveryPassword", ADMIN_PASSWORD)
+                setDotted(document, "admin.recoveryPassword", ADMIN_PASSWORD)
             home = self.homeRoot / spec.homeDirName
             home.mkdir(parents=True, exist_ok=True)
             (home / "config.json").write_text(json.dumps(document), encoding="utf-8")
@@ -173,7 +85,9 @@ class Platform:
     def start(self, key: str) -> ServiceProcess:
         """Start the service ``key`` (it must not be running)."""
         spec = serviceByKey(key)
-        self.running[key] = ServiceProcess(spec, self.homes[key], self.env)
+        self.running[key] = ServiceProcess.forService(
+            spec, self.env, home=self.homes[key], timeout=WAIT_SECONDS
+        )
         return self.running[key]
 
     def stop(self, key: str) -> None:

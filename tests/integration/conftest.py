@@ -15,14 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,20 +23,17 @@ from typing import Any
 
 import pytest
 
-from peek_platform.config.keys import keysForService
+from peek_platform.config import keysForService, setDotted
 from peek_platform.services import ALL_SERVICES, LOGIC, ServiceSpec
+from peek_platform.testing.ServiceProcess import ServiceProcess, consoleScript, killProcessGroup
+from peek_plugin_base.testing.FreePort import freeTcpPortBlock, heldTcpPort
 
 #: Seconds any single wait in these tests may take before it fails.
 WAIT_SECONDS = 15.0
 #: The data exchange secret written into every config (at least 16 characters).
 SECRET = "integration-test-secret-0123456789"
-#: Lines of each process's output added to the report of a failed test.
-REPORT_TAIL_LINES = 150
 #: Where every service of these tests listens and connects.
 LOOPBACK = "127.0.0.1"
-#: Range for port blocks: below Linux's ephemeral ports (32768+), which the kernel hands to
-#: outgoing connections and to port-0 binds, so a block chosen now is not taken by them.
-PORT_BLOCK_RANGE = (20000, 32000)
 
 #: Test plugins written into a temp dir; both run on every service, in this load order.
 TEST_PLUGINS: tuple[str, ...] = ("peek_plugin_itest_first", "peek_plugin_itest_second")
@@ -124,46 +113,6 @@ def writeTestPlugins(directory: Path) -> Path:
     return directory
 
 
-def consoleScript(name: str) -> str:
-    """Path of an installed console script, preferring the one beside this interpreter."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"console script {name} is not installed; run `pip install -e .`")
-    return found
-
-
-def _portIsFree(port: int) -> bool:
-    """True when ``port`` can be bound on every interface right now."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("", port))
-        except OSError:
-            return False
-    return True
-
-
-def freePortBlock(offsets: Sequence[int], attempts: int = 200) -> int:
-    """A base port such that ``base + offset`` is free for every offset (for fixed layouts)."""
-    rng = random.Random()
-    low, high = PORT_BLOCK_RANGE
-    for _ in range(attempts):
-        base = rng.randrange(low, high - max(offsets))
-        if all(_portIsFree(base + offset) for offset in offsets):
-            return base
-    pytest.fail(f"no free block of ports {list(offsets)} found in {PORT_BLOCK_RANGE}")
-
-
-def setDotted(document: dict, dottedKey: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts, creating the parents."""
-    *parents, leaf = dottedKey.split(".")
-    for part in parents:
-        document = document.setdefault(part, {})
-    document[leaf] = value
-
-
 def serviceConfig(
     spec: ServiceSpec,
     *,
@@ -231,130 +180,6 @@ def waitFor(
         time.sleep(0.1)
 
 
-class RunningCommand:
-    """A command run as a real process in its own session, its output collected line by
-    line as it arrives.
-
-    Its own session and process group let ``kill()`` take the children it started (the
-    worker's Celery child and pool) with it.
-    """
-
-    def __init__(
-        self, argv: Sequence[str], env: dict[str, str], *, separateStderr: bool = False
-    ) -> None:
-        self.argv = list(argv)
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self.process = subprocess.Popen(
-            self.argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if separateStderr else subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    @property
-    def pid(self) -> int:
-        """Process id (also the id of its process group)."""
-        return self.process.pid
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def output(self) -> str:
-        """Everything collected so far, one line per line."""
-        with self._changed:
-            return "\n".join(self.lines)
-
-    def describe(self, tail: int = REPORT_TAIL_LINES) -> str:
-        """The command line, its exit status and the last ``tail`` lines of output."""
-        with self._changed:
-            lines = self.lines[-tail:]
-            skipped = len(self.lines) - len(lines)
-        head = f"$ {' '.join(self.argv)}  (pid {self.pid}, exit status {self.process.poll()})"
-        if skipped:
-            head += f"\n[... {skipped} earlier lines ...]"
-        return "\n".join([head, *lines])
-
-    def waitForLine(
-        self, pattern: str, *, count: int = 1, timeout: float = WAIT_SECONDS
-    ) -> list[re.Match[str]]:
-        """Wait until ``count`` output lines match ``pattern``; fail with the output if not
-        (at once when the process has exited without printing them)."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                matches = [m for m in map(regex.search, self.lines) if m]
-                if len(matches) >= count:
-                    return matches
-                remaining = deadline - time.monotonic()
-                exited = self.process.poll() is not None and not self._reader.is_alive()
-                if remaining <= 0 or exited:
-                    break
-                self._changed.wait(min(remaining, 0.5))
-        pytest.fail(
-            f"{count} line(s) matching {pattern!r} not seen within {timeout} s:\n" + self.describe()
-        )
-
-    def dataExchangePort(self) -> int:
-        """The port logic logged for its data exchange (waits for the line)."""
-        match = self.waitForLine(r"data exchange listening on wss?://[^\s/]+:(\d+)/")[0]
-        return int(match.group(1))
-
-    def siteUrl(self, siteName: str) -> str:
-        """The base URL (``http://host:port``) the service logged for ``siteName``."""
-        return self.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0].group(1)
-
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to the process."""
-        self.process.send_signal(signum)
-
-    def wait(self, timeout: float = WAIT_SECONDS) -> int:
-        """Wait for the process to exit and for its output to be read; return its status."""
-        try:
-            status = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {timeout} s later:\n" + self.describe())
-        self._reader.join(timeout)
-        return status
-
-    def stderrText(self) -> str:
-        """Everything the process wrote to stderr (started with ``separateStderr``)."""
-        assert self.process.stderr is not None
-        self.wait()
-        return self.process.stderr.read()
-
-    def kill(self) -> None:
-        """SIGKILL the process and everything left in its group, reap it, close its pipes."""
-        killGroup(self.pid)
-        self.process.wait()
-        self._reader.join(WAIT_SECONDS)
-        for pipe in (self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
-def killGroup(pgid: int) -> None:
-    """SIGKILL every process in group ``pgid``, if any is left."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def childEnv(homeRoot: Path, extraPath: Path | None = None) -> dict[str, str]:
     """Environment of a command under test: home root set, test plugins importable."""
     env = dict(os.environ)
@@ -392,7 +217,7 @@ class ItestPlugins:
 class LinkedServices:
     """Services started linked to one logic: their commands, homes and the exchange port."""
 
-    commands: dict[str, RunningCommand]
+    commands: dict[str, ServiceProcess]
     homes: dict[str, Path]
     dataExchangePort: int
     #: Dotted settings given to every config, kept to write a restarted logic's config.
@@ -403,17 +228,17 @@ class ProcessRunner:
     """Starts Peek commands as real processes and kills whatever is left at teardown."""
 
     def __init__(self) -> None:
-        self.started: list[RunningCommand] = []
+        self.started: list[ServiceProcess] = []
         #: Process groups of grandchildren (a launcher's services) to SIGKILL at teardown.
         self.orphanGroups: list[int] = []
 
     def command(
         self, argv: Sequence[str], env: dict[str, str], *, separateStderr: bool = False
-    ) -> RunningCommand:
+    ) -> ServiceProcess:
         """Start ``argv`` with ``env`` in its own session and process group."""
-        command = RunningCommand(argv, env, separateStderr=separateStderr)
-        self.started.append(command)
-        return command
+        return self._track(
+            ServiceProcess(argv, env, timeout=WAIT_SECONDS, separateStderr=separateStderr)
+        )
 
     def service(
         self,
@@ -423,12 +248,18 @@ class ProcessRunner:
         home: Path | None = None,
         pluginsDir: Path | None = None,
         separateStderr: bool = False,
-    ) -> RunningCommand:
+    ) -> ServiceProcess:
         """Start ``spec.command`` (``--home`` only when ``home`` is given)."""
-        argv = [consoleScript(spec.command)]
-        if home is not None:
-            argv += ["--home", str(home)]
-        return self.command(argv, childEnv(homeRoot, pluginsDir), separateStderr=separateStderr)
+        env = childEnv(homeRoot, pluginsDir)
+        return self._track(
+            ServiceProcess.forService(
+                spec, env, home=home, timeout=WAIT_SECONDS, separateStderr=separateStderr
+            )
+        )
+
+    def _track(self, command: ServiceProcess) -> ServiceProcess:
+        self.started.append(command)
+        return command
 
     def linkedServices(
         self,
@@ -461,7 +292,7 @@ class ProcessRunner:
             )
         return LinkedServices(commands, homes, port, settings)
 
-    def launcher(self, homeRoot: Path, *args: str) -> RunningCommand:
+    def launcher(self, homeRoot: Path, *args: str) -> ServiceProcess:
         """Start ``run_peek_platform --home-root homeRoot ARGS`` in its own process group.
 
         Its own group stands in for a terminal's foreground job, so a test can send it
@@ -479,7 +310,7 @@ class ProcessRunner:
         for command in self.started:
             command.kill()
         for pgid in self.orphanGroups:
-            killGroup(pgid)
+            killProcessGroup(pgid)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -516,8 +347,9 @@ def writeServiceConfigFixture() -> Callable[..., Path]:
 
 @pytest.fixture(name="freePortBlock", scope="session")
 def freePortBlockFixture() -> Callable[[Sequence[int]], int]:
-    """``freePortBlock(offsets)``: a base port with every ``base + offset`` free."""
-    return freePortBlock
+    """``freePortBlock(offsets)``: a base port below the ephemeral range with every
+    ``base + offset`` free."""
+    return freeTcpPortBlock
 
 
 @pytest.fixture(scope="session")
@@ -533,9 +365,8 @@ def refusedPort() -> Iterator[int]:
     The socket stays bound without listening, so a connection gets a reset at once and no
     other program can take the port: a service pointed at it never reaches a stranger.
     """
-    with socket.socket() as holder:
-        holder.bind((LOOPBACK, 0))
-        yield holder.getsockname()[1]
+    with heldTcpPort() as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def childPids(launcher, key: str, count: int = 1) -> list[int]:
     """Pids the launcher logged for ``key`` once it has started it ``count`` times."""
-    matches = launcher.waitForLine(rf"launcher INFO {key}: started \(pid (\d+)\)", count=count)
+    matches = launcher.waitForLines(rf"launcher INFO {key}: started \(pid (\d+)\)", count=count)
     return [int(match.group(1)) for match in matches]
 
 
@@ -65,7 +65,7 @@ def test_launcher_runs_restarts_and_stops_all_services(
     launcher.waitForLine(r"field: was killed by SIGKILL after running [\d.]+ s; restarting in 1 s")
     restartedPid = childPids(launcher, FIELD.key, count=2)[1]
     processes.orphanGroups.append(restartedPid)
-    launcher.waitForLine(summaryLine(FIELD), count=2)
+    launcher.waitForLines(summaryLine(FIELD), count=2)
 
     launcher.signal(signal.SIGTERM)
     assert launcher.wait(timeout=20) == 0

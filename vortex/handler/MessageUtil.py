@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python import threadable
 from twisted.python.failure import Failure
 
@@ -179,7 +180,7 @@ class PendingRequests:
     every request, which costs more than the rest of a small request.
     """
 
-    def __init__(self, clock: Any, where: str) -> None:
+    def __init__(self, clock: IReactorTime, where: str) -> None:
         self._clock = clock
         self._where = where
         self._prefix = uuid.uuid4().hex[:12] + ":"
@@ -187,7 +188,7 @@ class PendingRequests:
         self._pending: dict[str, defer.Deferred] = {}
         # (deadline, msgId, timeoutSeconds); entries of settled requests are dropped lazily.
         self._deadlines: list[tuple[float, str, float]] = []
-        self._timer: Any = None
+        self._timer: IDelayedCall | None = None
         self._timerAt = 0.0
 
     def __len__(self) -> int:

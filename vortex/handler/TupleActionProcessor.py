@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
@@ -61,7 +62,7 @@ class TupleActionProcessor:
         acceptOnlyFromVortex: str | Iterable[str] | None = None,
         timeoutSeconds: float = DEFAULT_PROCESS_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
-        clock: Any = None,
+        clock: IReactorTime | None = None,
     ) -> None:
         factory = resolveFactory(vortexFactory)
         self.tupleActionProcessorName = tupleActionProcessorName
@@ -71,7 +72,7 @@ class TupleActionProcessor:
             acceptOnlyFromVortex = (acceptOnlyFromVortex,)
         self._accept = None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
         self._timeoutSeconds = timeoutSeconds
-        self._clock = clock if clock is not None else factory.reactor
+        self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self._responseKey = RESPONSE_KEY_PREFIX + tupleActionProcessorName
         self._where = f"tuple action processor {tupleActionProcessorName!r}"
         self._endpoint = PayloadEndpoint(
@@ -80,7 +81,9 @@ class TupleActionProcessor:
             payloadIO=factory.payloadIO,
         )
 
-    def setDelegate(self, tupleName: str | type, delegate: TupleActionProcessorDelegateABC) -> None:
+    def setDelegate(
+        self, tupleName: str | type[Tuple], delegate: TupleActionProcessorDelegateABC
+    ) -> None:
         """Send actions of tuple type tupleName (a name or a tuple class) to delegate."""
         if isinstance(tupleName, type):
             tupleName = tupleName.tupleName()
@@ -96,7 +99,8 @@ class TupleActionProcessor:
         self,
         envelope: PayloadEnvelope,
         vortexName: str | None = None,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> defer.Deferred | None:
         responseFilt = dict(envelope.filt)

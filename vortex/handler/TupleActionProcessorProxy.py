@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
@@ -46,7 +47,7 @@ class TupleActionProcessorProxy:
         additionalFilt: dict | None = None,
         timeoutSeconds: float = DEFAULT_PROXY_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
-        clock: Any = None,
+        clock: IReactorTime | None = None,
     ) -> None:
         factory = resolveFactory(vortexFactory)
         self._factory = factory
@@ -86,7 +87,8 @@ class TupleActionProcessorProxy:
     def _onPush(
         self,
         envelope: PayloadEnvelope,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> None:
         deviceFilt = envelope.filt

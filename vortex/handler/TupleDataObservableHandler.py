@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
@@ -89,8 +89,9 @@ class _Selector:
 
     def __init__(self, tupleSelector: TupleSelector) -> None:
         self.tupleSelector = tupleSelector
-        self.subscribers: dict[Hashable, Target] = {}
-        self.needs: dict[Hashable, Target] = {}
+        #: By (vortexUuid, subId); ``needs`` also holds polls, by (_POLL, vortexUuid, subId).
+        self.subscribers: dict[tuple[object, ...], Target] = {}
+        self.needs: dict[tuple[object, ...], Target] = {}
         self.running = False
 
 
@@ -114,9 +115,10 @@ class ObservableRequest:
     __slots__ = ("dataFilt", "op", "subId", "tupleSelector")
 
     def __init__(self, filt: dict, additionalFilt: dict, dataKey: str) -> None:
-        self.op = filt.get("op")
-        self.subId = filt.get("subId")
-        self.tupleSelector = filt.get("tupleSelector")
+        # Wire values as received: checked by problem() before use, echoed as is in errors.
+        self.op: Any = filt.get("op")
+        self.subId: Any = filt.get("subId")
+        self.tupleSelector: Any = filt.get("tupleSelector")
         self.dataFilt = {
             **additionalFilt,
             "key": dataKey,
@@ -261,7 +263,8 @@ class TupleDataObservableHandler:
         self,
         envelope: PayloadEnvelope,
         vortexUuid: str | None = None,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> None:
         request = ObservableRequest.accept(
@@ -338,14 +341,22 @@ class TupleDataObservableHandler:
         selector.running = True
         tupleSelector = selector.tupleSelector
         filt = {**self._additionalFilt, "key": self._dataKey, "tupleSelector": tupleSelector}
-        provider = self._providers.get(tupleSelector.name)
+        provider = self._providers[tupleSelector.name]
         d = defer.maybeDeferred(provider.makeVortexMsg, filt, tupleSelector)
         d.addCallback(envelopeFromProvided)
-        d.addCallbacks(self._deliver, self._deliverError, (selector, targets), None, (targets,))
+        d.addCallbacks(
+            self._deliver,
+            self._deliverError,
+            callbackArgs=(selector, targets),
+            errbackArgs=(targets,),
+        )
         d.addBoth(self._finished, selector)
 
     def _deliver(
-        self, envelope: PayloadEnvelope, selector: _Selector, targets: dict[Hashable, Target]
+        self,
+        envelope: PayloadEnvelope,
+        selector: _Selector,
+        targets: dict[tuple[object, ...], Target],
     ) -> None:
         subscribers = selector.subscribers
         for subKey, target in targets.items():
@@ -353,7 +364,7 @@ class TupleDataObservableHandler:
             if subKey[0] is _POLL or subscribers.get(subKey) is target:
                 target.send(rerouteMsg(envelope, target.dataFilt))
 
-    def _deliverError(self, failure: Failure, targets: dict[Hashable, Target]) -> None:
+    def _deliverError(self, failure: Failure, targets: dict[tuple[object, ...], Target]) -> None:
         error = errorResultForFailure(failure)
         logger.error("%s: tuple provider failed: %s", self._where, failure.getTraceback().rstrip())
         for target in targets.values():

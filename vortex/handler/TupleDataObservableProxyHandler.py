@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
@@ -55,7 +56,7 @@ class _ProxiedSelector:
         self.upSubId = upSubId
         self.devices: dict[tuple[str | None, str], Target] = {}
         self.cache: PayloadEnvelope | None = None
-        self.idleCall: Any = None
+        self.idleCall: IDelayedCall | None = None
 
 
 class TupleDataObservableProxyHandler:
@@ -75,11 +76,11 @@ class TupleDataObservableProxyHandler:
         idleSeconds: float = DEFAULT_IDLE_SECONDS,
         pollTimeoutSeconds: float = DEFAULT_POLL_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
-        clock: Any = None,
+        clock: IReactorTime | None = None,
     ) -> None:
         factory = resolveFactory(vortexFactory)
         self._factory = factory
-        self._clock = clock if clock is not None else factory.reactor
+        self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self.observableName = observableName
         self.proxyToVortexName = proxyToVortexName
         self._idleSeconds = idleSeconds
@@ -130,7 +131,8 @@ class TupleDataObservableProxyHandler:
         self,
         envelope: PayloadEnvelope,
         vortexUuid: str | None = None,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> None:
         request = ObservableRequest.accept(

@@ -207,7 +207,8 @@ class _Listener:
         self,
         envelope: PayloadEnvelope,
         vortexName: str | None = None,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> defer.Deferred | None:
         rpc = self.rpc
@@ -267,7 +268,8 @@ class _Reply:
     ) -> None:
         self._rpc = rpc
         self._sendResponse = sendResponse
-        self.msgId = callFilt.get("msgId")
+        # As received: checked by isValidId before the call runs, echoed as is in errors.
+        self.msgId: Any = callFilt.get("msgId")
         # The endpoint matched, so a call filt of one more item than the RPC's, that item
         # being the msgId, is exactly the RPC's filt plus the msgId: the response is then
         # spliced from the RPC's precomputed response filt. Other filts are copied now, in
@@ -327,7 +329,10 @@ class _Caller:
     @property
     def factory(self) -> VortexFactory:
         """The factory these calls go through (alive while anyone calls through it)."""
-        return self._factoryRef()
+        factory = self._factoryRef()
+        if factory is None:
+            raise ReferenceError(f"RPC {self.rpc.rpcName}: its vortex factory was discarded")
+        return factory
 
     def call(self, args: list, kwargs: dict) -> defer.Deferred:
         rpc = self.rpc

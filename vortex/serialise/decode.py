@@ -15,7 +15,7 @@ from typing import Any
 
 from vortex.serialise import tags
 from vortex.serialise.errors import VortexDecodeError
-from vortex.Tuple import TupleSpec, defaultTupleRegistry, tupleSpec
+from vortex.Tuple import Tuple, TupleSpec, defaultTupleRegistry, tupleSpec
 
 MAX_DEPTH = tags.MAX_DEPTH
 _INT_RE = re.compile(r"-?[0-9]+\Z")
@@ -23,7 +23,7 @@ _OFFSET_MICROS_RE = re.compile(r"([+-])([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{
 _MISSING = object()
 
 TupleDecoder = Callable[[dict, int], Any]
-_TUPLE_DECODERS: dict[type, TupleDecoder] = {}
+_TUPLE_DECODERS: dict[type[Tuple], TupleDecoder] = {}
 
 
 def _typeName(value: Any) -> str:
@@ -45,7 +45,7 @@ def decodeValue(value: Any, depth: int = 0) -> Any:
 def _decodeList(value: list, depth: int) -> list:
     if depth > MAX_DEPTH:
         raise VortexDecodeError(f"value nests deeper than {MAX_DEPTH} levels")
-    out = []
+    out: list[Any] = []
     append = out.append
     for index, item in enumerate(value):
         kind = type(item)
@@ -208,7 +208,7 @@ def decodeTuple(value: dict, typeName: Any, depth: int) -> Any:
     return _decoderFor(cls)(value, depth)
 
 
-def _decoderFor(cls: type) -> TupleDecoder:
+def _decoderFor(cls: type[Tuple]) -> TupleDecoder:
     decoder = _TUPLE_DECODERS.get(cls)
     if decoder is None:
         decoder = _TUPLE_DECODERS[cls] = _makeTupleDecoder(tupleSpec(cls))
@@ -217,7 +217,7 @@ def _decoderFor(cls: type) -> TupleDecoder:
 
 def decodeTupleList(values: list, root: str) -> list:
     """Decode a payload's tuples array; runs of one tuple type reuse the same decoder."""
-    out = []
+    out: list[Any] = []
     append = out.append
     lastName: Any = None
     lastDecoder: TupleDecoder | None = None
@@ -257,7 +257,7 @@ def _runError(what: str, segment: str) -> VortexDecodeError:
     return error
 
 
-def _runClass(run: dict) -> tuple[type, TupleSpec, list]:
+def _runClass(run: dict) -> tuple[type[Tuple], TupleSpec, list]:
     """Validate a run's shape and keys; returns its class, spec and field names."""
     if run.keys() != _RUN_KEYS:
         extra = sorted(k[:80] for k in run.keys() ^ _RUN_KEYS)[:5]
@@ -327,7 +327,7 @@ def _decodeCell(column: tuple, position: int) -> list:
 
 def _decodeCellCarefully(column: tuple, position: int) -> list:
     """Decode a column value by value, locating any error at its row and position."""
-    out = []
+    out: list[Any] = []
     append = out.append
     datetimeKey = tags.DATETIME
     fromisoformat = datetime.fromisoformat
@@ -374,6 +374,7 @@ def decodeTupleRun(run: dict) -> list:
         return out
     objs = list(map(cls.__new__, repeat(cls, count)))
     attrs = list(map(vars, objs))  # filling the instance dicts directly is the fastest way
+    column: tuple[Any, ...] | list[Any]
     for position, (key, column) in enumerate(
         zip(keys, zip(*rows, strict=True), strict=bool(count))
     ):
@@ -402,8 +403,8 @@ def _makeTupleDecoder(spec: TupleSpec) -> TupleDecoder:
     defaults = spec.defaults
     expectedLen = len(fieldNames) + 1
 
-    if spec.isSqla:
-        newInstance = cls.__mapper__.class_manager.new_instance
+    if spec.mapper is not None:
+        newInstance = spec.mapper.class_manager.new_instance
 
         def decodeSqla(value: dict, depth: int) -> Any:
             if len(value) > expectedLen or not value.keys() - spec.fieldSet <= {tags.TUPLE}:

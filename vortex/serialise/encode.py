@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import groupby
@@ -109,7 +109,7 @@ def _encodeDict(value: dict, depth: int) -> dict:
 
 
 def _encodeList(value: list, depth: int) -> list:
-    out = []
+    out: list[Any] = []
     append = out.append
     for index, item in enumerate(value):
         kind = type(item)
@@ -170,7 +170,7 @@ def tupleEncoder(cls: type) -> TupleEncoder:
 
 def encodeTupleList(values: list, root: str) -> list:
     """Encode a payload's tuples list: runs of one plain tuple class go columnar (``~r``)."""
-    out = []
+    out: list[Any] = []
     append = out.append
     index = 0
     for cls, group in groupby(values, type):
@@ -222,7 +222,7 @@ def _runEncoder(cls: type) -> RunEncoder | None:
     return encoder
 
 
-def _encodeColumn(column: tuple, field: str, start: int) -> tuple | list:
+def _encodeColumn(column: Sequence[Any], field: str, start: int) -> Sequence[Any]:
     """A column's wire values: unchanged when already JSON-native, else encoded cell by cell."""
     kinds = set(map(type, column))
     if kinds <= _PLAIN_KINDS:
@@ -231,7 +231,7 @@ def _encodeColumn(column: tuple, field: str, start: int) -> tuple | list:
         return column
     if kinds == {float} and all(map(math.isfinite, column)):
         return column
-    out = []
+    out: list[Any] = []
     append = out.append
     for row, value in enumerate(column):
         kind = type(value)
@@ -258,7 +258,7 @@ def _makeRunEncoder(name: str, fieldNames: tuple[str, ...]) -> RunEncoder:
     def encodeRun(items: list, start: int) -> dict:
         """Rows built in C; only columns holding non-JSON-native values are rewritten."""
         rows = list(zip(map(getter, items))) if single else list(map(getter, items))
-        columns = list(zip(*rows, strict=True))
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         changed = False
         for position, column in enumerate(columns):
             encoded = _encodeColumn(column, fieldNames[position], start)

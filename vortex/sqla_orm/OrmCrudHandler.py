@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from twisted.internet import defer, threads
+from twisted.internet.interfaces import IReactorThreads
 from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
@@ -117,7 +118,7 @@ class OrmCrudHandler:
         tupleObservable: TupleDataObservableHandler | None = None,
         acceptOnlyFromVortex: str | Iterable[str] | None = None,
         vortexFactory: VortexFactory | None = None,
-        reactor: Any = None,
+        reactor: IReactorThreads | None = None,
     ) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Tuple) and hasattr(cls, "__mapper__")):
             raise TypeError(
@@ -140,7 +141,7 @@ class OrmCrudHandler:
         self._cls = cls
         self._retrieveAll = bool(retreiveAll or retrieveAll)
         self._tupleObservable = tupleObservable
-        self._reactor = reactor if reactor is not None else factory.reactor
+        self._reactor: IReactorThreads = reactor if reactor is not None else factory.reactor
         if isinstance(acceptOnlyFromVortex, str):
             acceptOnlyFromVortex = (acceptOnlyFromVortex,)
         self._accept = None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
@@ -217,11 +218,12 @@ class OrmCrudHandler:
         self,
         envelope: PayloadEnvelope,
         vortexName: str | None = None,
-        sendResponse: Callable[[bytes], defer.Deferred] | None = None,
+        *,
+        sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> defer.Deferred | None:
         payloadFilt = dict(envelope.filt)
-        op = payloadFilt.get(OP_KEY)
+        op: Any = payloadFilt.get(OP_KEY)  # a wire value: _requestProblem checks it
         if op == OP_RESPONSE:
             # A response to a client in this process; it matches our filt too.
             return None

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from autobahn.twisted.websocket import WebSocketClientFactory
 from twisted.internet import defer
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import (
@@ -15,7 +14,7 @@ from twisted.internet.endpoints import (
     TCP6ClientEndpoint,
     wrapClientTLS,
 )
-from twisted.internet.interfaces import IDelayedCall, IStreamClientEndpoint
+from twisted.internet.interfaces import IDelayedCall, IProtocol, IStreamClientEndpoint
 from twisted.python.failure import Failure
 
 from vortex.transport.backoff import Backoff
@@ -24,11 +23,14 @@ from vortex.transport.handshake import CLOSE_GOING_AWAY, checkIdentifier
 from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
 from vortex.transport.protocol import (
     LinkOwner,
+    VortexClientFactory,
     VortexClientProtocol,
     VortexConnection,
+    _VortexProtocolMixin,
     clientDeflateOptions,
     protocolOptions,
 )
+from vortex.transport.reactor import IVortexReactor, globalReactor
 from vortex.transport.tls import ClientTls
 
 logger = logging.getLogger(__name__)
@@ -54,12 +56,12 @@ class VortexClient(LinkOwner):
         onDisconnect: Callable[[VortexConnection, str], None] | None = None,
         tls: ClientTls | None = None,
         limits: TransportLimits = DEFAULT_LIMITS,
-        reactor=None,
+        reactor: IVortexReactor | None = None,
         backoff: Backoff | None = None,
         permessageDeflate: bool = False,
     ) -> None:
         if reactor is None:
-            from twisted.internet import reactor
+            reactor = globalReactor()
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError(f"vortex client URL {url!r} must look like ws://host:port/vortexws")
@@ -86,19 +88,17 @@ class VortexClient(LinkOwner):
             self._tlsCreator = tls.connectionCreator(self._host)
         else:
             self._tlsCreator = None
-        self._factory = WebSocketClientFactory(url)
-        self._factory.protocol = VortexClientProtocol
-        self._factory.vortexOwner = self
+        self._factory = VortexClientFactory(url, self)
         self._factory.noisy = False
         self._factory.setProtocolOptions(
             **protocolOptions(limits), **clientDeflateOptions(permessageDeflate)
         )
         self._running = False
-        self._attempt: defer.Deferred | None = None
+        self._attempt: defer.Deferred[IProtocol] | None = None
         self._retry: IDelayedCall | None = None
         self._protocol: VortexClientProtocol | None = None
-        self._waiters: list[defer.Deferred] = []
-        self._stopped: list[defer.Deferred] = []
+        self._waiters: list[defer.Deferred[VortexConnection]] = []
+        self._stopped: list[defer.Deferred[None]] = []
 
     @property
     def connected(self) -> bool:
@@ -112,7 +112,7 @@ class VortexClient(LinkOwner):
         self._running = True
         self._connect()
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[None]:
         """Stop reconnecting and close the link; fires once the socket is closed."""
         self._running = False
         if self._retry is not None and self._retry.active():
@@ -122,16 +122,16 @@ class VortexClient(LinkOwner):
             self._attempt.cancel()
         if self._protocol is None:
             return defer.succeed(None)
-        d = defer.Deferred()
+        d: defer.Deferred[None] = defer.Deferred()
         self._stopped.append(d)
         self._protocol.connection.close("client stopping", CLOSE_GOING_AWAY)
         return d
 
-    def whenConnected(self) -> defer.Deferred:
+    def whenConnected(self) -> defer.Deferred[VortexConnection]:
         """Deferred firing with the ``VortexConnection`` once a link is up (at once if it is)."""
-        if self.connected:
+        if self.connection is not None and self.connection.isOpen:
             return defer.succeed(self.connection)
-        d = defer.Deferred()
+        d: defer.Deferred[VortexConnection] = defer.Deferred()
         self._waiters.append(d)
         return d
 
@@ -145,6 +145,7 @@ class VortexClient(LinkOwner):
 
     def _endpoint(self) -> IStreamClientEndpoint:
         # IP literals skip the resolver thread pool; names go through HostnameEndpoint.
+        endpoint: IStreamClientEndpoint
         if isIPAddress(self._host):
             endpoint = TCP4ClientEndpoint(self._reactor, self._host, self._port)
         elif isIPv6Address(self._host):
@@ -202,7 +203,7 @@ class VortexClient(LinkOwner):
         if self._onDisconnect is not None:
             self._onDisconnect(connection, reason)
 
-    def protocolClosed(self, protocol: VortexClientProtocol, wasUp: bool) -> None:
+    def protocolClosed(self, protocol: _VortexProtocolMixin, wasUp: bool) -> None:
         """The socket closed: finish a stop, or schedule the next attempt."""
         if protocol is self._protocol:
             self._protocol = None

@@ -307,14 +307,15 @@ class VortexConnectionCore:
 
     def _onAuth(self, msg: dict) -> None:
         proof = hs.field(msg, "proof", "hex")
-        transcript = self._transcript
-        if not hs.proofMatches(transcript.proof(self._secret, "client"), proof):
+        transcript, secret = self._transcript, self._secret
+        assert transcript is not None and secret is not None  # _onHello set both
+        if not hs.proofMatches(transcript.proof(secret, "client"), proof):
             raise HandshakeError(
                 hs.CLOSE_AUTH_FAILED, "authentication failed: wrong client proof (secret differs)"
             )
         self._open(
             PeerIdentity(transcript.clientName, transcript.clientUuid, isDevice=False),
-            self._welcome(hs.ROLE_SERVICE, transcript.proof(self._secret, "server")),
+            self._welcome(hs.ROLE_SERVICE, transcript.proof(secret, "server")),
         )
 
     def _welcome(self, role: str, proof: str | None) -> bytes:
@@ -342,7 +343,9 @@ class VortexConnectionCore:
             self._myNonce,
             hs.field(msg, "nonce", "hex"),
         )
-        proof = self._transcript.proof(self._secret, "client")
+        secret = self._secret
+        assert secret is not None  # only a service client awaits a challenge
+        proof = self._transcript.proof(secret, "client")
         self._step = HandshakeStep.AWAIT_WELCOME
         self._write(hs.encode({"type": "auth", "proof": proof}), True)
 
@@ -355,6 +358,7 @@ class VortexConnectionCore:
             self._open(PeerIdentity(name, hs.field(msg, "vortexUuid", "ident"), isDevice=False))
             return
         transcript = self._transcript
+        assert transcript is not None  # _onChallenge set it
         proof = hs.field(msg, "proof", "hex")
         if not hs.proofMatches(transcript.proof(self._secret, "server"), proof):
             raise HandshakeError(
@@ -372,8 +376,10 @@ class VortexConnectionCore:
         self._heard = False
         self._missed = 0
         own = self.limits.heartbeatSeconds
+        peerSeconds = self.peerHeartbeatSeconds
+        assert peerSeconds is not None  # the peer's hello or welcome set it
         # Silence is judged against the slower sender: our ticks that fit in that many of its.
-        ratio = max(own, self.peerHeartbeatSeconds) / own
+        ratio = max(own, peerSeconds) / own
         self._deadAfterTicks = math.ceil(self.limits.missedHeartbeats * ratio - 1e-9)
         self._timer = self._clock.callLater(own, self._heartbeatTick)
         if welcome is not None:
@@ -398,7 +404,9 @@ class VortexConnectionCore:
         else:
             self._missed += 1
             if self._missed >= self._deadAfterTicks:
-                interval = max(self.limits.heartbeatSeconds, self.peerHeartbeatSeconds)
+                peerSeconds = self.peerHeartbeatSeconds
+                assert peerSeconds is not None  # the link is open
+                interval = max(self.limits.heartbeatSeconds, peerSeconds)
                 self._fail(
                     hs.CLOSE_HEARTBEAT_TIMEOUT,
                     f"peer silent for {self.limits.missedHeartbeats} heartbeat intervals of "

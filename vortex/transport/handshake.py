@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 PROTOCOL_VERSION = 1
 NONCE_BYTES = 32
@@ -91,7 +92,7 @@ def decode(data: bytes, expectedType: str) -> dict:
 
 def field(message: dict, key: str, kind: str) -> str:
     """Fetch a string field, validated as ``ident``, ``nonce``/``proof`` (hex) or ``role``."""
-    value = message.get(key)
+    value: Any = message.get(key)  # a wire value until checked below
     if kind == "ident":
         ok = isinstance(value, str) and _IDENT_RE.fullmatch(value) is not None
     elif kind == "hex":

@@ -6,22 +6,27 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from autobahn.twisted.websocket import WebSocketClientProtocol, WebSocketServerProtocol
+from autobahn.twisted.websocket import (
+    WebSocketClientFactory,
+    WebSocketClientProtocol,
+    WebSocketServerFactory,
+    WebSocketServerProtocol,
+)
 from autobahn.websocket.compress import (
     PerMessageDeflateOffer,
     PerMessageDeflateOfferAccept,
     PerMessageDeflateResponse,
     PerMessageDeflateResponseAccept,
 )
-from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.interfaces import IReactorTime
 
+from vortex.transport._autobahn_compat import AutobahnShortcuts
 from vortex.transport.connection_core import VortexConnectionCore
 from vortex.transport.handshake import CLOSE_NORMAL, PeerIdentity
 from vortex.transport.limits import TransportLimits
 
 logger = logging.getLogger(__name__)
 
-_STATE_OPEN = WebSocketProtocol.STATE_OPEN
 _CLOSE_REASON_BYTES = 123  # RFC 6455: control frame payload <= 125 bytes, 2 for the code
 
 
@@ -37,17 +42,17 @@ class VortexConnection:
     @property
     def remoteVortexName(self) -> str:
         """Authenticated vortex name of the peer (what ``acceptOnlyFromVortex`` checks)."""
-        return self._core.peer.vortexName
+        return self._peer().vortexName
 
     @property
     def remoteVortexUuid(self) -> str:
         """Vortex uuid the peer announced in the handshake."""
-        return self._core.peer.vortexUuid
+        return self._peer().vortexUuid
 
     @property
     def isDevice(self) -> bool:
         """True for an anonymous device (browser) link, False for an authenticated service."""
-        return self._core.peer.isDevice
+        return self._peer().isDevice
 
     @property
     def peerAddress(self) -> str:
@@ -62,7 +67,7 @@ class VortexConnection:
     @property
     def isCompressed(self) -> bool:
         """True when permessage-deflate was negotiated on this link."""
-        return self._protocol._perMessageCompress is not None
+        return self._protocol.isPerMessageCompressed()
 
     def close(self, reason: str = "closed by application", code: int = CLOSE_NORMAL) -> None:
         """Close the link with a websocket close frame (normal closure by default)."""
@@ -76,6 +81,13 @@ class VortexConnection:
         """Start reading from the socket again."""
         self._protocol.transport.resumeProducing()
 
+    def _peer(self) -> PeerIdentity:
+        """The peer's identity: links reach the application only once the handshake set it."""
+        peer = self._core.peer
+        if peer is None:
+            raise RuntimeError(f"vortex link to {self._core.describePeer()} is not authenticated")
+        return peer
+
     def __repr__(self) -> str:
         return f"<VortexConnection {self._core.describePeer()}>"
 
@@ -88,7 +100,7 @@ class LinkOwner:
     secret: bytes | None
     allowDevices: bool
     limits: TransportLimits
-    clock: Any
+    clock: IReactorTime
     onMessage: Callable[[VortexConnection, bytes], None]
 
     def linkUp(self, connection: VortexConnection) -> None:
@@ -103,17 +115,15 @@ class LinkOwner:
         """A websocket (authenticated or not) has closed."""
 
 
-class _VortexProtocolMixin:
+class _VortexProtocolMixin(AutobahnShortcuts):
     """Shared adapter: autobahn callbacks in, ``CoreOutputs`` out."""
 
     isVortexServer = True
-    factory: Any
-    transport: Any
 
     def connectionMade(self) -> None:
         """Create the core and register it as the transport's push producer."""
         super().connectionMade()
-        owner: LinkOwner = self.factory.vortexOwner
+        owner: LinkOwner = self.factory.owner  # a VortexServerFactory or VortexClientFactory
         self._owner = owner
         self._appOnMessage = owner.onMessage
         peer = self.transport.getPeer()
@@ -130,8 +140,7 @@ class _VortexProtocolMixin:
             peerAddress=address,
         )
         self.connection = VortexConnection(core, self)
-        # Skip autobahn's dispatch layer: messages go straight to the core.
-        self._onMessage = core.messageReceived
+        self.routeMessagesTo(core.messageReceived)
         # twisted.web's HTTPChannel registered itself as producer before the websocket
         # took the transport over; the core replaces it so the send-queue bound works.
         self.transport.unregisterProducer()
@@ -146,48 +155,30 @@ class _VortexProtocolMixin:
         core = getattr(self, "_core", None)
         if core is None:
             return
-        if self.failedByMe and core.closeReason is None:
+        failure = self.localFailure()
+        if failure is not None and core.closeReason is None:
             # autobahn itself refused something (oversized frame, protocol violation).
-            local = (self.localCloseReason or b"").decode("utf-8", "replace")
-            core.protocolFailed(self.localCloseCode, local or self.wasNotCleanReason)
+            core.protocolFailed(*failure)
         reasonText = core.connectionClosed(code, reason)
         wasUp = core.peer is not None
         if wasUp:
             self._owner.linkDown(self.connection, reasonText)
         self._owner.protocolClosed(self, wasUp)
 
-    # autobahn logs every socket read and write at debug level, and builds those lines'
-    # arguments (colouring them through ``click``) before txaio's level check can drop
-    # the call: about 7% of the CPU of a busy link, whatever the log level. These two
-    # overrides do what autobahn's methods do, without that line.
-
-    def dataReceived(self, data: bytes) -> None:
-        """Bytes from Twisted, straight to autobahn's websocket parser."""
-        self._dataReceived(data)
-
-    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
-        """autobahn's ``sendData``; queued, chopped and not-open writes still go through it."""
-        if sync or chopsize or self.send_queue or self.state != _STATE_OPEN:
-            super().sendData(data, sync, chopsize)
-            return
-        self.transport.write(data)
-        self.trafficStats.outgoingOctetsWireLevel += len(data)
-
     # ---- CoreOutputs ---------------------------------------------------------------
 
-    def writeMessage(self, data: bytes, isBinary: bool) -> None:
-        """Send a message; dropped silently once autobahn has started closing."""
-        if self.state == _STATE_OPEN:
-            self.sendMessage(data, isBinary)
+    #: Send a message; dropped silently once autobahn has started closing. The compat
+    #: method itself, so the hot path pays no extra call.
+    writeMessage = AutobahnShortcuts.sendMessageIfOpen
 
     def closeLink(self, code: int, reason: str, abort: bool) -> None:
         """Close frame with code and reason, or drop the socket at once."""
-        if abort or self.state != _STATE_OPEN:
-            self.dropConnection(abort=True)
+        if abort or not self.isWebSocketOpen():
+            self.abortWebSocket()
             return
         reasonBytes = reason.encode("utf-8")[:_CLOSE_REASON_BYTES]
         reasonBytes = reasonBytes.decode("utf-8", "ignore").encode("utf-8")
-        self.sendCloseFrame(code=code, reasonUtf8=reasonBytes, isReply=False)
+        self.sendCloseCode(code, reasonBytes)
 
     def linkUp(self, peer: PeerIdentity) -> None:
         """Announce the authenticated link to the owner."""
@@ -214,6 +205,26 @@ class VortexClientProtocol(_VortexProtocolMixin, WebSocketClientProtocol):
     """Client side of one vortex websocket."""
 
     isVortexServer = False
+
+
+class VortexServerFactory(WebSocketServerFactory):
+    """autobahn's server factory, carrying the endpoint its protocols report to."""
+
+    protocol = VortexServerProtocol
+
+    def __init__(self, owner: LinkOwner) -> None:
+        super().__init__()
+        self.owner = owner
+
+
+class VortexClientFactory(WebSocketClientFactory):
+    """autobahn's client factory, carrying the client its protocols report to."""
+
+    protocol = VortexClientProtocol
+
+    def __init__(self, url: str, owner: LinkOwner) -> None:
+        super().__init__(url)
+        self.owner = owner
 
 
 def _acceptDeflateOffer(offers: list) -> PerMessageDeflateOfferAccept | None:

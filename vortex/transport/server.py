@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autobahn.twisted.resource import WebSocketResource
-from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -15,10 +14,11 @@ from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
 from vortex.transport.protocol import (
     LinkOwner,
     VortexConnection,
-    VortexServerProtocol,
+    VortexServerFactory,
     protocolOptions,
     serverDeflateOptions,
 )
+from vortex.transport.reactor import IVortexReactor, globalReactor
 from vortex.transport.tls import ServerTls
 
 #: Path segment the vortex resource is mounted at on a ``twisted.web`` site.
@@ -43,11 +43,11 @@ class VortexServerEndpoint(LinkOwner):
         onDisconnect: Callable[[VortexConnection, str], None] | None = None,
         allowDevices: bool = False,
         limits: TransportLimits = DEFAULT_LIMITS,
-        reactor=None,
+        reactor: IVortexReactor | None = None,
         permessageDeflate: bool = False,
     ) -> None:
         if reactor is None:
-            from twisted.internet import reactor
+            reactor = globalReactor()
         if secret is not None and len(secret) < 16:
             raise ValueError(
                 f"vortex server {vortexName!r}: the shared secret must be at least 16 bytes "
@@ -64,9 +64,7 @@ class VortexServerEndpoint(LinkOwner):
         self._onConnect = onConnect
         self._onDisconnect = onDisconnect
         self._connections: dict[VortexConnection, None] = {}
-        factory = WebSocketServerFactory()
-        factory.protocol = VortexServerProtocol
-        factory.vortexOwner = self
+        factory = VortexServerFactory(self)
         factory.setProtocolOptions(
             **protocolOptions(limits), **serverDeflateOptions(permessageDeflate)
         )
@@ -87,7 +85,9 @@ class VortexServerEndpoint(LinkOwner):
         site = Site(root)
         site.noisy = False
         if tls is None:
-            return self._reactor.listenTCP(port, site, interface=interface)
+            # Twisted types listenTCP's factory as a bare ServerFactory (listenSSL's is
+            # generic), which mypy says a Site is not.
+            return self._reactor.listenTCP(port, site, interface=interface)  # type: ignore[arg-type]
         return self._reactor.listenSSL(port, site, tls.contextFactory(), interface=interface)
 
     def closeAll(self, reason: str = "server stopping") -> None:

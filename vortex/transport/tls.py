@@ -70,10 +70,12 @@ class ServerTls:
     def contextFactory(self) -> ssl.CertificateOptions:
         """Build the Twisted context factory to listen with."""
         chain = _loadChain(self.certPath)
+        # Twisted annotates pyOpenSSL's X509 here, but hands the values to pyOpenSSL,
+        # which takes cryptography certificates as well.
         options = ssl.CertificateOptions(
             privateKey=_loadKey(self.keyPath),
-            certificate=chain[0],
-            extraCertChain=chain[1:],
+            certificate=chain[0],  # type: ignore[arg-type]
+            extraCertChain=chain[1:],  # type: ignore[arg-type]
             verify=self.clientCaPath is not None,
             caCerts=None if self.clientCaPath is None else [_loadCa(self.clientCaPath).original],
             requireCertificate=True,
@@ -102,12 +104,13 @@ class ClientTls:
         """Build the ``IOpenSSLClientConnectionCreator`` that verifies ``hostname``."""
         trustRoot = ssl.platformTrust() if self.caPath is None else _loadCa(self.caPath)
         extra = {}
-        if self.certPath is not None:
-            chain = _loadChain(self.certPath)
+        certPath, keyPath = self.certPath, self.keyPath
+        if certPath is not None and keyPath is not None:  # __post_init__: both or neither
+            chain = _loadChain(certPath)
             extra = {
-                "privateKey": _loadKey(self.keyPath),
+                "privateKey": _loadKey(keyPath),
                 "certificate": chain[0],
                 "extraCertChain": chain[1:],
             }
-            _checked(ssl.CertificateOptions(**extra), self.certPath, self.keyPath)
+            _checked(ssl.CertificateOptions(**extra), certPath, keyPath)
         return ssl.optionsForClientTLS(hostname, trustRoot=trustRoot, extraCertificateOptions=extra)

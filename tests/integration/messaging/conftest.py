@@ -11,7 +11,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from peek_platform.config.keys import keysForService
+from peek_platform.config import keysForService, setDotted
 from peek_platform.services import AGENT, FIELD, LOGIC, OFFICE, ServiceSpec
+from peek_plugin_base.testing.FreePort import freeTcpPort
 
 HERE = Path(__file__).resolve().parent
 #: Directory holding the ``peek_plugin_msgtest`` package (put on every PYTHONPATH).
@@ -42,20 +42,6 @@ WAIT_SECONDS = 15.0
 SERVICES: tuple[ServiceSpec, ...] = (LOGIC, FIELD, OFFICE, AGENT)
 
 
-def freePort() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _set(document: dict, dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        document = document.setdefault(part, {})
-    document[leaf] = value
-
-
 def writeConfig(spec: ServiceSpec, home: Path, dataExchangePort: int) -> None:
     """The service's config.json: the test plugin, the shared secret, sites on free ports.
 
@@ -64,12 +50,12 @@ def writeConfig(spec: ServiceSpec, home: Path, dataExchangePort: int) -> None:
     document: dict = {"plugin": {"enabled": [PLUGIN_NAME]}}
     for key in keysForService(spec):
         if key.path.startswith("httpServer.") and key.path.endswith(".sitePort"):
-            _set(document, key.path, freePort())
-            _set(document, key.path.removesuffix("sitePort") + "bindAddress", "127.0.0.1")
-    _set(document, "dataExchange.port", dataExchangePort)
-    _set(document, "dataExchange.secret", SECRET)
-    _set(document, "dataExchange.heartbeatSeconds", HEARTBEAT_SECONDS)
-    _set(document, "dataExchange.reconnectMaxSeconds", 0.5)
+            setDotted(document, key.path, freeTcpPort())
+            setDotted(document, key.path.removesuffix("sitePort") + "bindAddress", "127.0.0.1")
+    setDotted(document, "dataExchange.port", dataExchangePort)
+    setDotted(document, "dataExchange.secret", SECRET)
+    setDotted(document, "dataExchange.heartbeatSeconds", HEARTBEAT_SECONDS)
+    setDotted(document, "dataExchange.reconnectMaxSeconds", 0.5)
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.json").write_text(json.dumps(document), encoding="utf-8")
 
@@ -92,7 +78,7 @@ class MsgPlatform:
     def __init__(self, runner: Any, homeRoot: Path) -> None:
         self._runner = runner
         self._homeRoot = homeRoot
-        self.port = freePort()
+        self.port = freeTcpPort()
         self.homes = {spec.key: homeRoot / spec.homeDirName for spec in SERVICES}
         for spec in SERVICES:
             writeConfig(spec, self.homes[spec.key], self.port)
@@ -121,8 +107,7 @@ class MsgPlatform:
         if spec is not LOGIC:
             command.waitForLine(r"data exchange link up with peek-logic-service")
         if spec in (FIELD, OFFICE):
-            match = command.waitForLine(rf"{spec.key} site listening on (http://[\d.]+:\d+)/")
-            self.siteUrls[spec.key] = match[0].group(1)
+            self.siteUrls[spec.key] = command.siteUrl(spec.key)
         return command
 
     def startAll(self) -> None:

@@ -70,6 +70,6 @@ def test_services_survive_logic_sigkill_and_relink(
     )
     assert restarted.dataExchangePort() == port
     for spec in ALL_SERVICES[1:]:
-        commands[spec.key].waitForLine(r"data exchange link up with peek-logic-service", count=2)
+        commands[spec.key].waitForLines(r"data exchange link up with peek-logic-service", count=2)
     status = waitForStatus(peekStatus, waitFor, homes["logic"], port, allFiveUp)
     assert {s["pid"] for s in status["services"] if s["serviceKey"] == "logic"} == {restarted.pid}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 
 import pytest
 
 from peek_platform.services import FIELD, LOGIC
+from peek_plugin_base.testing.FreePort import heldTcpPort
 
 pytestmark = pytest.mark.integration
 
@@ -102,10 +102,7 @@ def test_port_in_use_exits_1_naming_key_and_port(
 ):
     """A field site port held by another socket stops the service with status 1 and says why."""
     fieldHome = homeRoot / FIELD.homeDirName
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        busy = holder.getsockname()[1]
+    with heldTcpPort(listen=True) as busy:
         writeServiceConfig(
             FIELD,
             fieldHome,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +22,8 @@ import pytest
 
 from peek_platform.celery.settings import embeddedBrokerUrl, embeddedResultUrl
 from peek_platform.services import LOGIC, WORKER
+from peek_plugin_base.testing.FreePort import freeTcpPortBlock
+from peek_plugin_base.testing.RedisTestServer import RedisTestServer
 
 #: Seconds a worker service may take to start its Celery child.
 READY_SECONDS = 20.0
@@ -123,55 +123,15 @@ def writeNote(self, text):
 '''
 
 
-@dataclass(frozen=True)
-class RedisServer:
-    """A running redis-server."""
-
-    port: int
-
-    def url(self, db: int) -> str:
-        """URL of database ``db``."""
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-
-def _accepts(port: int) -> bool:
-    """True when something accepts TCP connections on loopback ``port``."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="session")
-def redisServer(
-    tmp_path_factory: pytest.TempPathFactory,
-    freePortBlock: Callable[[list[int]], int],
-    waitFor: Callable[..., object],
-) -> Iterator[RedisServer]:
+def redisServer() -> Iterator[RedisTestServer]:
     """A real redis-server on a free port below the ephemeral range, without persistence."""
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not Path(binary).exists():
-        pytest.fail("redis-server is not installed; install the redis-server package")
-    port = freePortBlock([0])
-    workDir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workDir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = RedisTestServer(port=freeTcpPortBlock([0]))
+    server.start()
     try:
-        waitFor(
-            lambda: process.poll() is not None or _accepts(port),
-            what=f"redis-server accepting on port {port}",
-        )
-        if process.poll() is not None:
-            pytest.fail(f"redis-server exited with status {process.returncode} on port {port}")
-        yield RedisServer(port)
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -273,9 +233,7 @@ def deployment(
     celery: dict = {}
     if request.param == "redis":
         redis = request.getfixturevalue("redisServer")
-        import redis as redisClient
-
-        redisClient.Redis(port=redis.port).flushall()
+        redis.flush()
         celery = {"brokerUrl": redis.url(0), "resultUrl": redis.url(1)}
     root = tmp_path / "root"
     logicHome = root / LOGIC.homeDirName

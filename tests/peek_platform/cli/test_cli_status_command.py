@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -24,24 +23,9 @@ from peek_platform.config import loadServiceConfig
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.services import LOGIC
 from peek_platform.vortex.extension import DataExchangeServerExtension
+from peek_plugin_base.testing.ReactorWait import waitForDeferred
 
 SECRET = "cli-test-secret-0123456789abcdef"
-
-
-def spin(predicate, timeout: float = 10.0) -> None:
-    """Run the reactor until ``predicate()``."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "reactor condition not reached"
-        reactor.iterate(0.005)
-
-
-def settle(d):
-    """Spin until ``d`` has a final result; return it (a Failure on error)."""
-    out = []
-    d.addBoth(out.append)
-    spin(lambda: out)
-    return out[0]
 
 
 def writeLogicConfig(home, **dataExchange):
@@ -70,14 +54,13 @@ def logic(tmp_path):
         ext.startAfterPlugins(ctx)
     yield SimpleNamespace(home=home, port=vortex.listeningPort.getHost().port)
     status.stopAfterPlugins(ctx)
-    d = vortex.stopAfterPlugins(ctx)
-    spin(lambda: d.called)
+    waitForDeferred(vortex.stopAfterPlugins(ctx))
 
 
 def test_fetch_returns_logic_snapshot(logic):
     """fetchStatus links with the secret and returns logic's view with its plugins."""
     url = f"ws://127.0.0.1:{logic.port}/vortexws"
-    snapshot = settle(fetchStatus(url, SECRET.encode(), reactor=reactor, timeout=5))
+    snapshot = waitForDeferred(fetchStatus(url, SECRET.encode(), reactor=reactor, timeout=5))
     [service] = snapshot.services
     assert service.serviceKey == "logic" and service.plugins[0].name == "peek_plugin_x"
 
@@ -85,8 +68,8 @@ def test_fetch_returns_logic_snapshot(logic):
 def test_fetch_with_wrong_secret_fails_clearly(logic):
     """A wrong secret ends in StatusUnavailable saying the link could not be made."""
     url = f"ws://127.0.0.1:{logic.port}/vortexws"
-    failure = settle(fetchStatus(url, b"w" * 32, reactor=reactor, timeout=5))
-    assert failure.check(StatusUnavailable) and "cannot link" in failure.getErrorMessage()
+    with pytest.raises(StatusUnavailable, match="cannot link"):
+        waitForDeferred(fetchStatus(url, b"w" * 32, reactor=reactor, timeout=5))
 
 
 def test_logic_endpoint_reads_url_and_secret(tmp_path):
@@ -126,7 +109,7 @@ def test_logic_endpoint_with_url_ignores_os_chosen_port(tmp_path):
 def test_format_lists_reported_and_missing_services(logic):
     """The text shows each reported service with its plugins and the ones never heard of."""
     url = f"ws://127.0.0.1:{logic.port}/vortexws"
-    services = statusDicts(settle(fetchStatus(url, SECRET.encode(), reactor=reactor)))
+    services = statusDicts(waitForDeferred(fetchStatus(url, SECRET.encode(), reactor=reactor)))
     assert [s["serviceKey"] for s in services] == ["logic", "field", "office", "agent", "worker"]
     text = formatStatus(services, "ws://x", datetime(2026, 1, 1, tzinfo=UTC))
     assert "logic   connected since" in text

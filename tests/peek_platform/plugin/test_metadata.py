@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from peek_platform.identity.permissions import Permission
 from peek_platform.plugin.errors import PluginValidationError
 from peek_platform.plugin.metadata import readPluginMetadata, runsOnService
 from peek_platform.services import AGENT, FIELD, LOGIC, OFFICE
@@ -139,3 +140,82 @@ def test_runs_on_service_understands_legacy_keys(tmp_path, services, runsOn):
 def test_plugin_error_string_names_the_plugin():
     """str() of a plugin error is '<pluginName>: <message>'."""
     assert str(PluginValidationError("peek_plugin_a", "broken")) == "peek_plugin_a: broken"
+
+
+def test_permissions_are_read_in_order(tmp_path):
+    """Declared permissions become Permission(name, description), in file order."""
+    document = validDocument(
+        permissions=[
+            {"name": f"{NAME}.edit", "description": "Change the meta items "},
+            {"name": f"{NAME}.view_all", "description": "See every meta item"},
+        ]
+    )
+    writeJson(tmp_path, document)
+    metadata = readPluginMetadata(NAME, tmp_path)
+    assert metadata.permissions == (
+        Permission(f"{NAME}.edit", "Change the meta items"),
+        Permission(f"{NAME}.view_all", "See every meta item"),
+    )
+
+
+def test_permissions_are_optional(tmp_path):
+    """A plugin without "permissions" declares none."""
+    writeJson(tmp_path, validDocument())
+    assert readPluginMetadata(NAME, tmp_path).permissions == ()
+
+
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        ({"name": "x"}, '"permissions" must be a list of objects like'),
+        (["peek_plugin_meta.edit"], '"permissions[0]" must be an object'),
+        ([{"description": "Edit"}], '"permissions[0]".name must be a non-empty string'),
+        (
+            [{"name": "peek_plugin_other.edit", "description": "Edit"}],
+            "\"permissions[0]\".name 'peek_plugin_other.edit' must start with the plugin's name",
+        ),
+        (
+            [{"name": "edit", "description": "Edit"}],
+            "'edit' must start with the plugin's name and a dot, like 'peek_plugin_meta.edit'",
+        ),
+        (
+            [{"name": "peek_plugin_meta.Edit-All", "description": "Edit"}],
+            "must be peek_plugin_meta.WORD where WORD is lowercase letters, digits and "
+            "underscores starting with a letter",
+        ),
+        (
+            [{"name": "peek_plugin_meta.edit"}],
+            "\"permissions[0]\".description of 'peek_plugin_meta.edit' must be a non-empty",
+        ),
+        (
+            [{"name": "peek_plugin_meta.edit", "description": "  "}],
+            "description of 'peek_plugin_meta.edit' must be a non-empty string",
+        ),
+        (
+            [
+                {"name": "peek_plugin_meta.edit", "description": "Edit"},
+                {"name": "peek_plugin_meta.edit", "description": "Edit again"},
+            ],
+            "\"permissions[1]\".name 'peek_plugin_meta.edit' is declared twice",
+        ),
+        (
+            [{"name": "peek_plugin_meta.edit", "description": "Edit", "role": "x"}],
+            "\"permissions[0]\" has unknown key(s) ['role']",
+        ),
+    ],
+    ids=[
+        "not-a-list",
+        "entry-not-object",
+        "missing-name",
+        "other-plugin",
+        "no-prefix",
+        "bad-word",
+        "missing-description",
+        "blank-description",
+        "duplicate",
+        "unknown-key",
+    ],
+)
+def test_bad_permissions_are_refused(tmp_path, permissions, expected):
+    """Each mistake in "permissions" is refused naming the file, the entry and the fix."""
+    assert expected in refusal(tmp_path, document=validDocument(permissions=permissions))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from twisted.internet import reactor
 from twisted.web.resource import Resource
 
 from peek_platform.services import LOGIC
 from peek_platform.web.listening import SiteAddress, WebSiteError, listenSite, newSite
+from peek_plugin_base.testing.FreePort import heldTcpPort
 
 
 def test_address_reads_site_keys():
@@ -27,16 +26,10 @@ def test_new_site_hides_tracebacks():
 
 def test_port_in_use_is_a_clear_error():
     """Binding a port another socket holds raises WebSiteError naming key, address, port."""
-    holder = socket.socket()
-    try:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        busyPort = holder.getsockname()[1]
+    with heldTcpPort(listen=True) as busyPort:
         address = SiteAddress("field", busyPort, "127.0.0.1")
         with pytest.raises(WebSiteError) as info:
             listenSite(reactor, newSite(Resource()), address)
-    finally:
-        holder.close()
     message = str(info.value)
     assert f"127.0.0.1:{busyPort}" in message
     assert "httpServer.field.sitePort" in message

@@ -7,6 +7,7 @@ import socket
 import pytest
 import redis
 
+from peek_plugin_base.testing.FreePort import freeTcpPortBlock
 from peek_plugin_base.testing.RedisTestServer import RedisNotInstalled, RedisTestServer
 
 
@@ -23,6 +24,19 @@ def test_server_starts_accepts_commands_and_stops():
         server.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_server_listens_on_the_port_given():
+    """A server given a port listens there and names it in its URLs."""
+    port = freeTcpPortBlock([0])
+    server = RedisTestServer(port=port)
+    server.start()
+    try:
+        assert server.port == port
+        assert server.url(2) == f"redis://127.0.0.1:{port}/2"
+        assert server.command("PING") == "+PONG"
+    finally:
+        server.stop()
 
 
 def test_redis_url_fixture_starts_empty(peekRedisServer, peekRedisUrl):

@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from peek_platform.services import AGENT, ALL_SERVICES, FIELD, LOGIC, OFFICE, WORKER, ServiceSpec
+from peek_platform.testing.ServiceProcess import ServiceProcess
 from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: The noop plugin project in this repository.
@@ -45,92 +41,6 @@ def noopOnPath() -> Path:
     if str(NOOP_PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(NOOP_PROJECT_DIR))
     return NOOP_PACKAGE_DIR
-
-
-def consoleScript(name: str) -> str:
-    """Path of an installed console script, preferring the one beside this interpreter."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"console script {name} is not installed; run `pip install -e .`")
-    return found
-
-
-class ServiceProcess:
-    """One service command as a real process, its output collected line by line."""
-
-    def __init__(self, argv: Sequence[str], env: dict[str, str]) -> None:
-        self.argv = list(argv)
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self.process = subprocess.Popen(
-            self.argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def output(self) -> str:
-        """Everything the process printed so far."""
-        with self._changed:
-            return "\n".join(self.lines)
-
-    def waitForLine(
-        self, pattern: str, *, count: int = 1, timeout: float = WAIT_SECONDS
-    ) -> list[re.Match[str]]:
-        """Wait until ``count`` output lines match ``pattern``; fail with the output if not."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                matches = [m for m in map(regex.search, self.lines) if m]
-                if len(matches) >= count:
-                    return matches
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (
-                    self.process.poll() is not None and not self._reader.is_alive()
-                ):
-                    break
-                self._changed.wait(min(remaining, 0.5))
-        pytest.fail(
-            f"{count} line(s) matching {pattern!r} not seen within {timeout} s from "
-            f"{' '.join(self.argv)} (exit status {self.process.poll()}); output:\n" + self.output()
-        )
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM the process and wait for it (SIGKILL if it hangs); its exit status."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
-
-
-def siteUrl(service: ServiceProcess, siteName: str) -> str:
-    """The base URL a service logged for one of its web sites."""
-    match = service.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0]
-    return match.group(1)
 
 
 def writeServiceConfigs(
@@ -178,7 +88,7 @@ class RunningPlatform:
     def start(self, spec: ServiceSpec) -> ServiceProcess:
         """Start ``spec``'s command with its home under ``homeRoot``."""
         home = self.homeRoot / spec.homeDirName
-        service = ServiceProcess([consoleScript(spec.command), "--home", str(home)], self.env)
+        service = ServiceProcess.forService(spec, self.env, home=home, timeout=WAIT_SECONDS)
         self.services[spec.key] = service
         return service
 

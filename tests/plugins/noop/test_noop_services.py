@@ -68,7 +68,7 @@ def test_rpcLogicCallsAgent(noopServices) -> None:
 
 def test_workerBatchResultsAreLogged(noopServices) -> None:
     """Logic submits three upsert tasks to the worker and logs the rows they wrote."""
-    line = noopServices.services[LOGIC.key].waitForLine(r"Worker batch done: (.*)$")[0]
+    line = noopServices.services[LOGIC.key].waitForLine(r"Worker batch done: (.*)$")
     written = re.findall(r"(Worker \w+)=(\d+) \(id \d+\)", line.group(1))
     assert written == [("Worker plums", "10"), ("Worker cherries", "20"), ("Worker grapes", "30")]
 
@@ -97,7 +97,7 @@ def test_observerSeesAnActionsChange(noopServices) -> None:
 @pytest.mark.parametrize("spec", [FIELD, OFFICE], ids=["field", "office"])
 def test_devicePageIsServedAndListed(noopServices, spec) -> None:
     """Field and office serve the noop page at /peek_plugin_noop/ and list it in the shell."""
-    base = _siteUrl(noopServices.services[spec.key], spec.key)
+    base = noopServices.services[spec.key].siteUrl(spec.key)
     page = _get(base + "/peek_plugin_noop/")
     assert '<script type="module" src="app.mjs"></script>' in page
     assert "import" in _get(base + "/peek_plugin_noop/app.mjs")
@@ -109,7 +109,7 @@ def test_adminSettingsApiReadsAndWritesASetting(noopServices) -> None:
     """The admin page's settings API lists both settings; a POST with the CSRF token stores
     a value, a wrongly typed one is refused with 400."""
     logic = noopServices.services[LOGIC.key]
-    admin = _AdminClient(_siteUrl(logic, "admin"), noopServices.homeRoot / LOGIC.homeDirName)
+    admin = _AdminClient(logic.siteUrl("admin"), noopServices.homeRoot / LOGIC.homeDirName)
     assert "admin.mjs" in admin.get("/peek_plugin_noop/")[1]
 
     code, body = admin.get("/peek_plugin_noop/api/settings")
@@ -140,12 +140,6 @@ def test_sigtermStopsEveryServiceCleanly(noopServices) -> None:
         assert service.stop() == 0, service.output()
         service.waitForLine(rf"peek_plugin_noop\._private\.{spec.key}\.\w+: Stopped$")
         service.waitForLine(rf"peek_plugin_noop\._private\.{spec.key}\.\w+: Unloaded$")
-
-
-def _siteUrl(service, siteName: str) -> str:
-    """The base URL a service logged for one of its sites."""
-    match = service.waitForLine(rf"{siteName} site listening on (http://[\d.]+:\d+)/")[0]
-    return match.group(1)
 
 
 def _get(url: str) -> str:

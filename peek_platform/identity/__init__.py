@@ -1,0 +1,6 @@
+"""Who is using the platform: users, roles, permissions, password checks and directories.
+
+Logic owns identity (the users and roles live in the platform schema); the sites ask it to
+authenticate a login and get back an :class:`~peek_platform.identity.principal.Principal`.
+See ``docs/dev/identity.rst``.
+"""

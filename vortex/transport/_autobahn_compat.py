@@ -1,0 +1,95 @@
+"""Every use the vortex adapter makes of autobahn's private API, in one place.
+
+Why: autobahn formats a debug log line for every socket read and write before its level
+check can drop it (about 7% of a busy link's CPU), and only its private close state says why
+it refused a peer (``docs/dev/transport.rst``). ``test_autobahn_compat.py`` fails when an
+autobahn release changes anything used here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.interfaces import IConsumer, IPushProducer, ITCPTransport
+
+if TYPE_CHECKING:
+    from autobahn.twisted.websocket import WebSocketAdapterProtocol
+    from autobahn.wamp.types import TransportDetails
+
+    class _AutobahnTwistedProtocol(WebSocketAdapterProtocol, WebSocketProtocol):
+        """What the mixin is placed in front of: autobahn's Twisted server or client protocol."""
+
+        # autobahn's two bases declare these differently; one type each settles it for mypy.
+        peer: str
+        _transport_details: TransportDetails
+
+else:
+    _AutobahnTwistedProtocol = object
+
+#: autobahn's ``state`` of an open websocket, the only state in which messages are sent.
+STATE_OPEN = WebSocketProtocol.STATE_OPEN
+
+
+class ISocketTransport(ITCPTransport, IConsumer, IPushProducer):
+    """The transport Twisted gives a websocket protocol: a TCP (or TLS) connection that is
+    also a consumer and a push producer (a typing aid: Twisted declares these separately)."""
+
+
+class AutobahnShortcuts(_AutobahnTwistedProtocol):
+    """Mixin listed before autobahn's protocol class: two overrides and the private reads.
+
+    The compat test checks autobahn has none of the helper names, so none shadows autobahn.
+    """
+
+    transport: ISocketTransport
+
+    # ---- overrides skipping autobahn's per-read and per-write debug line ---------------
+
+    def dataReceived(self, data: bytes) -> None:
+        """Bytes from Twisted, straight to autobahn's websocket parser."""
+        self._dataReceived(data)
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        """autobahn's ``sendData``; queued, chopped and not-open writes still go through it."""
+        if sync or chopsize or self.send_queue or self.state != STATE_OPEN:
+            super().sendData(data, sync, chopsize)
+            return
+        self.transport.write(data)
+        self.trafficStats.outgoingOctetsWireLevel += len(data)
+
+    # ---- private state ------------------------------------------------------------
+
+    def routeMessagesTo(self, handler: Callable[[bytes, bool], None]) -> None:
+        """Hand every complete message to ``handler``, skipping autobahn's dispatch layer."""
+        # Replacing autobahn's method on the instance is the point (mypy forbids it).
+        self._onMessage = handler  # type: ignore[method-assign, assignment]
+
+    def sendMessageIfOpen(self, data: bytes, isBinary: bool) -> None:
+        """Send a message; dropped silently once autobahn has started closing."""
+        if self.state == STATE_OPEN:
+            self.sendMessage(data, isBinary)
+
+    def isWebSocketOpen(self) -> bool:
+        """True until autobahn starts closing the websocket."""
+        return self.state == STATE_OPEN
+
+    def sendCloseCode(self, code: int, reasonUtf8: bytes) -> None:
+        """Close frame with any code: the public ``sendClose`` refuses 1001, 1003 and 1009."""
+        self.sendCloseFrame(code=code, reasonUtf8=reasonUtf8, isReply=False)
+
+    def abortWebSocket(self) -> None:
+        """Drop the socket at once, without a closing handshake."""
+        self.dropConnection(abort=True)
+
+    def isPerMessageCompressed(self) -> bool:
+        """True when permessage-deflate was negotiated."""
+        return self._perMessageCompress is not None
+
+    def localFailure(self) -> tuple[int | None, str | None] | None:
+        """(code, reason) when autobahn itself failed the websocket (peer broke the protocol)."""
+        if not self.failedByMe:
+            return None
+        local = (self.localCloseReason or b"").decode("utf-8", "replace")
+        return self.localCloseCode, local or self.wasNotCleanReason
