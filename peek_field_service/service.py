@@ -5,17 +5,11 @@ from __future__ import annotations
 from peek_field_service.platform_hook import FieldPlatformHook
 from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
 from peek_platform.services import ServiceSpec
-from peek_platform.vortex import DataExchangeClientExtension
-from peek_platform.web.app_site import AppSiteExtension
+from peek_platform.web.app_site import appServiceComposition
 
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
-    """A link to logic, then an app site for each site of the description."""
-    vortex = DataExchangeClientExtension()
-    appSites = [
-        AppSiteExtension(site, sites[site.name], vortexFactory=lambda: vortex.factory)
-        for site in spec.sites
-    ]
+    """A link to logic and the field app site; each plugin's hook serves on that site."""
 
     def platformHook(ctx: ServiceContext, pluginName: str) -> FieldPlatformHook:
         """Each plugin's hook; all share this process's field site tree."""
@@ -24,4 +18,4 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             ctx.home, ctx.config, pluginName, ctx.loader, fieldSite=sites["field"]
         )
 
-    return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites])
+    return appServiceComposition(spec, sites, platformHook)

@@ -6,6 +6,7 @@ from peek_logic_service.admin.extension import AdminSiteExtension
 from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_logic_service.status import PlatformStatusExtension
+from peek_platform.identity.extension import IdentityServiceExtension
 from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
 from peek_platform.services import ServiceSpec
 from peek_platform.storage.extension import StorageServiceExtension
@@ -13,14 +14,16 @@ from peek_platform.vortex import DataExchangeServerExtension
 
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
-    """Data exchange server, storage, Celery submitter, platform status, admin site."""
+    """Data exchange server, storage, identity, Celery submitter, platform status, admin."""
     vortex = DataExchangeServerExtension()
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
     status = PlatformStatusExtension(vortex)
     storage = StorageServiceExtension()
+    identity = IdentityServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     admin = AdminSiteExtension(
         sites["admin"],
+        check=identity.check,
         vortexFactory=lambda: vortex.factory,
         statusView=status.view,
         storage=storage,
@@ -40,5 +43,5 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
         )
 
     return ServiceComposition(
-        platformHook=platformHook, extensions=[vortex, storage, celery, status, admin]
+        platformHook=platformHook, extensions=[vortex, storage, identity, celery, status, admin]
     )

@@ -52,6 +52,14 @@ class SiteSpec:
     defaultBindAddress: str = "0.0.0.0"
     #: Extra advice appended to the bind address description.
     bindNote: str = ""
+    #: A field or office app site: logins can be turned off for kiosks
+    #: (``requireLogin``) and its session lifetimes are its own settings.
+    appSite: bool = False
+
+    @property
+    def requireLoginKey(self) -> str:
+        """The dotted config key saying whether the (app) site needs a login."""
+        return f"httpServer.{self.name}.requireLogin"
 
     @property
     def portKey(self) -> str:
@@ -166,6 +174,7 @@ FIELD = ServiceSpec(
             title="Peek Field",
             defaultPort=8000,
             description="the field web app site",
+            appSite=True,
         ),
     ),
 )
@@ -182,6 +191,7 @@ OFFICE = ServiceSpec(
             title="Peek Office",
             defaultPort=8002,
             description="the office web app site",
+            appSite=True,
         ),
     ),
 )

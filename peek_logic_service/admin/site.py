@@ -13,13 +13,10 @@ from collections.abc import Callable, Iterable
 
 from twisted.web.resource import IResource
 
-from peek_logic_service.admin.auth import AdminAuth
 from peek_logic_service.admin.pages import (
     ADMIN_STATIC_DIR,
     AdminShellResource,
     JsonResource,
-    LoginResource,
-    LogoutResource,
     pluginPages,
     sessionInfo,
 )
@@ -28,15 +25,25 @@ from peek_platform.http.static_files import StaticDirectory
 from peek_platform.plugin.state import PluginStatus
 from peek_platform.web.app_site import vortexJsResource
 from peek_platform.web.health import HealthResource, pluginsStartedCheck
+from peek_platform.web.login_pages import LoginResource, LogoutResource
+from peek_platform.web.site_auth import SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
+from peek_platform.web.templates import Markup
 from vortex.transport import VORTEX_WS_PATH
 
 logger = logging.getLogger(__name__)
 
+#: What the admin login page says about accounts.
+ADMIN_LOGIN_HINT = Markup(
+    "Log in as a user with the <code>admin</code> permission, or as the recovery user, whose\n"
+    "      password is <code>admin.recoveryPassword</code> in the logic service's\n"
+    "      <code>config.json</code>; the admin guide's \u201cWeb sites\u201d page says where."
+)
+
 
 def buildAdminSiteRoot(
     adminSite: SiteResources,
-    auth: AdminAuth,
+    auth: SiteAuth,
     serviceName: str,
     *,
     statuses: Callable[[], Iterable[PluginStatus]],
@@ -58,7 +65,9 @@ def buildAdminSiteRoot(
         AdminShellResource(auth, adminSite, pluginTitle),
         publicChildren={
             b"health": HealthResource(serviceName, [pluginsStartedCheck(statuses)]),
-            b"login": LoginResource(auth),
+            b"login": LoginResource(
+                auth, title="Peek Admin", stylesheet="/static/admin.css", hint=ADMIN_LOGIN_HINT
+            ),
             b"static": StaticDirectory(str(ADMIN_STATIC_DIR)),
             b"vortex": vortexJsResource(),
         },

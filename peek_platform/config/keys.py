@@ -192,10 +192,10 @@ class ConfigKey:
         raise InvalidValue(f"{value!r} is not {self.constraintText}")
 
 
-def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ConfigKey]:
-    """``httpServer.<site>.sitePort`` and ``httpServer.<site>.bindAddress`` of one web site."""
+def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]:
+    """The keys of one web site: port and bind address; login settings on app sites."""
     services = frozenset({service.key})
-    return (
+    keys = [
         ConfigKey(
             path=site.portKey,
             type=int,
@@ -213,7 +213,39 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, Conf
             f"interface{site.bindNote}.",
             services=services,
         ),
-    )
+    ]
+    if site.appSite:
+        keys += [
+            ConfigKey(
+                path=site.requireLoginKey,
+                type=bool,
+                default=True,
+                description=f"Users must log in to {site.description}; false serves it to "
+                "anyone who can reach it (kiosks), with a warning at start.",
+                services=services,
+            ),
+            ConfigKey(
+                path=f"httpServer.{site.name}.sessionIdleMinutes",
+                type=float,
+                default=480,
+                description=f"Minutes without a request after which a login session of "
+                f"{site.description} ends.",
+                services=services,
+                minimum=0,
+                minimumExclusive=True,
+            ),
+            ConfigKey(
+                path=f"httpServer.{site.name}.sessionMaxHours",
+                type=float,
+                default=24,
+                description=f"Hours after login at which a session of {site.description} "
+                "ends, however busy.",
+                services=services,
+                minimum=0,
+                minimumExclusive=True,
+            ),
+        ]
+    return tuple(keys)
 
 
 #: Keys every service description shares (site keys are derived from the sites).
@@ -482,6 +514,15 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         type=float,
         default=30,
         description="Minutes without a request after which an admin site login session ends.",
+        services=LOGIC_ONLY,
+        minimum=0,
+        minimumExclusive=True,
+    ),
+    ConfigKey(
+        path="admin.sessionMaxHours",
+        type=float,
+        default=12,
+        description="Hours after login at which an admin site session ends, however busy.",
         services=LOGIC_ONLY,
         minimum=0,
         minimumExclusive=True,

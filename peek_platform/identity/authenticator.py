@@ -23,7 +23,9 @@ REFUSED = "wrong user name or password"
 class RecoveryLogin(Protocol):
     """The recovery admin's credentials from logic's config."""
 
-    user: str
+    @property
+    def user(self) -> str:
+        """The recovery user's name."""
 
     def matches(self, user: str, password: str) -> bool:
         """True for the right user name and password (constant time)."""

@@ -34,9 +34,12 @@ class Permission:
     description: str
 
 
+#: Needed to log in to the admin site and change the platform.
+ADMIN_PERMISSION = "admin"
+
 #: The permissions the platform itself checks.
 PLATFORM_PERMISSIONS: tuple[Permission, ...] = (
-    Permission("admin", "Use the admin site and change the platform"),
+    Permission(ADMIN_PERMISSION, "Use the admin site and change the platform"),
 )
 
 #: The part of a plugin permission after ``<pluginName>.``: lowercase letters, digits and

@@ -305,6 +305,16 @@ class IdentityStore:
 
     # Login ---------------------------------------------------------------------------------
 
+    def hasUser(self, name: str) -> bool:
+        """True when a local user called ``name`` exists, enabled or not."""
+        with self._engine.connect() as conn:
+            return self._userId(conn, name) is not None
+
+    def permissionsOfRoles(self, roles: Iterable[str]) -> frozenset[str]:
+        """Every permission the named roles grant; unknown roles grant nothing."""
+        with self._engine.connect() as conn:
+            return frozenset(self._permissionsOf(conn, list(roles)))
+
     def authenticate(self, name: str, password: str) -> Principal:
         """The ``Principal`` of local user ``name`` when ``password`` is theirs.
 

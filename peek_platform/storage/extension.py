@@ -15,6 +15,7 @@ from twisted.internet import threads
 from twisted.internet.defer import Deferred, DeferredLock
 from twisted.python import threadable
 
+from peek_platform.config import ServiceConfig
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
 from peek_platform.storage.db_config import dbSettingsFromConfig
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
@@ -55,10 +56,18 @@ class StorageServiceExtension(ServiceExtensionBase):
         self._pluginSettings: dict[str, tuple[PluginSetting, ...]] = {}
         self._migrationLock = DeferredLock()
 
-    def _configure(self, ctx: ServiceContext) -> None:
-        if self._url is None:
-            self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
-            self._reactor = ctx.reactor
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Resolve the database URL and engine settings (the embedded SQLite by default)."""
+        self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
+        self._reactor = ctx.reactor
+        return ctx.config
+
+    @property
+    def platformDb(self) -> DbConnection:
+        """The connection to the platform schema, migrated (after ``startBeforePlugins``)."""
+        if self._platformDb is None:
+            raise RuntimeError("storage is not started: startBeforePlugins has not run")
+        return self._platformDb
 
     def inThread(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
         """Run ``fn`` in the reactor's thread pool; Deferred of its result."""
@@ -67,9 +76,7 @@ class StorageServiceExtension(ServiceExtensionBase):
     def newDbConnection(self, metadata: MetaData, alembicDir: str | Path) -> DbConnection:
         """A connection to the configured database for one schema (revisions always run)."""
         if self._url is None:
-            raise RuntimeError(
-                "storage is not configured: neither startBeforePlugins nor loaderExtensions ran"
-            )
+            raise RuntimeError("storage is not configured: configure has not run")
         return DbConnection(
             self._url,
             metadata,
@@ -81,15 +88,13 @@ class StorageServiceExtension(ServiceExtensionBase):
         )
 
     def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[None]:
-        """Connect and migrate the platform schema (plugin settings) before plugins load."""
-        self._configure(ctx)
+        """Connect and migrate the platform schema (settings, users) before plugins load."""
         self._platformDb = self.newDbConnection(platformMetadata, PLATFORM_ALEMBIC_DIR)
         self._settingsStore = PluginSettingsStore(self._platformDb)
         return self._migrationLock.run(self.inThread, self._platformDb.migrate)
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[PluginStorageLoaderExtension]:
         """The per-plugin hook: migrate and attach storage and settings before ``load()``."""
-        self._configure(ctx)
         return [PluginStorageLoaderExtension(self)]
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:

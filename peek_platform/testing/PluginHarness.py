@@ -33,7 +33,7 @@ class PluginHarnessError(AssertionError):
     """The plugin under test did not reach the state a lifecycle step should leave it in."""
 
 
-class _PooledReactor:
+class PooledReactor:
     """``reactor`` with a thread pool of the harness's own (one that runs before ``run()``)."""
 
     def __init__(self, reactor: Any, pool: ThreadPool) -> None:
@@ -86,7 +86,7 @@ class PluginHarness:
             from twisted.internet import reactor
         self._pool = ThreadPool(minthreads=0, maxthreads=4, name=f"peek-harness-{pluginName}")
         self._pool.start()
-        self.reactor = _PooledReactor(reactor, self._pool)
+        self.reactor = PooledReactor(reactor, self._pool)
         #: The service's site resource trees by name (``"admin"``, ``"logic"``, ``"field"``...).
         self.sites = serviceSites(self.spec)
         self.ctx: ServiceContext = makeServiceContext(

@@ -15,6 +15,7 @@ from twisted.web.resource import Resource
 
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.services import allSites
+from peek_platform.web.site_auth import SiteAuth
 from peek_platform.web.templates import TEMPLATES_DIR, Markup, renderTemplate
 
 #: Human title of each site, from the service descriptions.
@@ -53,11 +54,13 @@ class AppShellResource(Resource):
         siteResources: SiteResources,
         serviceName: str,
         pluginTitle: Callable[[str], str] = lambda name: name,
+        auth: SiteAuth | None = None,
     ) -> None:
         super().__init__()
         self.siteResources = siteResources
         self.serviceName = serviceName
         self.pluginTitle = pluginTitle
+        self.auth = auth
 
     def render_GET(self, request: IRequest) -> bytes:
         """The shell page; revalidated on every visit so new apps show up."""
@@ -70,4 +73,19 @@ class AppShellResource(Resource):
             siteName=siteName,
             serviceName=self.serviceName,
             appList=appListHtml(self.siteResources, self.pluginTitle),
+            account=self._accountHtml(request),
+        )
+
+    def _accountHtml(self, request: IRequest) -> Markup:
+        """Who is logged in, with a logout button; nothing on a site without logins."""
+        session = self.auth.sessionFor(request, touch=False) if self.auth else None
+        if session is None:
+            return Markup("")
+        return Markup(
+            '    <form class="logout-form" method="post" action="/logout">\n'
+            f'      <span id="account-user">{html.escape(session.user)}</span>\n'
+            '      <input type="hidden" name="csrfToken" '
+            f'value="{html.escape(session.csrfToken)}">\n'
+            '      <button type="submit">Log out</button>\n'
+            "    </form>"
         )

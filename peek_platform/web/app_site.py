@@ -7,6 +7,7 @@ request, so they appear as they register) and stops listening after they have un
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,17 +15,24 @@ from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
+from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
 import vortex
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
+from peek_platform.identity.login_rpc import loginRpc, loginThroughLogic
 from peek_platform.plugin.state import PluginStatus
-from peek_platform.process.context import ServiceContext, ServiceExtensionBase
-from peek_platform.services import LOGIC, SiteSpec
+from peek_platform.process.assembly import ServiceComposition, SiteTrees
+from peek_platform.process.context import PlatformHookFactory, ServiceContext, ServiceExtensionBase
+from peek_platform.services import LOGIC, ServiceSpec, SiteSpec
+from peek_platform.vortex.extension import DataExchangeClientExtension
 from peek_platform.web.app_shell import AppShellResource
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
+from peek_platform.web.login_pages import LoginResource, LogoutResource
+from peek_platform.web.session_links import SessionLinks
+from peek_platform.web.site_auth import LoginCheck, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
 from peek_platform.web.templates import APP_ASSETS_DIR
 from vortex.transport import VORTEX_WS_PATH
@@ -57,11 +65,13 @@ def pluginTitleLookup(loader: PluginLoader | None) -> Callable[[str], str]:
 
 
 def deviceVortexResource(
-    factory: Callable[[], VortexFactory], *, siteName: str
+    factory: Callable[[], VortexFactory], *, siteName: str, auth: SiteAuth | None = None
 ) -> IResource | None:
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
-    None, with a warning, when the process has no vortex (its extension did not start).
+    With ``auth`` each link belongs to the login session that opened it and closes when
+    that session ends. None, with a warning, when the process has no vortex (its extension
+    did not start).
     """
     try:
         vortexFactory = factory()
@@ -69,7 +79,9 @@ def deviceVortexResource(
         logger.warning("%s site: /vortexws is not served: %s", siteName, e)
         return None
     server = vortexFactory.listen(Resource(), secret=None, allowDevices=True)
-    return server.resource
+    if auth is None:
+        return server.resource
+    return SessionLinks(auth, server)
 
 
 def buildAppSiteRoot(
@@ -79,28 +91,70 @@ def buildAppSiteRoot(
     statuses: Callable[[], Iterable[PluginStatus]],
     pluginTitle: Callable[[str], str],
     vortexFactory: Callable[[], VortexFactory],
+    auth: SiteAuth | None = None,
+    title: str = "Peek",
     vortexJsDir: Path = VORTEX_JS_DIR,
 ) -> WebSiteRoot:
-    """The root of a field or office site (``/vortexws`` is mounted separately)."""
+    """The root of a field or office site (``/vortexws`` is mounted separately).
+
+    With ``auth`` the shell, plugin apps, ``/api`` and ``/vortexws`` need a login; the
+    health page, the login page and the static files stay public.
+    """
     health = HealthResource(
         serviceName,
         [pluginsStartedCheck(statuses), vortexLinkCheck(LOGIC.vortexName, vortexFactory)],
     )
+    public: dict[bytes, IResource] = {
+        b"health": health,
+        b"static": StaticDirectory(str(APP_ASSETS_DIR)),
+        b"vortex": vortexJsResource(vortexJsDir),
+    }
+    protected: dict[bytes, IResource] = {}
+    if auth is not None:
+        public[b"login"] = LoginResource(auth, title=title)
+        protected[b"logout"] = LogoutResource(auth)
+        protected[b"api"] = ChildrenOnly({b"session": SessionInfoResource(auth)})
     return WebSiteRoot(
         siteResources,
-        AppShellResource(siteResources, serviceName, pluginTitle),
-        publicChildren={
-            b"health": health,
-            b"static": StaticDirectory(str(APP_ASSETS_DIR)),
-            b"vortex": vortexJsResource(vortexJsDir),
-        },
+        AppShellResource(siteResources, serviceName, pluginTitle, auth),
+        publicChildren=public,
+        protectedChildren=protected,
+        guard=auth.guard if auth is not None else None,
     )
+
+
+class SessionInfoResource(Resource):
+    """``GET /api/session``: the logged-in user and the session's CSRF token, as JSON."""
+
+    isLeaf = True
+
+    def __init__(self, auth: SiteAuth) -> None:
+        super().__init__()
+        self.auth = auth
+
+    def render_GET(self, request: IRequest) -> bytes:
+        """``{"user", "userId", "permissions", "csrfToken"}`` (behind the guard)."""
+        session = self.auth.sessionFor(request, touch=False)
+        request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Cache-Control", b"no-store")
+        if session is None:
+            return b"{}"
+        principal = session.principal
+        return json.dumps(
+            {
+                "user": principal.userName,
+                "userId": principal.userId,
+                "permissions": sorted(principal.permissions),
+                "csrfToken": session.csrfToken,
+            }
+        ).encode()
 
 
 class AppSiteExtension(ServiceExtensionBase):
     """``ServiceExtension`` serving the field or office ``site`` with ``siteResources``.
 
-    ``vortexFactory`` gives this process's vortex once its extension has started.
+    ``vortexFactory`` gives this process's vortex once its extension has started;
+    ``check`` checks logins (logic's login RPC) unless the site's ``requireLogin`` is off.
     """
 
     def __init__(
@@ -109,10 +163,14 @@ class AppSiteExtension(ServiceExtensionBase):
         siteResources: SiteResources,
         *,
         vortexFactory: Callable[[], VortexFactory],
+        check: LoginCheck | None = None,
     ) -> None:
         self.site = site
         self.siteResources = siteResources
         self._vortexFactory = vortexFactory
+        self._check = check
+        #: Who may use the site, once started (None when ``requireLogin`` is off).
+        self.auth: SiteAuth | None = None
         self._port: IListeningPort | None = None
         #: The site's root resource, once started; ``root.mount(name, resource,
         #: public=True)`` adds a platform path.
@@ -122,24 +180,50 @@ class AppSiteExtension(ServiceExtensionBase):
         """Build the site, mount the device vortex and listen (``WebSiteError`` if it can't)."""
         address = SiteAddress.fromConfig(self.site, ctx.config)
         loader = ctx.loader
+        self.auth = self._siteAuth(ctx)
         root = buildAppSiteRoot(
             self.siteResources,
             ctx.spec.vortexName,
             statuses=loader.statuses if loader is not None else list,
             pluginTitle=pluginTitleLookup(loader),
             vortexFactory=self._vortexFactory,
+            auth=self.auth,
+            title=self.site.title,
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
         self.root = root
+        if self.auth is not None:
+            self.auth.startExpiryChecks()
 
     def startAfterPlugins(self, ctx: ServiceContext) -> None:
         """Mount the device vortex once every plugin has registered its endpoints."""
         assert self.root is not None
         deviceVortex = deviceVortexResource(
-            self._vortexFactory, siteName=self.siteResources.siteName
+            self._vortexFactory, siteName=self.siteResources.siteName, auth=self.auth
         )
         if deviceVortex is not None:
-            self.root.mount(VORTEX_WS_PATH, deviceVortex, public=True)
+            self.root.mount(VORTEX_WS_PATH, deviceVortex, public=self.auth is None)
+
+    def _siteAuth(self, ctx: ServiceContext) -> SiteAuth | None:
+        """The site's login state, or None (with a warning) when logins are turned off."""
+        site, config = self.site, ctx.config
+        if not bool(config[site.requireLoginKey]):
+            logger.warning(
+                "%s site: %s is false, so anyone who can reach %s may use it without logging in",
+                site.name,
+                site.requireLoginKey,
+                site.description,
+            )
+            return None
+        if self._check is None:
+            raise RuntimeError(f"{site.name} site: logins are required but nothing checks them")
+        return SiteAuth(
+            site.name,
+            self._check,
+            ctx.reactor,
+            idleSeconds=float(config[f"httpServer.{site.name}.sessionIdleMinutes"]) * 60,
+            maxSeconds=float(config[f"httpServer.{site.name}.sessionMaxHours"]) * 3600,
+        )
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
         """No per-plugin hooks: plugin trees are looked up per request."""
@@ -147,7 +231,23 @@ class AppSiteExtension(ServiceExtensionBase):
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Stop listening (a Deferred that fires once the port is closed)."""
+        if self.auth is not None:
+            self.auth.stopExpiryChecks()
         port, self._port = self._port, None
         if port is None:
             return None
         return port.stopListening()
+
+
+def appServiceComposition(
+    spec: ServiceSpec, sites: SiteTrees, platformHook: PlatformHookFactory
+) -> ServiceComposition:
+    """The composition of an app service (field, office): a link to logic, then an app site
+    for each of ``spec``'s sites, whose logins logic checks over that link."""
+    vortex = DataExchangeClientExtension()
+    check = loginThroughLogic(loginRpc(), lambda: vortex.factory)
+    appSites = [
+        AppSiteExtension(site, sites[site.name], vortexFactory=lambda: vortex.factory, check=check)
+        for site in spec.sites
+    ]
+    return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites])

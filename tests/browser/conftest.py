@@ -45,6 +45,9 @@ ENABLED = {"logic": ["peek_plugin_noop", "peek_plugin_btest"]}
 class Platform:
     """The five services of one temp home root; services can be stopped and started again."""
 
+    #: The recovery admin's password on this platform (every site accepts it).
+    adminPassword = ADMIN_PASSWORD
+
     def __init__(self, homeRoot: Path) -> None:
         self.homeRoot = homeRoot
         self.env = dict(os.environ)
@@ -160,17 +163,18 @@ def context(browser) -> Iterator[object]:
 
 @pytest.fixture(name="login")
 def loginFixture(platform):
-    """``login(page, password=ADMIN_PASSWORD)``: log in through the admin login form."""
+    """``login(page, password=ADMIN_PASSWORD, path="/", site="admin")``: log in as the
+    recovery admin through the site's login form, then open ``path``."""
 
-    def login(page, password: str = ADMIN_PASSWORD, path: str = "/"):
-        admin = platform.siteUrl("admin")
-        page.goto(admin + "/login")
+    def login(page, password: str = ADMIN_PASSWORD, path: str = "/", site: str = "admin"):
+        base = platform.siteUrl(site)
+        page.goto(base + "/login")
         page.get_by_label("User name").fill("admin")
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_load_state()
         if path != "/" and password == ADMIN_PASSWORD:
-            page.goto(admin + path)  # the hash of a section never reaches the server
+            page.goto(base + path)  # the hash of a section never reaches the server
         return page
 
     return login

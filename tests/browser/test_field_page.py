@@ -20,11 +20,13 @@ PHONE = {"width": 390, "height": 844}
 ITEM = "Apples"
 
 
-def _open(browser, platform):
-    """A field page on a phone-sized screen in its own browser context (own offline queue)."""
+def _open(browser, platform, login):
+    """A field page on a phone-sized screen in its own browser context (own offline queue),
+    opened after logging in on the field login page as the recovery admin."""
     context = browser.new_context(viewport=PHONE, has_touch=True)
     page = context.new_page()
-    page.goto(platform.siteUrl("field") + PAGE_PATH)
+    login(page, path=PAGE_PATH, site="field")
+    expect(page).to_have_url(re.compile(r"/peek_plugin_noop/$"))
     expect(page.get_by_label(f"{ITEM} value")).to_have_text(re.compile(r"^-?\d+$"))
     expect(page.locator("#link-status")).to_have_attribute("data-state", "online")
     return context, page
@@ -34,10 +36,10 @@ def _value(page) -> int:
     return int(page.get_by_label(f"{ITEM} value").text_content())
 
 
-def test_action_updates_every_open_field_page(browser, platform, screenshot):
+def test_action_updates_every_open_field_page(browser, platform, screenshot, login):
     """A button on one page pushes an action; both open pages show the new value, no reload."""
-    firstContext, first = _open(browser, platform)
-    secondContext, second = _open(browser, platform)
+    firstContext, first = _open(browser, platform, login)
+    secondContext, second = _open(browser, platform, login)
     try:
         before = _value(first)
         expect(second.get_by_label(f"{ITEM} value")).to_have_text(str(before))
@@ -56,7 +58,7 @@ def test_action_updates_every_open_field_page(browser, platform, screenshot):
 def test_action_queued_while_logic_is_down_is_delivered_later(browser, platform, screenshot, login):
     """With logic stopped the field page and the admin page say they are offline; an action
     pushed then is delivered once logic is back, and its result is shown."""
-    context, page = _open(browser, platform)
+    context, page = _open(browser, platform, login)
     adminContext = browser.new_context()
     try:
         admin = login(adminContext.new_page(), path="/#/overview")
@@ -80,4 +82,40 @@ def test_action_queued_while_logic_is_down_is_delivered_later(browser, platform,
         expect(status).to_have_text("Online.")
     finally:
         adminContext.close()
+        context.close()
+
+
+def test_field_login_refuses_a_wrong_password_and_logout_returns_to_login(
+    browser, platform, screenshot
+):
+    """The field login page shows an error for a wrong password; the right one opens the
+    page that was asked for; logging out from the shell returns to the login page and
+    closes the vortex link of the page still open in another tab within 5 s."""
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(platform.siteUrl("field") + PAGE_PATH)
+        expect(page).to_have_url(re.compile(r"/login\?next=/peek_plugin_noop/$"))
+        page.get_by_label("User name").fill("admin")
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+        screenshot(page, "field-login-refused")
+        page.get_by_label("Password").fill(platform.adminPassword)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/peek_plugin_noop/$"))
+        expect(page.get_by_label(f"{ITEM} value")).to_have_text(re.compile(r"^-?\d+$"))
+        expect(page.locator("#link-status")).to_have_attribute("data-state", "online")
+        shell = context.new_page()
+        shell.goto(platform.siteUrl("field") + "/")
+        expect(shell.locator("#account-user")).to_have_text("admin")
+        shell.get_by_role("button", name="Log out").click()
+        expect(shell).to_have_url(re.compile(r"/login$"))
+        expect(page.locator("#link-status")).to_have_attribute(
+            "data-state", "offline", timeout=5000
+        )
+        screenshot(page, "field-page-after-logout")
+        page.goto(platform.siteUrl("field") + PAGE_PATH)
+        expect(page).to_have_url(re.compile(r"/login\?next=/peek_plugin_noop/$"))
+    finally:
         context.close()

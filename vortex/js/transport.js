@@ -18,6 +18,7 @@ export const CLOSE_BAD_HANDSHAKE = 4001;
 export const CLOSE_HANDSHAKE_TIMEOUT = 4004;
 export const CLOSE_HEARTBEAT_TIMEOUT = 4005;
 export const CLOSE_PROTOCOL_VERSION = 4007;
+export const CLOSE_SESSION_ENDED = 4008;
 
 /** Range of heartbeat intervals (seconds) a side may announce in the handshake. */
 export const MIN_HEARTBEAT_SECONDS = 0.1;

@@ -32,6 +32,8 @@ CLOSE_HANDSHAKE_TIMEOUT = 4004
 CLOSE_HEARTBEAT_TIMEOUT = 4005
 CLOSE_SLOW_CONSUMER = 4006
 CLOSE_PROTOCOL_VERSION = 4007
+#: The login session that let a device (browser) link in ended: logout, expiry or forced.
+CLOSE_SESSION_ENDED = 4008
 
 #: Range of heartbeat intervals (seconds) a side may announce in ``heartbeatSeconds``.
 MIN_HEARTBEAT_SECONDS = 0.1

@@ -45,13 +45,18 @@ SERVICES: tuple[ServiceSpec, ...] = (LOGIC, FIELD, OFFICE, AGENT)
 def writeConfig(spec: ServiceSpec, home: Path, dataExchangePort: int) -> None:
     """The service's config.json: the test plugin, the shared secret, sites on free ports.
 
-    Site ports are fixed (not 0) so devices find a restarted field or office again.
+    Site ports are fixed (not 0) so devices find a restarted field or office again. Logins
+    are off on field and office (kiosk mode): these tests are about messaging between
+    services; logins are covered by tests/integration/web/test_site_logins.py.
     """
     document: dict = {"plugin": {"enabled": [PLUGIN_NAME]}}
     for key in keysForService(spec):
         if key.path.startswith("httpServer.") and key.path.endswith(".sitePort"):
             setDotted(document, key.path, freeTcpPort())
             setDotted(document, key.path.removesuffix("sitePort") + "bindAddress", "127.0.0.1")
+    for site in spec.sites:
+        if site.appSite:
+            setDotted(document, site.requireLoginKey, False)
     setDotted(document, "dataExchange.port", dataExchangePort)
     setDotted(document, "dataExchange.secret", SECRET)
     setDotted(document, "dataExchange.heartbeatSeconds", HEARTBEAT_SECONDS)

@@ -58,7 +58,8 @@ def test_admin_site_login_shell_and_plugin_page(
 def test_field_site_linked_to_logic_serves_shell_and_plugin_app(
     processes, homeRoot, webPluginDir, HttpClient, waitFor
 ):
-    """Field's site: health 200 once linked to logic, the shell lists the plugin's app."""
+    """Field's site: health 200 once linked; after the recovery admin logs in (checked by
+    logic), the shell lists the plugin's app."""
     linked = processes.linkedServices(
         homeRoot, (LOGIC, FIELD), plugins=[WEB_PLUGIN], pluginsDir=webPluginDir
     )
@@ -74,8 +75,15 @@ def test_field_site_linked_to_logic_serves_shell_and_plugin_app(
         True,
     )
 
+    assert client.request("/", headers={"Accept": "text/html"}).headers["Location"] == "/login"
+    assert client.request("/vortexws").code == 401
+    logicConfig = json.loads((homeRoot / LOGIC.homeDirName / "config.json").read_text())
+    loggedIn = client.logIn("admin", logicConfig["admin"]["recoveryPassword"])
+    assert (loggedIn.code, loggedIn.headers["Location"]) == (303, "/")
+
     shell = client.request("/")
     assert shell.headers["Cache-Control"] == "no-cache"
+    assert '<span id="account-user">admin</span>' in shell.text
     assert f'href="/{WEB_PLUGIN}/"' in shell.text
     assert "Web Test" in shell.text
     module = client.request(f"/{WEB_PLUGIN}/app.mjs")

@@ -6,16 +6,18 @@ import re
 from pathlib import Path
 
 import pytest
+from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
 from twisted.web.static import Data
 
-from peek_logic_service.admin.auth import AdminAuth
-from peek_logic_service.admin.recovery import RecoveryCredentials
 from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.identity.principal import LoginRefused, Principal
+from peek_platform.identity.recovery import RecoveryCredentials
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.listening import newSite
 from peek_platform.web.login_throttle import LoginThrottle
+from peek_platform.web.site_auth import SiteAuth
 
 #: The recovery login the test site accepts.
 USER, PASSWORD = "admin", "correct horse battery"
@@ -26,16 +28,32 @@ HOST = "peek.test:8010"
 ORIGIN = f"http://{HOST}"
 
 
+def recoveryCheck(credentials: RecoveryCredentials):
+    """A login check that knows only the recovery admin (logic's identity stands in)."""
+
+    def check(user: str, password: str, site: str):
+        if credentials.matches(user, password):
+            principal = Principal(
+                f"recovery:{user}", user, frozenset({"recovery"}), frozenset({"admin"})
+            )
+            return succeed(principal)
+        return fail(LoginRefused("wrong user name or password"))
+
+    return check
+
+
 class AdminSite:
     """A built admin site with its clock, auth state and plugin registry."""
 
     def __init__(self) -> None:
         self.clock = Clock()
         self.plugins = SiteResources("admin")
-        self.auth = AdminAuth(
-            RecoveryCredentials(USER, PASSWORD),
+        self.auth = SiteAuth(
+            "admin",
+            recoveryCheck(RecoveryCredentials(USER, PASSWORD)),
             self.clock,
             idleSeconds=IDLE_SECONDS,
+            requiredPermission="admin",
             throttle=LoginThrottle(self.clock, freeFailures=2, baseDelaySeconds=10),
         )
         self.vortex = Data(b"admin vortex endpoint", "text/plain")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from twisted.internet.defer import fail
 from twisted.internet.testing import MemoryReactorClock
 from twisted.web.static import Data
 
 from peek_logic_service.admin.extension import AdminSiteExtension
-from peek_platform.config import ConfigError, loadServiceConfig
+from peek_platform.config import loadServiceConfig
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.identity.principal import LoginRefused
 from peek_platform.process import ServiceContext
 from peek_platform.services import LOGIC
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
@@ -40,37 +41,29 @@ def context(tmp_path, configText: str, reactor=None) -> ServiceContext:
     return ServiceContext(spec=LOGIC, home=home, config=config, reactor=reactor)
 
 
-def test_commented_config_without_password_is_a_config_error(tmp_path):
-    """In configure: a commented file without a password is a ConfigError naming the key."""
-    ctx = context(tmp_path, '{\n  // keep this comment\n  "plugin": {"enabled": []}\n}\n')
-    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex)
-    with pytest.raises(ConfigError, match=r"admin\.recoveryPassword"):
-        extension.configure(ctx)
-
-
-def test_first_run_generates_password_into_config(tmp_path):
-    """configure writes a generated password and the config it returns holds it."""
-    ctx = context(tmp_path, "{}")
-    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=FakeVortex)
-    ctx.config = extension.configure(ctx)
-    saved = json.loads((ctx.home / "config.json").read_text())["admin"]["recoveryPassword"]
-    assert saved
-    assert ctx.config["admin.recoveryPassword"] == saved
-
-
 def test_start_listens_and_puts_vortex_behind_login(tmp_path):
     """The site listens on the admin keys; /vortexws is a device vortex behind login."""
     reactor = MemoryReactorClock()
     config = {"httpServer": {"admin": {"sitePort": 18010, "bindAddress": "127.0.0.1"}}}
-    config["admin"] = {"recoveryPassword": "pw-for-tests"}
     ctx = context(tmp_path, json.dumps(config), reactor)
     vortex = FakeVortex(reactor)
-    extension = AdminSiteExtension(SiteResources("admin"), vortexFactory=lambda: vortex)
+    checked: list[tuple[str, str]] = []
+
+    def check(user: str, password: str, site: str):
+        checked.append((user, site))
+        return fail(LoginRefused("wrong user name or password"))
+
+    extension = AdminSiteExtension(
+        SiteResources("admin"), check=check, vortexFactory=lambda: vortex
+    )
     ctx.config = extension.configure(ctx)
     extension.startBeforePlugins(ctx)
     port, site, _backlog, interface = reactor.tcpServers[0]
     assert (port, interface) == (18010, "127.0.0.1")
     assert vortex.listens == [{"secret": None, "allowDevices": True}]
     assert InMemoryBrowser(site).get("/vortexws").code == 401
-    assert extension.auth.credentials.matches("admin", "pw-for-tests")
+    assert extension.auth.requiredPermission == "admin"
     assert extension.auth.sessions.idleSeconds == 30 * 60
+    assert extension.auth.sessions.maxSeconds == 12 * 3600
+    extension.auth.login("ann", "secret-pw")
+    assert checked == [("ann", "admin")]

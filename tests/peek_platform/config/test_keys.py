@@ -216,7 +216,21 @@ def test_web_site_keys_are_declared_per_site() -> None:
             ),
             ConfigKey(f"httpServer.{site}.bindAddress", str, "0.0.0.0", bind[site], services),
         ]
-    assert [k for k in CONFIG_KEYS if k.path.startswith("httpServer.")] == expected
+    siteKeys = [k for k in CONFIG_KEYS if k.path.startswith("httpServer.")]
+    assert [k for k in siteKeys if k.path.endswith(("sitePort", "bindAddress"))] == expected
+
+
+def test_app_sites_have_login_settings_and_admin_does_not() -> None:
+    """Field and office have requireLogin (default on) and session lifetimes; admin has none."""
+    byPath = {k.path: k for k in CONFIG_KEYS}
+    for site in ("field", "office"):
+        assert byPath[f"httpServer.{site}.requireLogin"].default is True
+        assert byPath[f"httpServer.{site}.requireLogin"].services == frozenset({site})
+        assert byPath[f"httpServer.{site}.sessionIdleMinutes"].default == 480
+        assert byPath[f"httpServer.{site}.sessionMaxHours"].default == 24
+    assert not [path for path in byPath if path.startswith("httpServer.admin.session")]
+    assert "httpServer.admin.requireLogin" not in byPath
+    assert byPath["admin.sessionMaxHours"].default == 12
 
 
 def test_service_groups_name_the_services() -> None:

@@ -47,7 +47,9 @@ def test_first_run_config_gives_every_site_its_port_and_bind_address():
 
 def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
     """A new site in the field description gets config keys, a tree and a listening port."""
-    kiosk = SiteSpec(name="kiosk", title="Kiosk", defaultPort=8004, description="the kiosk")
+    kiosk = SiteSpec(
+        name="kiosk", title="Kiosk", defaultPort=8004, description="the kiosk", appSite=True
+    )
     spec = dataclasses.replace(FIELD, sites=(*FIELD.sites, kiosk))
     home = tmp_path / "home"
     home.mkdir()
@@ -70,8 +72,12 @@ def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
     assert json.loads((home / "config.json").read_text())["httpServer"]["kiosk"] == {
         "sitePort": 18004,
         "bindAddress": "0.0.0.0",
+        "requireLogin": True,
+        "sessionIdleMinutes": 480,
+        "sessionMaxHours": 24,
     }
     assert sites["kiosk"].siteName == "kiosk"
+    assert [ext.auth.siteName for ext in appSites if ext.auth] == ["field", "kiosk"]
 
 
 @pytest.mark.parametrize("spec", ALL_SERVICES, ids=lambda spec: spec.key)

@@ -33,6 +33,7 @@ def startStorage(dbUrl, home, reactor, wait) -> tuple:
     config = {"sqlalchemy.connectUrl": dbUrl, "sqlalchemy.engineArgs": {}}
     ctx = ServiceContext(spec=LOGIC, home=home, config=config, reactor=reactor)
     storage = StorageServiceExtension()
+    storage.configure(ctx)
     [loaderExtension] = storage.loaderExtensions(ctx)
     wait(storage.startBeforePlugins(ctx))
     return storage, loaderExtension, ctx

@@ -246,6 +246,7 @@ class _Ctx:
         self.config = {
             f"httpServer.{key}.sitePort": port,
             f"httpServer.{key}.bindAddress": "127.0.0.1",
+            f"httpServer.{key}.requireLogin": False,
         }
 
 

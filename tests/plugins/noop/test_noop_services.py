@@ -96,20 +96,21 @@ def test_observerSeesAnActionsChange(noopServices) -> None:
 
 @pytest.mark.parametrize("spec", [FIELD, OFFICE], ids=["field", "office"])
 def test_devicePageIsServedAndListed(noopServices, spec) -> None:
-    """Field and office serve the noop page at /peek_plugin_noop/ and list it in the shell."""
+    """After login, field and office serve the noop page at /peek_plugin_noop/ and list it."""
     base = noopServices.services[spec.key].siteUrl(spec.key)
-    page = _get(base + "/peek_plugin_noop/")
+    client = _SiteClient(base, noopServices.homeRoot / LOGIC.homeDirName)
+    page = client.get("/peek_plugin_noop/")[1]
     assert '<script type="module" src="app.mjs"></script>' in page
-    assert "import" in _get(base + "/peek_plugin_noop/app.mjs")
-    assert "NoopItemTuple" in _get(base + "/peek_plugin_noop/tuples.mjs")
-    assert 'href="/peek_plugin_noop/"' in _get(base + "/")
+    assert "import" in client.get("/peek_plugin_noop/app.mjs")[1]
+    assert "NoopItemTuple" in client.get("/peek_plugin_noop/tuples.mjs")[1]
+    assert 'href="/peek_plugin_noop/"' in client.get("/")[1]
 
 
 def test_adminSettingsApiReadsAndWritesASetting(noopServices) -> None:
     """The admin page's settings API lists both settings; a POST with the CSRF token stores
     a value, a wrongly typed one is refused with 400."""
     logic = noopServices.services[LOGIC.key]
-    admin = _AdminClient(logic.siteUrl("admin"), noopServices.homeRoot / LOGIC.homeDirName)
+    admin = _SiteClient(logic.siteUrl("admin"), noopServices.homeRoot / LOGIC.homeDirName)
     assert "admin.mjs" in admin.get("/peek_plugin_noop/")[1]
 
     code, body = admin.get("/peek_plugin_noop/api/settings")
@@ -142,19 +143,13 @@ def test_sigtermStopsEveryServiceCleanly(noopServices) -> None:
         service.waitForLine(rf"peek_plugin_noop\._private\.{spec.key}\.\w+: Unloaded$")
 
 
-def _get(url: str) -> str:
-    """GET ``url`` (must answer 200) and return the body as text."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode("utf-8")
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
 
 
-class _AdminClient:
-    """An admin site session: logged in as the recovery user, with its CSRF token."""
+class _SiteClient:
+    """A site session (any site): logged in as the recovery user, with its CSRF token."""
 
     def __init__(self, baseUrl: str, logicHome: Path) -> None:
         self.baseUrl = baseUrl

@@ -1,24 +1,29 @@
-"""Who may use the admin site: login sessions, the login guard, and forgery checks.
+"""Who may use a web site: login sessions, the login guard and forgery checks, per site.
 
-Everything but ``/health``, ``/login`` and the static files passes :meth:`AdminAuth.guard`:
-a request without a live session is sent to the login page (pages) or refused with 401
-(``/api``, ``/vortexws``, scripts); a state-changing request of a live session must be
-same-origin and carry the session's CSRF token.
+Every site (admin, field, office) has one :class:`SiteAuth`. Everything but the public
+paths passes :meth:`SiteAuth.guard`: a request without a live session is sent to the login
+page (pages) or refused with 401 (``/api``, ``/vortexws``, scripts); a state-changing
+request of a live session must be same-origin and carry the session's CSRF token.
+Passwords are checked by ``check``, which on logic asks the identity store and elsewhere
+asks logic (``docs/dev/identity.rst``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import cast
 from urllib.parse import quote
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.web import http
+from twisted.internet.task import LoopingCall
+from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
-from peek_logic_service.admin.recovery import RecoveryCredentials
+from peek_platform.identity.principal import LoginRefused, Principal
 from peek_platform.web.csrf import (
     SAFE_METHODS,
     PreSessionTokens,
@@ -31,14 +36,18 @@ from peek_platform.web.session import Session, SessionStore
 
 logger = logging.getLogger(__name__)
 
-#: Cookie holding the session id once logged in.
-SESSION_COOKIE = b"peekAdminSession"
-#: Cookie binding the login form's CSRF token to one browser before login.
-LOGIN_COOKIE = b"peekAdminLogin"
+#: Seconds between checks that end expired sessions (and close their links).
+EXPIRY_CHECK_SECONDS = 2.0
 #: Paths that are never pages: unauthenticated requests get 401, not a redirect.
 NON_PAGE_PATHS = frozenset({b"api", b"vortexws"})
 #: Paths whose (GET) requests must also be same-origin: the websocket upgrade.
 ORIGIN_CHECKED_PATHS = frozenset({b"vortexws"})
+
+#: ``check(userName, password, site)``: the principal, or ``LoginRefused`` /
+#: ``DirectoryUnavailable``.
+LoginCheck = Callable[[str, str, str], Deferred[Principal]]
+#: Called with each session that ends (logout, expiry, forced), e.g. to close its links.
+SessionEndListener = Callable[[Session], None]
 
 
 class StatusResource(Resource):
@@ -95,14 +104,9 @@ def clientAddress(request: IRequest) -> str:
     return str(getattr(address, "host", address))
 
 
-def _cookies(request: IRequest) -> http.Request:
-    """``request`` for ``addCookie``: twisted's IRequest leaves out the ``httpOnly`` and
-    ``sameSite`` arguments that its implementation, ``twisted.web.http.Request``, takes."""
-    return cast(http.Request, request)
-
-
 def _setCookie(request: IRequest, name: bytes, value: str, *, path: bytes = b"/") -> None:
-    _cookies(request).addCookie(
+    # twisted.web.http.Request.addCookie takes httpOnly/sameSite; IRequest's signature omits them.
+    cast(Request, request).addCookie(
         name,
         value.encode("ascii"),
         path=path,
@@ -113,7 +117,7 @@ def _setCookie(request: IRequest, name: bytes, value: str, *, path: bytes = b"/"
 
 
 def _expireCookie(request: IRequest, name: bytes, *, path: bytes = b"/") -> None:
-    _cookies(request).addCookie(
+    cast(Request, request).addCookie(
         name,
         b"",
         path=path,
@@ -135,56 +139,107 @@ def _cookie(request: IRequest, name: bytes) -> str | None:
         return None
 
 
-class AdminAuth:
-    """The admin site's credentials, sessions, login throttle and forgery checks."""
+class SiteAuth:
+    """One site's login check, sessions, login throttle and forgery checks.
+
+    ``requiredPermission``, when set, is needed to log in at all (``admin`` on the admin
+    site). Sessions end after ``idleSeconds`` without a request or ``maxSeconds`` after
+    login, whichever is first.
+    """
 
     def __init__(
         self,
-        credentials: RecoveryCredentials,
+        siteName: str,
+        check: LoginCheck,
         clock: IReactorTime,
         *,
         idleSeconds: float,
+        maxSeconds: float | None = None,
+        requiredPermission: str | None = None,
         throttle: LoginThrottle | None = None,
         loginTokens: PreSessionTokens | None = None,
     ) -> None:
-        self.credentials = credentials
-        self.sessions = SessionStore(clock, idleSeconds=idleSeconds)
+        self.siteName = siteName
+        self._check = check
+        self._clock = clock
+        self._expiryChecks: LoopingCall | None = None
+        self.requiredPermission = requiredPermission
+        self.sessions = SessionStore(clock, idleSeconds=idleSeconds, maxSeconds=maxSeconds)
         self.throttle = throttle if throttle is not None else LoginThrottle(clock)
         self.loginTokens = loginTokens if loginTokens is not None else PreSessionTokens()
+        title = siteName[:1].upper() + siteName[1:]
+        #: Cookie holding the session id once logged in.
+        self.sessionCookie = f"peek{title}Session".encode("ascii")
+        #: Cookie binding the login form's CSRF token to one browser before login.
+        self.loginCookie = f"peek{title}Login".encode("ascii")
+
+    # ---- logging in -------------------------------------------------------------------
+
+    def login(self, userName: str, password: str) -> Deferred[Principal]:
+        """Check a login for this site; ``LoginRefused`` also when the permission is missing."""
+        d = self._check(userName, password, self.siteName)
+
+        def permitted(principal: Principal) -> Principal:
+            needed = self.requiredPermission
+            if needed is not None and not principal.has(needed):
+                raise LoginRefused(
+                    f"user {principal.userName} does not have the {needed!r} permission "
+                    f"needed for the {self.siteName} site"
+                )
+            return principal
+
+        return d.addCallback(permitted)
 
     # ---- sessions ---------------------------------------------------------------------
 
+    def startExpiryChecks(self, intervalSeconds: float = EXPIRY_CHECK_SECONDS) -> None:
+        """End expired sessions every ``intervalSeconds``, so their links close promptly."""
+        if self._expiryChecks is None:
+            self._expiryChecks = LoopingCall(self.sessions.purgeExpired)
+            self._expiryChecks.clock = self._clock
+            self._expiryChecks.start(intervalSeconds, now=False)
+
+    def stopExpiryChecks(self) -> None:
+        """Stop the periodic expiry checks (the service is stopping)."""
+        if self._expiryChecks is not None and self._expiryChecks.running:
+            self._expiryChecks.stop()
+        self._expiryChecks = None
+
+    def addSessionEndListener(self, listener: SessionEndListener) -> None:
+        """Call ``listener(session)`` whenever a session ends, for whatever reason."""
+        self.sessions.addEndListener(listener)
+
     def sessionFor(self, request: IRequest, *, touch: bool = True) -> Session | None:
         """The live session of the request's cookie (its idle timer restarts), or None."""
-        return self.sessions.get(_cookie(request, SESSION_COOKIE), touch=touch)
+        return self.sessions.get(_cookie(request, self.sessionCookie), touch=touch)
 
-    def startSession(self, request: IRequest, user: str) -> Session:
-        """Log ``user`` in: a fresh session id in the cookie, the login cookie dropped."""
-        session = self.sessions.create(user)
-        _setCookie(request, SESSION_COOKIE, session.sessionId)
-        _expireCookie(request, LOGIN_COOKIE, path=b"/login")
+    def startSession(self, request: IRequest, principal: Principal) -> Session:
+        """Log ``principal`` in: a fresh session id in the cookie, the login cookie dropped."""
+        session = self.sessions.create(principal)
+        _setCookie(request, self.sessionCookie, session.sessionId)
+        _expireCookie(request, self.loginCookie, path=b"/login")
         return session
 
-    def endSession(self, request: IRequest) -> None:
-        """Log out: forget the session and expire its cookie."""
-        sessionId = _cookie(request, SESSION_COOKIE)
-        if sessionId:
-            self.sessions.remove(sessionId)
-        _expireCookie(request, SESSION_COOKIE)
+    def endSession(self, request: IRequest) -> Session | None:
+        """Log out: forget the session and expire its cookie; the session that ended."""
+        sessionId = _cookie(request, self.sessionCookie)
+        ended = self.sessions.remove(sessionId) if sessionId else None
+        _expireCookie(request, self.sessionCookie)
+        return ended
 
     # ---- the login form ---------------------------------------------------------------
 
     def loginFormToken(self, request: IRequest) -> str:
         """The CSRF token for a login form, setting the pre-session cookie if needed."""
-        cookieValue = _cookie(request, LOGIN_COOKIE)
+        cookieValue = _cookie(request, self.loginCookie)
         if not cookieValue or len(cookieValue) > 100:
             cookieValue = PreSessionTokens.newCookieValue()
-            _setCookie(request, LOGIN_COOKIE, cookieValue, path=b"/login")
+            _setCookie(request, self.loginCookie, cookieValue, path=b"/login")
         return self.loginTokens.tokenFor(cookieValue)
 
     def loginFormTokenValid(self, request: IRequest) -> bool:
         """True when a posted login form carries the token of this browser's login cookie."""
-        return self.loginTokens.check(_cookie(request, LOGIN_COOKIE), requestToken(request))
+        return self.loginTokens.check(_cookie(request, self.loginCookie), requestToken(request))
 
     # ---- the guard --------------------------------------------------------------------
 
@@ -197,7 +252,8 @@ class AdminAuth:
             reason = crossOriginReason(request)
             if reason is not None:
                 logger.warning(
-                    "admin site: refused %s %s from %s: %s",
+                    "%s site: refused %s %s from %s: %s",
+                    self.siteName,
                     request.method.decode("ascii", "replace"),
                     request.path.decode("ascii", "replace"),
                     clientAddress(request),

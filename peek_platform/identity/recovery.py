@@ -1,4 +1,4 @@
-"""The admin site's recovery user: its password is generated on first run and kept in config.
+"""The recovery admin user: its password is generated on first run and kept in config.
 
 The password lives in the logic service's ``config.json`` (``admin.recoveryPassword``), so
 an operator who can read that file can always log in, and nobody else can. When the value

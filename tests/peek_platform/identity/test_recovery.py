@@ -1,4 +1,4 @@
-"""The recovery login: generated password saved to config, constant-time matching."""
+"""Tests for peek_platform/identity/recovery.py: the recovery admin login from logic's config."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from peek_logic_service.admin.recovery import (
+from peek_platform.config import ConfigError, loadServiceConfig
+from peek_platform.identity.recovery import (
     RecoveryCredentials,
     credentialsFromConfig,
     ensureRecoveryPassword,
 )
-from peek_platform.config import ConfigError, loadServiceConfig
 from peek_platform.services import LOGIC
 
 

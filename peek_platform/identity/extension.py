@@ -1,0 +1,117 @@
+"""Logic's identity extension: the user store, directories, recovery login and login RPC.
+
+``configure`` settles the recovery admin's password (generated on first run) and checks
+``ldap.directories``; ``startBeforePlugins`` opens the user store on the platform schema
+(after storage migrated it) and starts the login RPC that field and office call. The admin
+site checks its logins through :meth:`IdentityServiceExtension.check`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import threads
+from twisted.internet.defer import Deferred
+
+from peek_platform.config import ServiceConfig
+from peek_platform.identity.authenticator import Authenticator
+from peek_platform.identity.ldap_directory import LdapDirectory, directoriesFromConfig
+from peek_platform.identity.login_rpc import loginRpc
+from peek_platform.identity.permissions import knownPermissions
+from peek_platform.identity.principal import Principal
+from peek_platform.identity.recovery import (
+    RecoveryCredentials,
+    credentialsFromConfig,
+    ensureRecoveryPassword,
+)
+from peek_platform.identity.store import IdentityStore
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
+from peek_platform.storage.extension import StorageServiceExtension
+from vortex.VortexFactory import VortexFactory
+
+logger = logging.getLogger(__name__)
+
+
+class IdentityServiceExtension(ServiceExtensionBase):
+    """Who may log in on every site; runs on logic after storage and the vortex."""
+
+    def __init__(
+        self, storage: StorageServiceExtension, vortexFactory: Callable[[], VortexFactory]
+    ) -> None:
+        self._storage = storage
+        self._vortexFactory = vortexFactory
+        self._credentials: RecoveryCredentials | None = None
+        self._directories: list[LdapDirectory] = []
+        self._authenticator: Authenticator | None = None
+        self._store: IdentityStore | None = None
+        self._reactor: ServiceReactor = None
+        self._rpc: Any = None
+
+    @property
+    def recovery(self) -> RecoveryCredentials:
+        """The recovery admin's credentials (after ``configure``)."""
+        if self._credentials is None:
+            raise RuntimeError("identity is not configured: configure has not run")
+        return self._credentials
+
+    @property
+    def store(self) -> IdentityStore:
+        """The local users and roles (after ``startBeforePlugins``)."""
+        if self._store is None:
+            raise RuntimeError("identity is not started: startBeforePlugins has not run")
+        return self._store
+
+    def configure(self, ctx: ServiceContext) -> ServiceConfig:
+        """Settle the recovery password (generated and saved on first run); check LDAP."""
+        config, generated = ensureRecoveryPassword(ctx.config)
+        self._credentials = credentialsFromConfig(config)
+        if generated:
+            logger.warning(
+                "Generated a password for the recovery admin user %r and saved it as "
+                "admin.recoveryPassword in %s; use it to log in to the admin, field and "
+                "office sites",
+                self._credentials.user,
+                config.path,
+            )
+        self._directories = [LdapDirectory(s) for s in directoriesFromConfig(config)]
+        return config
+
+    def startBeforePlugins(self, ctx: ServiceContext) -> None:
+        """Open the user store and answer field's and office's login calls."""
+        self._reactor = ctx.reactor
+        self._store = IdentityStore(self._storage.platformDb.dbEngine)
+        loader = ctx.loader
+
+        def allPermissions() -> frozenset[str]:
+            """The platform's permissions and those of every plugin on this service."""
+            plugins = [loader.plugin(s.name) for s in loader.statuses()] if loader else []
+            metadata = [p.metadata for p in plugins if p is not None and p.metadata is not None]
+            return frozenset(knownPermissions(metadata))
+
+        self._authenticator = Authenticator(
+            self.recovery, self._store, self._directories, allPermissions=allPermissions
+        )
+        self._rpc = loginRpc().start(
+            funcSelf=self._authenticator.authenticate, vortexFactory=self._vortexFactory()
+        )
+
+    def check(self, userName: str, password: str, site: str) -> Deferred[Principal]:
+        """Check a login off the reactor thread; the principal or a refusal."""
+        if self._authenticator is None:
+            raise RuntimeError("identity is not started: startBeforePlugins has not run")
+        return threads.deferToThreadPool(
+            self._reactor,
+            self._reactor.getThreadPool(),
+            self._authenticator.authenticate,
+            userName,
+            password,
+            site,
+        )
+
+    def stopAfterPlugins(self, ctx: ServiceContext) -> None:
+        """Stop answering login calls."""
+        if self._rpc is not None:
+            self._rpc.shutdown()
+            self._rpc = None

@@ -1,0 +1,101 @@
+"""Device links close with CLOSE_SESSION_ENDED when the login session that opened them ends."""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import succeed
+from twisted.web.resource import Resource
+from twisted.web.test.requesthelper import DummyRequest
+
+from peek_platform.identity.principal import Principal
+from peek_platform.web.session_links import SessionLinks
+from peek_platform.web.site_auth import SiteAuth
+from vortex.transport import CLOSE_SESSION_ENDED
+
+
+class FakeLink:
+    """Stands in for a VortexConnection: its peer address and how it was closed."""
+
+    def __init__(self, peerAddress: str) -> None:
+        self.peerAddress = peerAddress
+        self.closed: tuple[str, int] | None = None
+
+    def close(self, reason: str, code: int) -> None:
+        self.closed = (reason, code)
+
+
+class FakeEndpoint:
+    """Stands in for a VortexServerEndpoint: open links and the websocket resource."""
+
+    def __init__(self) -> None:
+        self.connections: list[FakeLink] = []
+        self.rendered = 0
+        endpoint = self
+
+        class Upgrade(Resource):
+            isLeaf = True
+
+            def render(self, request):
+                endpoint.rendered += 1
+                return b""
+
+        self.resource = Upgrade()
+
+
+class UpgradeRequest(DummyRequest):
+    """A DummyRequest with cookies (twisted's has none)."""
+
+    def __init__(self, cookies: dict[bytes, bytes]) -> None:
+        super().__init__([b"vortexws"])
+        self.received_cookies = cookies
+
+    def getCookie(self, key: bytes) -> bytes | None:
+        return self.received_cookies.get(key)
+
+
+def upgradeFrom(auth: SiteAuth, session, port: int) -> UpgradeRequest:
+    """A websocket upgrade request from 127.0.0.1:``port`` carrying ``session``'s cookie."""
+    request = UpgradeRequest({auth.sessionCookie: session.sessionId.encode()})
+    request.client = IPv4Address("TCP", "127.0.0.1", port)
+    return request
+
+
+def who(name: str) -> Principal:
+    return Principal(f"local:{name}", name, frozenset(), frozenset())
+
+
+def test_links_of_a_session_close_when_it_ends_and_others_stay(clock):
+    """Ending one session closes exactly its links, with CLOSE_SESSION_ENDED."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
+    endpoint = FakeEndpoint()
+    links = SessionLinks(auth, endpoint)
+    ann, bob = auth.sessions.create(who("ann")), auth.sessions.create(who("bob"))
+    for session, port in ((ann, 5001), (ann, 5002), (bob, 5003)):
+        links.render(upgradeFrom(auth, session, port))
+        endpoint.connections.append(FakeLink(f"127.0.0.1:{port}"))
+    assert endpoint.rendered == 3
+    assert links.linksOf(ann) == ["127.0.0.1:5001", "127.0.0.1:5002"]
+
+    auth.sessions.remove(ann.sessionId)
+    closed = {link.peerAddress: link.closed for link in endpoint.connections}
+    assert closed == {
+        "127.0.0.1:5001": ("login session ended", CLOSE_SESSION_ENDED),
+        "127.0.0.1:5002": ("login session ended", CLOSE_SESSION_ENDED),
+        "127.0.0.1:5003": None,
+    }
+
+
+def test_expiry_checks_close_an_idle_sessions_links_without_any_request(clock):
+    """With expiry checks running, an idle session's link closes within one check interval."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
+    endpoint = FakeEndpoint()
+    links = SessionLinks(auth, endpoint)
+    ann = auth.sessions.create(who("ann"))
+    links.render(upgradeFrom(auth, ann, 5001))
+    endpoint.connections.append(link := FakeLink("127.0.0.1:5001"))
+    auth.startExpiryChecks(intervalSeconds=2)
+    clock.advance(58)
+    assert link.closed is None
+    clock.advance(2)
+    assert link.closed == ("login session ended", CLOSE_SESSION_ENDED)
+    auth.stopExpiryChecks()
