@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from twisted.internet import defer, reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from peek_plugin_base.testing.ReactorWait import spinReactorUntil as spin
 from vortex.Payload import Payload
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadIO import PayloadIO
@@ -18,15 +18,6 @@ from vortex.transport import Backoff
 from vortex.VortexFactory import DEVICE_PREFIX, NoVortexException, VortexFactory
 
 SECRET = b"f" * 32
-
-
-def spin(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Run the reactor until ``predicate()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout} s")
-        reactor.iterate(0.005)
 
 
 class Net:

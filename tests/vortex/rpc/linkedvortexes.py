@@ -6,12 +6,13 @@ Shared by tests/vortex/rpc and tests/vortex/handler (whose conftest loads this f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from twisted.internet import defer, reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from peek_plugin_base.testing.ReactorWait import spinReactorUntil as spinUntil
+from peek_plugin_base.testing.ReactorWait import waitForDeferred as settle
 from vortex.transport import Backoff
 from vortex.VortexFactory import VortexFactory
 
@@ -19,26 +20,6 @@ SECRET = b"k" * 32
 LOGIC = "peek-logic-service"
 AGENT = "peek-agent-service"
 FIELD = "peek-field-service"
-
-
-def spinUntil(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Run the global reactor until predicate() is true (guarded by a generous deadline)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"reactor condition not reached within {timeout} s")
-        reactor.iterate(0.002)
-
-
-def settle(d: defer.Deferred, timeout: float = 10.0) -> list:
-    """Spin until d fires; returns [result] or raises its failure's exception."""
-    out: list = []
-    d.addBoth(out.append)
-    spinUntil(lambda: bool(out), timeout)
-    result = out[0]
-    if isinstance(result, defer.Failure):
-        result.raiseException()
-    return result
 
 
 class Vortexes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
+from peek_plugin_base.testing.ReactorWait import spinReactorUntil
 from peek_plugin_base.testing.TestCertificates import TestPki
 from vortex.transport import (
     Backoff,
@@ -131,16 +131,7 @@ def makePair() -> Callable[..., CorePair]:
 @pytest.fixture
 def spin() -> Callable[..., None]:
     """Run the global reactor until ``predicate()`` is true (guarded by a generous deadline)."""
-    from twisted.internet import reactor
-
-    def spinUntil(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"reactor condition not reached within {timeout} s")
-            reactor.iterate(0.005)
-
-    return spinUntil
+    return spinReactorUntil
 
 
 class Peer:
