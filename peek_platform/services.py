@@ -62,6 +62,16 @@ class SiteSpec:
         return f"httpServer.{self.name}.requireLogin"
 
     @property
+    def deviceLinksKey(self) -> str:
+        """The dotted config key of the device links one address may hold (app sites)."""
+        return f"httpServer.{self.name}.deviceLinksPerAddress"
+
+    @property
+    def newDeviceLinksPerMinuteKey(self) -> str:
+        """The dotted config key of the device links one address may open a minute."""
+        return f"httpServer.{self.name}.newDeviceLinksPerAddressPerMinute"
+
+    @property
     def portKey(self) -> str:
         """The dotted config key of the site's TCP port."""
         return f"httpServer.{self.name}.sitePort"

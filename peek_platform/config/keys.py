@@ -235,6 +235,25 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 minimumExclusive=True,
             ),
             ConfigKey(
+                path=site.deviceLinksKey,
+                type=int,
+                default=100,
+                description=f"Vortex links (browser tabs) one address may hold open to "
+                f"{site.description}; more are refused with 429. Devices behind one NAT "
+                "share an address: allow for all of them.",
+                services=services,
+                minimum=1,
+            ),
+            ConfigKey(
+                path=site.newDeviceLinksPerMinuteKey,
+                type=int,
+                default=300,
+                description=f"Vortex links one address may open to {site.description} in a "
+                "minute; more are refused with 429 until the minute has passed.",
+                services=services,
+                minimum=1,
+            ),
+            ConfigKey(
                 path=f"httpServer.{site.name}.sessionMaxHours",
                 type=float,
                 default=24,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
@@ -28,6 +28,7 @@ from peek_platform.process.context import PlatformHookFactory, ServiceContext, S
 from peek_platform.services import LOGIC, ServiceSpec, SiteSpec
 from peek_platform.vortex.extension import DataExchangeClientExtension
 from peek_platform.web.app_shell import AppShellResource
+from peek_platform.web.device_limits import DeviceLinkLimits, DeviceLinkLimitSettings
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.login_pages import LoginResource, LogoutResource
@@ -65,12 +66,18 @@ def pluginTitleLookup(loader: PluginLoader | None) -> Callable[[str], str]:
 
 
 def deviceVortexResource(
-    factory: Callable[[], VortexFactory], *, siteName: str, auth: SiteAuth | None = None
+    factory: Callable[[], VortexFactory],
+    *,
+    siteName: str,
+    auth: SiteAuth | None = None,
+    limits: DeviceLinkLimitSettings | None = None,
+    clock: IReactorTime | None = None,
 ) -> IResource | None:
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
     With ``auth`` each link belongs to the login session that opened it and closes when
-    that session ends. None, with a warning, when the process has no vortex (its extension
+    that session ends; with ``limits`` (counted on ``clock``) an address over its link
+    limits is refused. None, with a warning, when the process has no vortex (its extension
     did not start).
     """
     try:
@@ -79,9 +86,12 @@ def deviceVortexResource(
         logger.warning("%s site: /vortexws is not served: %s", siteName, e)
         return None
     server = vortexFactory.listen(Resource(), secret=None, allowDevices=True)
-    if auth is None:
-        return server.resource
-    return SessionLinks(auth, server)
+    resource: IResource = server.resource if auth is None else SessionLinks(auth, server)
+    if limits is None:
+        return resource
+    if clock is None:
+        raise ValueError(f"{siteName} site: device link limits need a clock")
+    return DeviceLinkLimits(resource, server, limits, clock, siteName=siteName)
 
 
 def buildAppSiteRoot(
@@ -199,7 +209,11 @@ class AppSiteExtension(ServiceExtensionBase):
         """Mount the device vortex once every plugin has registered its endpoints."""
         assert self.root is not None
         deviceVortex = deviceVortexResource(
-            self._vortexFactory, siteName=self.siteResources.siteName, auth=self.auth
+            self._vortexFactory,
+            siteName=self.siteResources.siteName,
+            auth=self.auth,
+            limits=DeviceLinkLimitSettings.fromConfig(self.site, ctx.config),
+            clock=ctx.reactor,
         )
         if deviceVortex is not None:
             self.root.mount(VORTEX_WS_PATH, deviceVortex, public=self.auth is None)

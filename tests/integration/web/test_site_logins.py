@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 
@@ -62,3 +63,35 @@ def test_users_log_in_on_field_and_office_and_anonymous_links_are_refused(
     assert disabled.returncode == 0, disabled.stderr
     client = HttpClient(linked.commands[FIELD.key].siteUrl(FIELD.key))
     assert client.logIn("carol", "carol-password-9").code == 401
+
+
+def test_device_link_limits_refuse_one_address_while_another_links(
+    processes, homeRoot, HttpClient, waitFor
+):
+    """A real field site refuses an address's third link attempt in a minute with 429 and
+    Retry-After, while a second address (127.0.0.2) still reaches /vortexws."""
+    settings = {
+        "httpServer.field.requireLogin": False,
+        "httpServer.field.newDeviceLinksPerAddressPerMinute": 2,
+    }
+    linked = processes.linkedServices(homeRoot, (LOGIC, FIELD), settings=settings)
+    url = linked.commands[FIELD.key].siteUrl(FIELD.key)
+    waitFor(lambda: HttpClient(url).request("/health").code == 200, what="healthy")
+    host, port = url.removeprefix("http://").split(":")
+
+    def attempt(source: str) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection(host, int(port), source_address=(source, 0))
+        try:
+            connection.request("GET", "/vortexws")
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Retry-After")
+        finally:
+            connection.close()
+
+    first, second = attempt("127.0.0.1"), attempt("127.0.0.1")
+    assert 429 not in (first[0], second[0])
+    status, retryAfter = attempt("127.0.0.1")
+    assert status == 429 and retryAfter is not None and int(retryAfter) >= 1
+    assert attempt("127.0.0.2")[0] != 429
+    assert linked.commands[FIELD.key].waitForLine(r"refused a device link from 127\.0\.0\.1")

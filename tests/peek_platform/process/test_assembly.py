@@ -75,6 +75,8 @@ def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
         "requireLogin": True,
         "sessionIdleMinutes": 480,
         "sessionMaxHours": 24,
+        "deviceLinksPerAddress": 100,
+        "newDeviceLinksPerAddressPerMinute": 300,
     }
     assert sites["kiosk"].siteName == "kiosk"
     assert [ext.auth.siteName for ext in appSites if ext.auth] == ["field", "kiosk"]

@@ -20,12 +20,13 @@ class FakeVortexFactory:
         return vortexName in self.linked
 
     def listen(self, rootResource, **kwargs):
-        """Record the call; return an endpoint-like object with a ``resource``."""
+        """Record the call; return an endpoint-like object with a ``resource`` and no links."""
         from twisted.web.static import Data
 
         self.listens.append(kwargs)
         endpoint = type("Endpoint", (), {})()
         endpoint.resource = Data(b"vortex endpoint", "text/plain")
+        endpoint.connections = []
         return endpoint
 
 

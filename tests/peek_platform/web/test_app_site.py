@@ -247,6 +247,8 @@ class _Ctx:
             f"httpServer.{key}.sitePort": port,
             f"httpServer.{key}.bindAddress": "127.0.0.1",
             f"httpServer.{key}.requireLogin": False,
+            f"httpServer.{key}.deviceLinksPerAddress": 100,
+            f"httpServer.{key}.newDeviceLinksPerAddressPerMinute": 300,
         }
 
 

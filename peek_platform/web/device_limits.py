@@ -1,0 +1,108 @@
+"""Limits on the device links one address may open to a field or office site.
+
+``/vortexws`` upgrades pass :class:`DeviceLinkLimits` before the websocket takes them: an
+address that opens more than ``newPerMinute`` links in a minute, or holds ``concurrent``
+links already, gets ``429 Too Many Requests`` (with ``Retry-After``) and a logged WARNING;
+every other address keeps working. Counting uses the socket's address, never a header.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+
+from peek_platform.config.service_config import ConfigLookup
+from peek_platform.services import SiteSpec
+from peek_platform.web.site_auth import StatusResource
+from vortex.transport import VortexServerEndpoint
+
+logger = logging.getLogger(__name__)
+
+#: Seconds of the window ``newPerMinute`` counts in.
+WINDOW_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class DeviceLinkLimitSettings:
+    """How many device links one address may hold, and open per minute."""
+
+    concurrent: int
+    newPerMinute: int
+
+    @classmethod
+    def fromConfig(cls, site: SiteSpec, config: ConfigLookup) -> DeviceLinkLimitSettings:
+        """The site's ``httpServer.<site>.deviceLinksPerAddress*`` settings."""
+        return cls(
+            concurrent=int(config[site.deviceLinksKey]),
+            newPerMinute=int(config[site.newDeviceLinksPerMinuteKey]),
+        )
+
+
+def _host(address: str) -> str:
+    """The host part of a ``host:port`` peer address."""
+    return address.rpartition(":")[0]
+
+
+class DeviceLinkLimits(Resource):
+    """``/vortexws`` of an app site: refuses an address over its link limits, else upgrades."""
+
+    isLeaf = True
+
+    def __init__(
+        self,
+        inner: IResource,
+        endpoint: VortexServerEndpoint,
+        settings: DeviceLinkLimitSettings,
+        clock: IReactorTime,
+        *,
+        siteName: str,
+    ) -> None:
+        super().__init__()
+        self._inner = inner
+        self._endpoint = endpoint
+        self.settings = settings
+        self._clock = clock
+        self._siteName = siteName
+        self._opened: dict[str, deque[float]] = {}
+
+    def render(self, request: IRequest) -> bytes | int:
+        """Count the address's links; over a limit answer 429, else let the upgrade through."""
+        peer = request.getClientAddress()
+        host = str(getattr(peer, "host", peer))
+        now = self._clock.seconds()
+        self._forgetIdleAddresses(now)
+        opened = self._opened.setdefault(host, deque())
+        while opened and now - opened[0] >= WINDOW_SECONDS:
+            opened.popleft()
+        held = sum(1 for link in self._endpoint.connections if _host(link.peerAddress) == host)
+        refusal = None
+        if held >= self.settings.concurrent:
+            refusal = (f"{held} device links are open from this address already", 5)
+        elif len(opened) >= self.settings.newPerMinute:
+            wait = math.ceil(WINDOW_SECONDS - (now - opened[0]))
+            refusal = (f"more than {self.settings.newPerMinute} new device links a minute", wait)
+        if refusal is not None:
+            reason, retryAfter = refusal
+            logger.warning(
+                "%s site: refused a device link from %s: %s", self._siteName, host, reason
+            )
+            request.setHeader(b"Retry-After", str(max(1, retryAfter)).encode())
+            return StatusResource(429, f"device link refused: {reason}").render(request)
+        opened.append(now)
+        return self._inner.render(request)
+
+    def _forgetIdleAddresses(self, now: float) -> None:
+        """Drop addresses with nothing in the window, so the table cannot grow without end."""
+        stale = [
+            host
+            for host, times in self._opened.items()
+            if not times or now - times[-1] >= WINDOW_SECONDS
+        ]
+        for host in stale:
+            del self._opened[host]
