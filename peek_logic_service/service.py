@@ -24,6 +24,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
     admin = AdminSiteExtension(
         sites["admin"],
         check=identity.check,
+        revalidate=identity.revalidate,
         vortexFactory=lambda: vortex.factory,
         statusView=status.view,
         storage=storage,

@@ -15,7 +15,7 @@ from peek_platform.identity.permissions import ADMIN_PERMISSION
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.web.app_site import deviceVortexResource, pluginTitleLookup
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
-from peek_platform.web.site_auth import LoginCheck, SiteAuth
+from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import WebSiteRoot
 from vortex.VortexFactory import VortexFactory
 
@@ -34,12 +34,14 @@ class AdminSiteExtension(ServiceExtensionBase):
         adminSite: SiteResources,
         *,
         check: LoginCheck,
+        revalidate: Revalidate | None = None,
         vortexFactory: Callable[[], VortexFactory],
         statusView: StatusViewLike | None = None,
         storage: SettingsStorageLike | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._check = check
+        self._revalidate = revalidate
         self._vortexFactory = vortexFactory
         self._statusView = statusView
         self._storage = storage
@@ -62,6 +64,7 @@ class AdminSiteExtension(ServiceExtensionBase):
             idleSeconds=float(ctx.config["admin.sessionIdleMinutes"]) * 60,
             maxSeconds=float(ctx.config["admin.sessionMaxHours"]) * 3600,
             requiredPermission=ADMIN_PERMISSION,
+            revalidate=self._revalidate,
         )
         pluginTitle = pluginTitleLookup(ctx.loader)
         deviceVortex = deviceVortexResource(self._vortexFactory, siteName="admin", auth=self.auth)

@@ -40,6 +40,9 @@ class LocalUsers(Protocol):
     def authenticate(self, name: str, password: str) -> Principal:
         """The user's principal; ``LoginRefused`` for a wrong password or disabled user."""
 
+    def enabledUserNames(self, names: Iterable[str]) -> frozenset[str]:
+        """Which of ``names`` are local users that exist and are enabled."""
+
     def permissionsOfRoles(self, roles: Iterable[str]) -> frozenset[str]:
         """Every permission the named roles grant (unknown roles grant nothing)."""
 
@@ -109,3 +112,23 @@ class Authenticator:
         if unavailable:
             raise DirectoryUnavailable("; ".join(unavailable))
         raise LoginRefused(REFUSED)
+
+    def stillAllowed(self, userIds: Iterable[str]) -> list[str]:
+        """Which of ``userIds`` (of live sessions) may keep their sessions.
+
+        Local users must still exist and be enabled; the recovery admin must still be the
+        configured recovery user; directory users keep theirs (a directory is only asked
+        with a password), so their sessions end by their lifetimes.
+        """
+        ids = list(userIds)
+        localNames = [i.removeprefix("local:") for i in ids if i.startswith("local:")]
+        enabled = self._users.enabledUserNames(localNames)
+        allowed = []
+        for userId in ids:
+            kind, _, name = userId.partition(":")
+            if kind == "local" and name not in enabled:
+                continue
+            if kind == "recovery" and name != self._recovery.user:
+                continue
+            allowed.append(userId)
+        return allowed

@@ -2,7 +2,8 @@
 
 ``configure`` settles the recovery admin's password (generated on first run) and checks
 ``ldap.directories``; ``startBeforePlugins`` opens the user store on the platform schema
-(after storage migrated it) and starts the login RPC that field and office call. The admin
+(after storage migrated it) and starts the login and session re-validation RPCs that field
+and office call. The admin
 site checks its logins through :meth:`IdentityServiceExtension.check`.
 """
 
@@ -18,7 +19,7 @@ from twisted.internet.defer import Deferred
 from peek_platform.config import ServiceConfig
 from peek_platform.identity.authenticator import Authenticator
 from peek_platform.identity.ldap_directory import LdapDirectory, directoriesFromConfig
-from peek_platform.identity.login_rpc import loginRpc
+from peek_platform.identity.login_rpc import loginRpc, stillAllowedRpc
 from peek_platform.identity.permissions import knownPermissions
 from peek_platform.identity.principal import Principal
 from peek_platform.identity.recovery import (
@@ -47,7 +48,7 @@ class IdentityServiceExtension(ServiceExtensionBase):
         self._authenticator: Authenticator | None = None
         self._store: IdentityStore | None = None
         self._reactor: ServiceReactor = None
-        self._rpc: Any = None
+        self._rpcs: list[Any] = []
 
     @property
     def recovery(self) -> RecoveryCredentials:
@@ -93,9 +94,13 @@ class IdentityServiceExtension(ServiceExtensionBase):
         self._authenticator = Authenticator(
             self.recovery, self._store, self._directories, allPermissions=allPermissions
         )
-        self._rpc = loginRpc().start(
-            funcSelf=self._authenticator.authenticate, vortexFactory=self._vortexFactory()
-        )
+        factory = self._vortexFactory()
+        self._rpcs = [
+            loginRpc().start(funcSelf=self._authenticator.authenticate, vortexFactory=factory),
+            stillAllowedRpc().start(
+                funcSelf=self._authenticator.stillAllowed, vortexFactory=factory
+            ),
+        ]
 
     def check(self, userName: str, password: str, site: str) -> Deferred[Principal]:
         """Check a login off the reactor thread; the principal or a refusal."""
@@ -110,8 +115,16 @@ class IdentityServiceExtension(ServiceExtensionBase):
             site,
         )
 
+    def revalidate(self, userIds: list[str]) -> Deferred[list[str]]:
+        """Which users of live sessions may keep them, checked off the reactor thread."""
+        if self._authenticator is None:
+            raise RuntimeError("identity is not started: startBeforePlugins has not run")
+        return threads.deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), self._authenticator.stillAllowed, userIds
+        )
+
     def stopAfterPlugins(self, ctx: ServiceContext) -> None:
-        """Stop answering login calls."""
-        if self._rpc is not None:
-            self._rpc.shutdown()
-            self._rpc = None
+        """Stop answering field's and office's calls."""
+        for rpc in self._rpcs:
+            rpc.shutdown()
+        self._rpcs = []

@@ -1,4 +1,5 @@
-"""The login call field and office make to logic over their service link.
+"""The calls field and office make to logic over their service link: login, and which
+users of their live sessions may keep them.
 
 Logic owns identity; a field or office site forwards the user name and password it was
 given to logic's ``login`` RPC and gets back the principal, or the reason it was refused.
@@ -95,3 +96,30 @@ def loginThroughLogic(
         return d.addCallback(outcome).addErrback(unreachable)
 
     return check
+
+
+def _stillAllowed(stillAllowed: Callable[[list[str]], list[str]], userIds: list) -> list[str]:
+    """On logic: which of the sessions' ``userIds`` may keep their sessions."""
+    return stillAllowed([str(userId) for userId in userIds])
+
+
+def stillAllowedRpc() -> Any:
+    """A fresh handle on logic's "which users may keep their sessions" RPC."""
+    return vortexRPC(
+        LOGIC.vortexName,
+        timeoutSeconds=LOGIN_TIMEOUT_SECONDS,
+        acceptOnlyFromVortex=(FIELD.vortexName, OFFICE.vortexName),
+        deferToThread=True,
+    )(_stillAllowed)
+
+
+def revalidateThroughLogic(
+    rpc: Any, vortexFactory: Callable[[], VortexFactory]
+) -> Callable[[list[str]], Deferred[list[str]]]:
+    """``revalidate(userIds)`` asking logic which users may keep their sessions."""
+
+    def revalidate(userIds: list[str]) -> Deferred[list[str]]:
+        d: Deferred[list[str]] = rpc.using(vortexFactory())(userIds)
+        return d.addCallback(lambda allowed: [str(userId) for userId in allowed])
+
+    return revalidate

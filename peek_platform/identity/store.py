@@ -310,6 +310,19 @@ class IdentityStore:
         with self._engine.connect() as conn:
             return self._userId(conn, name) is not None
 
+    def enabledUserNames(self, names: Iterable[str]) -> frozenset[str]:
+        """Which of ``names`` are local users that exist and are enabled."""
+        wanted = list(set(names))
+        if not wanted:
+            return frozenset()
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(userTable.c.name).where(
+                    userTable.c.name.in_(wanted), userTable.c.enabled.is_(True)
+                )
+            )
+            return frozenset(rows.scalars())
+
     def permissionsOfRoles(self, roles: Iterable[str]) -> frozenset[str]:
         """Every permission the named roles grant; unknown roles grant nothing."""
         with self._engine.connect() as conn:

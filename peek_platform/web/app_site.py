@@ -21,7 +21,12 @@ from twisted.web.resource import IResource, Resource
 import vortex
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
-from peek_platform.identity.login_rpc import loginRpc, loginThroughLogic
+from peek_platform.identity.login_rpc import (
+    loginRpc,
+    loginThroughLogic,
+    revalidateThroughLogic,
+    stillAllowedRpc,
+)
 from peek_platform.plugin.state import PluginStatus
 from peek_platform.process.assembly import ServiceComposition, SiteTrees
 from peek_platform.process.context import PlatformHookFactory, ServiceContext, ServiceExtensionBase
@@ -33,7 +38,7 @@ from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortex
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.login_pages import LoginResource, LogoutResource
 from peek_platform.web.session_links import SessionLinks
-from peek_platform.web.site_auth import LoginCheck, SiteAuth
+from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
 from peek_platform.web.templates import APP_ASSETS_DIR
 from vortex.transport import VORTEX_WS_PATH
@@ -174,11 +179,13 @@ class AppSiteExtension(ServiceExtensionBase):
         *,
         vortexFactory: Callable[[], VortexFactory],
         check: LoginCheck | None = None,
+        revalidate: Revalidate | None = None,
     ) -> None:
         self.site = site
         self.siteResources = siteResources
         self._vortexFactory = vortexFactory
         self._check = check
+        self._revalidate = revalidate
         #: Who may use the site, once started (None when ``requireLogin`` is off).
         self.auth: SiteAuth | None = None
         self._port: IListeningPort | None = None
@@ -237,6 +244,7 @@ class AppSiteExtension(ServiceExtensionBase):
             ctx.reactor,
             idleSeconds=float(config[f"httpServer.{site.name}.sessionIdleMinutes"]) * 60,
             maxSeconds=float(config[f"httpServer.{site.name}.sessionMaxHours"]) * 3600,
+            revalidate=self._revalidate,
         )
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
@@ -260,8 +268,15 @@ def appServiceComposition(
     for each of ``spec``'s sites, whose logins logic checks over that link."""
     vortex = DataExchangeClientExtension()
     check = loginThroughLogic(loginRpc(), lambda: vortex.factory)
+    revalidate = revalidateThroughLogic(stillAllowedRpc(), lambda: vortex.factory)
     appSites = [
-        AppSiteExtension(site, sites[site.name], vortexFactory=lambda: vortex.factory, check=check)
+        AppSiteExtension(
+            site,
+            sites[site.name],
+            vortexFactory=lambda: vortex.factory,
+            check=check,
+            revalidate=revalidate,
+        )
         for site in spec.sites
     ]
     return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites])

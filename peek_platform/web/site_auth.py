@@ -19,6 +19,7 @@ from urllib.parse import quote
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between checks that end expired sessions (and close their links).
 EXPIRY_CHECK_SECONDS = 2.0
+#: Seconds between asking whether the users of live sessions may keep them.
+REVALIDATE_SECONDS = 30.0
 #: Paths that are never pages: unauthenticated requests get 401, not a redirect.
 NON_PAGE_PATHS = frozenset({b"api", b"vortexws"})
 #: Paths whose (GET) requests must also be same-origin: the websocket upgrade.
@@ -46,6 +49,9 @@ ORIGIN_CHECKED_PATHS = frozenset({b"vortexws"})
 #: ``check(userName, password, site)``: the principal, or ``LoginRefused`` /
 #: ``DirectoryUnavailable``.
 LoginCheck = Callable[[str, str, str], Deferred[Principal]]
+#: ``revalidate(userIds)``: which users of live sessions may keep them (a disabled user
+#: may not).
+Revalidate = Callable[[list[str]], Deferred[list[str]]]
 #: Called with each session that ends (logout, expiry, forced), e.g. to close its links.
 SessionEndListener = Callable[[Session], None]
 
@@ -156,6 +162,7 @@ class SiteAuth:
         idleSeconds: float,
         maxSeconds: float | None = None,
         requiredPermission: str | None = None,
+        revalidate: Revalidate | None = None,
         throttle: LoginThrottle | None = None,
         loginTokens: PreSessionTokens | None = None,
     ) -> None:
@@ -163,6 +170,8 @@ class SiteAuth:
         self._check = check
         self._clock = clock
         self._expiryChecks: LoopingCall | None = None
+        self._revalidate = revalidate
+        self._revalidation: LoopingCall | None = None
         self.requiredPermission = requiredPermission
         self.sessions = SessionStore(clock, idleSeconds=idleSeconds, maxSeconds=maxSeconds)
         self.throttle = throttle if throttle is not None else LoginThrottle(clock)
@@ -192,18 +201,56 @@ class SiteAuth:
 
     # ---- sessions ---------------------------------------------------------------------
 
-    def startExpiryChecks(self, intervalSeconds: float = EXPIRY_CHECK_SECONDS) -> None:
-        """End expired sessions every ``intervalSeconds``, so their links close promptly."""
+    def startExpiryChecks(
+        self,
+        intervalSeconds: float = EXPIRY_CHECK_SECONDS,
+        revalidateSeconds: float = REVALIDATE_SECONDS,
+    ) -> None:
+        """End expired sessions every ``intervalSeconds``, so their links close promptly,
+        and every ``revalidateSeconds`` end those whose user may no longer keep them."""
         if self._expiryChecks is None:
             self._expiryChecks = LoopingCall(self.sessions.purgeExpired)
             self._expiryChecks.clock = self._clock
             self._expiryChecks.start(intervalSeconds, now=False)
+        if self._revalidate is not None and self._revalidation is None:
+            self._revalidation = LoopingCall(self.revalidateSessions)
+            self._revalidation.clock = self._clock
+            self._revalidation.start(revalidateSeconds, now=False)
 
     def stopExpiryChecks(self) -> None:
-        """Stop the periodic expiry checks (the service is stopping)."""
-        if self._expiryChecks is not None and self._expiryChecks.running:
-            self._expiryChecks.stop()
-        self._expiryChecks = None
+        """Stop the periodic checks (the service is stopping)."""
+        for loop in (self._expiryChecks, self._revalidation):
+            if loop is not None and loop.running:
+                loop.stop()
+        self._expiryChecks = self._revalidation = None
+
+    def revalidateSessions(self) -> Deferred[None] | None:
+        """End the sessions of users who may no longer keep them (disabled, removed)."""
+        if self._revalidate is None:
+            return None
+        userIds = sorted({session.principal.userId for session in self.sessions.sessions()})
+        if not userIds:
+            return None
+
+        def endRefused(allowed: list[str]) -> None:
+            for userId in set(userIds) - set(allowed):
+                ended = self.sessions.removeUser(userId)
+                if ended:
+                    logger.warning(
+                        "%s site: ended %d session(s) of %s: the user may no longer log in",
+                        self.siteName,
+                        len(ended),
+                        userId,
+                    )
+
+        def unchecked(failure: Failure) -> None:
+            logger.info(
+                "%s site: could not re-check the users of live sessions: %s",
+                self.siteName,
+                failure.getErrorMessage(),
+            )
+
+        return self._revalidate(userIds).addCallbacks(endRefused, unchecked)
 
     def addSessionEndListener(self, listener: SessionEndListener) -> None:
         """Call ``listener(session)`` whenever a session ends, for whatever reason."""

@@ -97,3 +97,14 @@ def test_empty_user_or_password_is_refused_before_anything_is_asked(store):
         with pytest.raises(LoginRefused):
             authenticator(store, directory).authenticate(user, password, "field")
     assert directory.asked == []
+
+
+def test_still_allowed_drops_disabled_and_removed_local_users_only(store):
+    """Sessions of disabled or unknown local users may not stay; the recovery admin and
+    directory users may (directories are only asked with a password)."""
+    store.addUser("ann", "ann-password-1")
+    store.addUser("bob", "bob-password-1")
+    store.setEnabled("bob", False)
+    ids = ["local:ann", "local:bob", "local:gone", "recovery:admin", "ldap:corp:cy"]
+    assert authenticator(store).stillAllowed(ids) == ["local:ann", "recovery:admin", "ldap:corp:cy"]
+    assert authenticator(store).stillAllowed(["recovery:someone-else"]) == []

@@ -10,7 +10,12 @@ from twisted.python.threadpool import ThreadPool
 
 from peek_platform.config import ConfigError
 from peek_platform.identity.extension import IdentityServiceExtension
-from peek_platform.identity.login_rpc import loginRpc, loginThroughLogic
+from peek_platform.identity.login_rpc import (
+    loginRpc,
+    loginThroughLogic,
+    revalidateThroughLogic,
+    stillAllowedRpc,
+)
 from peek_platform.identity.principal import DirectoryUnavailable, LoginRefused
 from peek_platform.services import AGENT, FIELD, LOGIC
 from peek_platform.storage.extension import StorageServiceExtension
@@ -112,6 +117,18 @@ def test_field_logs_users_in_through_logic(started, peekSpin):
     )
     with pytest.raises(LoginRefused, match="wrong user name or password"):
         waitForDeferred(check("bob", "not-bobs-password", "field"))
+
+
+def test_field_asks_logic_which_session_users_may_stay(started, peekSpin):
+    """After a user is disabled on logic, field's re-validation call leaves them out."""
+    vortex, identity = logicWithIdentity(started)
+    identity.store.addUser("bob", "bob-password-1")
+    identity.store.addUser("cy", "cy-password-1")
+    field = linkedClient(started, FIELD, vortex.listeningPort.getHost().port, peekSpin)
+    revalidate = revalidateThroughLogic(stillAllowedRpc(), lambda: field.factory)
+    assert waitForDeferred(revalidate(["local:bob", "local:cy"])) == ["local:bob", "local:cy"]
+    identity.store.setEnabled("cy", False)
+    assert waitForDeferred(revalidate(["local:bob", "local:cy"])) == ["local:bob"]
 
 
 def test_only_field_and_office_may_ask_logic(started, peekSpin):

@@ -174,3 +174,27 @@ def test_admin_permission_is_required_where_the_site_asks_for_it(clock):
     auth.login("ann", USERS["ann"]).addErrback(lambda f: outcome.append(f.value))
     assert isinstance(outcome[0], LoginRefused)
     assert "does not have the 'admin' permission" in str(outcome[0])
+
+
+def test_revalidation_ends_the_sessions_of_users_no_longer_allowed(clock):
+    """Every revalidation interval the site asks which users may keep their sessions and
+    ends the others' sessions; when the answer cannot be had, every session is kept."""
+    answers: list = [succeed(["local:bob"])]
+    asked: list[list[str]] = []
+
+    def revalidate(userIds):
+        asked.append(userIds)
+        return answers.pop(0)
+
+    auth = SiteAuth("field", check, clock, idleSeconds=3600, revalidate=revalidate)
+    ann = auth.sessions.create(Principal("local:ann", "ann", frozenset(), frozenset()))
+    bob = auth.sessions.create(Principal("local:bob", "bob", frozenset(), frozenset()))
+    auth.startExpiryChecks(intervalSeconds=2, revalidateSeconds=30)
+    clock.advance(30)
+    assert asked == [["local:ann", "local:bob"]]
+    assert auth.sessions.get(ann.sessionId) is None
+    assert auth.sessions.get(bob.sessionId) is bob
+    answers.append(fail(DirectoryUnavailable("the logic service cannot be reached")))
+    clock.advance(30)
+    assert auth.sessions.get(bob.sessionId) is bob
+    auth.stopExpiryChecks()
