@@ -9,10 +9,11 @@ directory. Directory users get the permissions of the roles their groups map to.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from peek_platform.identity.principal import DirectoryUnavailable, LoginRefused, Principal
+from peek_platform.identity.store import Grants
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ class LocalUsers(Protocol):
     def authenticate(self, name: str, password: str) -> Principal:
         """The user's principal; ``LoginRefused`` for a wrong password or disabled user."""
 
-    def enabledUserNames(self, names: Iterable[str]) -> frozenset[str]:
-        """Which of ``names`` are local users that exist and are enabled."""
+    def currentGrants(self, names: Iterable[str]) -> Mapping[str, Grants]:
+        """The roles and permissions now held by each of ``names`` that is enabled."""
 
     def permissionsOfRoles(self, roles: Iterable[str]) -> frozenset[str]:
         """Every permission the named roles grant (unknown roles grant nothing)."""
@@ -113,22 +114,30 @@ class Authenticator:
             raise DirectoryUnavailable("; ".join(unavailable))
         raise LoginRefused(REFUSED)
 
-    def stillAllowed(self, userIds: Iterable[str]) -> list[str]:
-        """Which of ``userIds`` (of live sessions) may keep their sessions.
+    def stillAllowed(self, userIds: Iterable[str]) -> dict[str, Principal | None]:
+        """Which users of live sessions may keep them, with what they hold now.
 
-        Local users must still exist and be enabled; the recovery admin must still be the
-        configured recovery user; directory users keep theirs (a directory is only asked
-        with a password), so their sessions end by their lifetimes.
+        A local user must still exist and be enabled; their roles and permissions are the
+        current ones. The recovery admin must still be the configured recovery user and
+        holds every permission. A directory user stays, with ``None`` (keep what the
+        session has): a directory is only asked with a password. Users left out lose
+        their sessions.
         """
         ids = list(userIds)
         localNames = [i.removeprefix("local:") for i in ids if i.startswith("local:")]
-        enabled = self._users.enabledUserNames(localNames)
-        allowed = []
+        grants = self._users.currentGrants(localNames)
+        allowed: dict[str, Principal | None] = {}
         for userId in ids:
             kind, _, name = userId.partition(":")
-            if kind == "local" and name not in enabled:
-                continue
-            if kind == "recovery" and name != self._recovery.user:
-                continue
-            allowed.append(userId)
+            if kind == "local":
+                held = grants.get(name)
+                if held is not None:
+                    allowed[userId] = Principal(userId, name, held.roles, held.permissions)
+            elif kind == "recovery":
+                if name == self._recovery.user:
+                    allowed[userId] = Principal(
+                        userId, name, frozenset({"recovery"}), self._allPermissions()
+                    )
+            else:
+                allowed[userId] = None
         return allowed

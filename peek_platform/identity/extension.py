@@ -115,7 +115,7 @@ class IdentityServiceExtension(ServiceExtensionBase):
             site,
         )
 
-    def revalidate(self, userIds: list[str]) -> Deferred[list[str]]:
+    def revalidate(self, userIds: list[str]) -> Deferred[dict[str, Principal | None]]:
         """Which users of live sessions may keep them, checked off the reactor thread."""
         if self._authenticator is None:
             raise RuntimeError("identity is not started: startBeforePlugins has not run")

@@ -9,7 +9,7 @@ document, so a refusal is an answer, not an error, and never carries the passwor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -98,9 +98,18 @@ def loginThroughLogic(
     return check
 
 
-def _stillAllowed(stillAllowed: Callable[[list[str]], list[str]], userIds: list) -> list[str]:
-    """On logic: which of the sessions' ``userIds`` may keep their sessions."""
-    return stillAllowed([str(userId) for userId in userIds])
+#: ``stillAllowed(userIds)``: the users that may keep their sessions, with what they hold
+#: now (``None``: keep what the session has).
+StillAllowed = Callable[[list[str]], Mapping[str, Principal | None]]
+
+
+def _stillAllowed(stillAllowed: StillAllowed, userIds: list) -> dict[str, dict | None]:
+    """On logic: which of the sessions' ``userIds`` may keep them, as documents."""
+    allowed = stillAllowed([str(userId) for userId in userIds])
+    return {
+        userId: None if principal is None else principalDocument(principal)
+        for userId, principal in allowed.items()
+    }
 
 
 def stillAllowedRpc() -> Any:
@@ -115,11 +124,18 @@ def stillAllowedRpc() -> Any:
 
 def revalidateThroughLogic(
     rpc: Any, vortexFactory: Callable[[], VortexFactory]
-) -> Callable[[list[str]], Deferred[list[str]]]:
+) -> Callable[[list[str]], Deferred[dict[str, Principal | None]]]:
     """``revalidate(userIds)`` asking logic which users may keep their sessions."""
 
-    def revalidate(userIds: list[str]) -> Deferred[list[str]]:
-        d: Deferred[list[str]] = rpc.using(vortexFactory())(userIds)
-        return d.addCallback(lambda allowed: [str(userId) for userId in allowed])
+    def revalidate(userIds: list[str]) -> Deferred[dict[str, Principal | None]]:
+        d: Deferred[dict] = rpc.using(vortexFactory())(userIds)
+
+        def principals(documents: dict) -> dict[str, Principal | None]:
+            return {
+                str(userId): None if document is None else principalFromDocument(document)
+                for userId, document in documents.items()
+            }
+
+        return d.addCallback(principals)
 
     return revalidate

@@ -89,6 +89,14 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class Grants:
+    """What a user holds right now: role names and the permissions they grant."""
+
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RoleRecord:
     """A role: its name, what it is for and the permissions it grants (sorted)."""
 
@@ -310,18 +318,23 @@ class IdentityStore:
         with self._engine.connect() as conn:
             return self._userId(conn, name) is not None
 
-    def enabledUserNames(self, names: Iterable[str]) -> frozenset[str]:
-        """Which of ``names`` are local users that exist and are enabled."""
+    def currentGrants(self, names: Iterable[str]) -> dict[str, Grants]:
+        """The roles and permissions now held by each of ``names`` that is an enabled
+        local user (disabled and unknown names are left out)."""
         wanted = list(set(names))
         if not wanted:
-            return frozenset()
+            return {}
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(userTable.c.name).where(
+                select(userTable.c.id, userTable.c.name).where(
                     userTable.c.name.in_(wanted), userTable.c.enabled.is_(True)
                 )
-            )
-            return frozenset(rows.scalars())
+            ).all()
+            grants = {}
+            for userId, name in rows:
+                roles = self._rolesOf(conn, userId)
+                grants[name] = Grants(frozenset(roles), frozenset(self._permissionsOf(conn, roles)))
+            return grants
 
     def permissionsOfRoles(self, roles: Iterable[str]) -> frozenset[str]:
         """Every permission the named roles grant; unknown roles grant nothing."""

@@ -49,9 +49,9 @@ ORIGIN_CHECKED_PATHS = frozenset({b"vortexws"})
 #: ``check(userName, password, site)``: the principal, or ``LoginRefused`` /
 #: ``DirectoryUnavailable``.
 LoginCheck = Callable[[str, str, str], Deferred[Principal]]
-#: ``revalidate(userIds)``: which users of live sessions may keep them (a disabled user
-#: may not).
-Revalidate = Callable[[list[str]], Deferred[list[str]]]
+#: ``revalidate(userIds)``: the users of live sessions that may keep them, each with what
+#: they hold now (``None``: unchanged); users left out may not (disabled, removed).
+Revalidate = Callable[[list[str]], Deferred[dict[str, Principal | None]]]
 #: Called with each session that ends (logout, expiry, forced), e.g. to close its links.
 SessionEndListener = Callable[[Session], None]
 
@@ -225,22 +225,30 @@ class SiteAuth:
         self._expiryChecks = self._revalidation = None
 
     def revalidateSessions(self) -> Deferred[None] | None:
-        """End the sessions of users who may no longer keep them (disabled, removed)."""
+        """End the sessions of users who may no longer keep them (disabled, removed, or
+        without this site's required permission); give the others their current roles."""
         if self._revalidate is None:
             return None
         userIds = sorted({session.principal.userId for session in self.sessions.sessions()})
         if not userIds:
             return None
 
-        def endRefused(allowed: list[str]) -> None:
-            for userId in set(userIds) - set(allowed):
-                ended = self.sessions.removeUser(userId)
-                if ended:
-                    logger.warning(
-                        "%s site: ended %d session(s) of %s: the user may no longer log in",
-                        self.siteName,
-                        len(ended),
-                        userId,
+        def apply(allowed: dict[str, Principal | None]) -> None:
+            for session in self.sessions.sessions():
+                principal = session.principal
+                current = allowed.get(principal.userId)
+                if principal.userId not in allowed:
+                    self._endUser(principal.userId, "the user may no longer log in")
+                elif current is None:
+                    continue
+                elif self.requiredPermission and not current.has(self.requiredPermission):
+                    self._endUser(
+                        principal.userId,
+                        f"the user lost the {self.requiredPermission!r} permission",
+                    )
+                else:
+                    session.principal = Principal(
+                        principal.userId, principal.userName, current.roles, current.permissions
                     )
 
         def unchecked(failure: Failure) -> None:
@@ -250,7 +258,14 @@ class SiteAuth:
                 failure.getErrorMessage(),
             )
 
-        return self._revalidate(userIds).addCallbacks(endRefused, unchecked)
+        return self._revalidate(userIds).addCallbacks(apply, unchecked)
+
+    def _endUser(self, userId: str, reason: str) -> None:
+        ended = self.sessions.removeUser(userId)
+        if ended:
+            logger.warning(
+                "%s site: ended %d session(s) of %s: %s", self.siteName, len(ended), userId, reason
+            )
 
     def addSessionEndListener(self, listener: SessionEndListener) -> None:
         """Call ``listener(session)`` whenever a session ends, for whatever reason."""

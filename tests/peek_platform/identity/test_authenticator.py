@@ -99,12 +99,17 @@ def test_empty_user_or_password_is_refused_before_anything_is_asked(store):
     assert directory.asked == []
 
 
-def test_still_allowed_drops_disabled_and_removed_local_users_only(store):
-    """Sessions of disabled or unknown local users may not stay; the recovery admin and
-    directory users may (directories are only asked with a password)."""
-    store.addUser("ann", "ann-password-1")
+def test_still_allowed_drops_disabled_and_removed_local_users_with_current_grants(store):
+    """Disabled or unknown local users may not stay; the others get their current roles; the
+    recovery admin keeps every permission; directory users stay unchanged (None)."""
+    store.setRolePermissions("editor", ["admin"])
+    store.addUser("ann", "ann-password-1", roles=["editor"])
     store.addUser("bob", "bob-password-1")
     store.setEnabled("bob", False)
     ids = ["local:ann", "local:bob", "local:gone", "recovery:admin", "ldap:corp:cy"]
-    assert authenticator(store).stillAllowed(ids) == ["local:ann", "recovery:admin", "ldap:corp:cy"]
-    assert authenticator(store).stillAllowed(["recovery:someone-else"]) == []
+    allowed = authenticator(store).stillAllowed(ids)
+    assert sorted(allowed) == ["ldap:corp:cy", "local:ann", "recovery:admin"]
+    assert allowed["local:ann"].permissions == frozenset({"admin"})
+    assert allowed["recovery:admin"].permissions == EVERYTHING
+    assert allowed["ldap:corp:cy"] is None
+    assert authenticator(store).stillAllowed(["recovery:someone-else"]) == {}

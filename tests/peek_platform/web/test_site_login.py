@@ -176,25 +176,38 @@ def test_admin_permission_is_required_where_the_site_asks_for_it(clock):
     assert "does not have the 'admin' permission" in str(outcome[0])
 
 
-def test_revalidation_ends_the_sessions_of_users_no_longer_allowed(clock):
-    """Every revalidation interval the site asks which users may keep their sessions and
-    ends the others' sessions; when the answer cannot be had, every session is kept."""
-    answers: list = [succeed(["local:bob"])]
+def test_revalidation_ends_refused_users_and_updates_the_others(clock):
+    """Every revalidation interval the site asks which users may keep their sessions: those
+    left out lose them, the others get their current permissions; a site that needs a
+    permission ends the sessions of users who lost it; no answer keeps every session."""
+    now = {
+        "local:bob": Principal("local:bob", "bob", frozenset({"crew"}), frozenset({"x.edit"})),
+        "local:cy": Principal("local:cy", "cy", frozenset(), frozenset()),
+    }
+    answers: list = [succeed(now)]
     asked: list[list[str]] = []
 
     def revalidate(userIds):
         asked.append(userIds)
         return answers.pop(0)
 
-    auth = SiteAuth("field", check, clock, idleSeconds=3600, revalidate=revalidate)
-    ann = auth.sessions.create(Principal("local:ann", "ann", frozenset(), frozenset()))
-    bob = auth.sessions.create(Principal("local:bob", "bob", frozenset(), frozenset()))
+    auth = SiteAuth(
+        "admin", check, clock, idleSeconds=3600, revalidate=revalidate, requiredPermission="x.edit"
+    )
+    sessions = {
+        name: auth.sessions.create(
+            Principal(f"local:{name}", name, frozenset(), frozenset({"x.edit"}))
+        )
+        for name in ("ann", "bob", "cy")
+    }
     auth.startExpiryChecks(intervalSeconds=2, revalidateSeconds=30)
     clock.advance(30)
-    assert asked == [["local:ann", "local:bob"]]
-    assert auth.sessions.get(ann.sessionId) is None
-    assert auth.sessions.get(bob.sessionId) is bob
+    assert asked == [["local:ann", "local:bob", "local:cy"]]
+    assert auth.sessions.get(sessions["ann"].sessionId) is None
+    assert auth.sessions.get(sessions["cy"].sessionId) is None
+    bob = auth.sessions.get(sessions["bob"].sessionId)
+    assert bob is not None and bob.principal.roles == frozenset({"crew"})
     answers.append(fail(DirectoryUnavailable("the logic service cannot be reached")))
     clock.advance(30)
-    assert auth.sessions.get(bob.sessionId) is bob
+    assert auth.sessions.get(sessions["bob"].sessionId) is bob
     auth.stopExpiryChecks()
