@@ -62,6 +62,16 @@ class SiteSpec:
         return f"httpServer.{self.name}.requireLogin"
 
     @property
+    def sessionIdleKey(self) -> str:
+        """The dotted config key of the (app) site's session idle lifetime, in minutes."""
+        return f"httpServer.{self.name}.sessionIdleMinutes"
+
+    @property
+    def sessionMaxKey(self) -> str:
+        """The dotted config key of the (app) site's session absolute lifetime, in hours."""
+        return f"httpServer.{self.name}.sessionMaxHours"
+
+    @property
     def deviceLinksKey(self) -> str:
         """The dotted config key of the device links one address may hold (app sites)."""
         return f"httpServer.{self.name}.deviceLinksPerAddress"

@@ -225,7 +225,7 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 services=services,
             ),
             ConfigKey(
-                path=f"httpServer.{site.name}.sessionIdleMinutes",
+                path=site.sessionIdleKey,
                 type=float,
                 default=480,
                 description=f"Minutes without a request after which a login session of "
@@ -254,7 +254,7 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 minimum=1,
             ),
             ConfigKey(
-                path=f"httpServer.{site.name}.sessionMaxHours",
+                path=site.sessionMaxKey,
                 type=float,
                 default=24,
                 description=f"Hours after login at which a session of {site.description} "

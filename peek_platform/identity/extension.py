@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import threads
 from twisted.internet.defer import Deferred
 
 from peek_platform.config import ServiceConfig
@@ -28,7 +27,7 @@ from peek_platform.identity.recovery import (
     ensureRecoveryPassword,
 )
 from peek_platform.identity.store import IdentityStore
-from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
+from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.storage.extension import StorageServiceExtension
 from vortex.VortexFactory import VortexFactory
 
@@ -47,7 +46,6 @@ class IdentityServiceExtension(ServiceExtensionBase):
         self._directories: list[LdapDirectory] = []
         self._authenticator: Authenticator | None = None
         self._store: IdentityStore | None = None
-        self._reactor: ServiceReactor = None
         self._rpcs: list[Any] = []
 
     @property
@@ -81,7 +79,6 @@ class IdentityServiceExtension(ServiceExtensionBase):
 
     def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Open the user store and answer field's and office's login calls."""
-        self._reactor = ctx.reactor
         self._store = IdentityStore(self._storage.platformDb.dbEngine)
         loader = ctx.loader
 
@@ -102,26 +99,20 @@ class IdentityServiceExtension(ServiceExtensionBase):
             ),
         ]
 
-    def check(self, userName: str, password: str, site: str) -> Deferred[Principal]:
-        """Check a login off the reactor thread; the principal or a refusal."""
+    @property
+    def authenticator(self) -> Authenticator:
+        """Who may log in (after ``startBeforePlugins``)."""
         if self._authenticator is None:
             raise RuntimeError("identity is not started: startBeforePlugins has not run")
-        return threads.deferToThreadPool(
-            self._reactor,
-            self._reactor.getThreadPool(),
-            self._authenticator.authenticate,
-            userName,
-            password,
-            site,
-        )
+        return self._authenticator
+
+    def check(self, userName: str, password: str, site: str) -> Deferred[Principal]:
+        """Check a login off the reactor thread; the principal or a refusal."""
+        return self._storage.inThread(self.authenticator.authenticate, userName, password, site)
 
     def revalidate(self, userIds: list[str]) -> Deferred[dict[str, Principal | None]]:
         """Which users of live sessions may keep them, checked off the reactor thread."""
-        if self._authenticator is None:
-            raise RuntimeError("identity is not started: startBeforePlugins has not run")
-        return threads.deferToThreadPool(
-            self._reactor, self._reactor.getThreadPool(), self._authenticator.stillAllowed, userIds
-        )
+        return self._storage.inThread(self.authenticator.stillAllowed, userIds)
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> None:
         """Stop answering field's and office's calls."""

@@ -57,14 +57,20 @@ def _login(authenticate: BlockingAuthenticate, userName: str, password: str, sit
     return {"outcome": "ok", "principal": principalDocument(principal)}
 
 
-def loginRpc() -> Any:
-    """A fresh handle on logic's login RPC (start it on logic, call it elsewhere)."""
+def _siteRpc(func: Callable[..., Any]) -> Any:
+    """A fresh handle on an RPC of logic's that only field and office may call, run in a
+    thread on logic (start it on logic, call it elsewhere)."""
     return vortexRPC(
         LOGIC.vortexName,
         timeoutSeconds=LOGIN_TIMEOUT_SECONDS,
         acceptOnlyFromVortex=(FIELD.vortexName, OFFICE.vortexName),
         deferToThread=True,
-    )(_login)
+    )(func)
+
+
+def loginRpc() -> Any:
+    """A fresh handle on logic's login RPC."""
+    return _siteRpc(_login)
 
 
 def loginThroughLogic(
@@ -114,12 +120,7 @@ def _stillAllowed(stillAllowed: StillAllowed, userIds: list) -> dict[str, dict |
 
 def stillAllowedRpc() -> Any:
     """A fresh handle on logic's "which users may keep their sessions" RPC."""
-    return vortexRPC(
-        LOGIC.vortexName,
-        timeoutSeconds=LOGIN_TIMEOUT_SECONDS,
-        acceptOnlyFromVortex=(FIELD.vortexName, OFFICE.vortexName),
-        deferToThread=True,
-    )(_stillAllowed)
+    return _siteRpc(_stillAllowed)
 
 
 def revalidateThroughLogic(

@@ -242,8 +242,8 @@ class AppSiteExtension(ServiceExtensionBase):
             site.name,
             self._check,
             ctx.reactor,
-            idleSeconds=float(config[f"httpServer.{site.name}.sessionIdleMinutes"]) * 60,
-            maxSeconds=float(config[f"httpServer.{site.name}.sessionMaxHours"]) * 3600,
+            idleSeconds=float(config[site.sessionIdleKey]) * 60,
+            maxSeconds=float(config[site.sessionMaxKey]) * 3600,
             revalidate=self._revalidate,
         )
 
