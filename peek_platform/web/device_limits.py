@@ -44,11 +44,6 @@ class DeviceLinkLimitSettings:
         )
 
 
-def _host(address: str) -> str:
-    """The host part of a ``host:port`` peer address."""
-    return address.rpartition(":")[0]
-
-
 class DeviceLinkLimits(Resource):
     """``/vortexws`` of an app site: refuses an address over its link limits, else upgrades."""
 
@@ -70,6 +65,7 @@ class DeviceLinkLimits(Resource):
         self._clock = clock
         self._siteName = siteName
         self._opened: dict[str, deque[float]] = {}
+        self._lastForget = clock.seconds()
 
     def render(self, request: IRequest) -> bytes | int:
         """Count the address's links; over a limit answer 429, else let the upgrade through."""
@@ -80,7 +76,7 @@ class DeviceLinkLimits(Resource):
         opened = self._opened.setdefault(host, deque())
         while opened and now - opened[0] >= WINDOW_SECONDS:
             opened.popleft()
-        held = sum(1 for link in self._endpoint.connections if _host(link.peerAddress) == host)
+        held = self._endpoint.linkCountFrom(host)
         refusal = None
         if held >= self.settings.concurrent:
             refusal = (f"{held} device links are open from this address already", 5)
@@ -98,7 +94,11 @@ class DeviceLinkLimits(Resource):
         return self._inner.render(request)
 
     def _forgetIdleAddresses(self, now: float) -> None:
-        """Drop addresses with nothing in the window, so the table cannot grow without end."""
+        """Once a window, drop addresses with nothing in it, so the table stays bounded
+        without scanning it on every upgrade."""
+        if now - self._lastForget < WINDOW_SECONDS:
+            return
+        self._lastForget = now
         stale = [
             host
             for host, times in self._opened.items()

@@ -44,23 +44,20 @@ class SessionLinks(Resource):
         """Note the upgrading socket against its session, then let the websocket take it."""
         session = self._auth.sessionFor(request, touch=False)
         if session is not None:
-            open_ = {link.peerAddress for link in self._endpoint.connections}
             known = self._bySession.setdefault(session.sessionId, set())
-            known &= open_
+            known -= {address for address in known if self._endpoint.linkAt(address) is None}
             known.add(_address(request))
         return self._inner.render(request)
 
     def linksOf(self, session: Session) -> list[str]:
         """Peer addresses of the open links ``session`` opened."""
         known = self._bySession.get(session.sessionId, set())
-        return [
-            link.peerAddress for link in self._endpoint.connections if link.peerAddress in known
-        ]
+        return sorted(address for address in known if self._endpoint.linkAt(address) is not None)
 
     def _sessionEnded(self, session: Session) -> None:
-        addresses = self._bySession.pop(session.sessionId, set())
-        for link in self._endpoint.connections:
-            if link.peerAddress in addresses:
+        for address in sorted(self._bySession.pop(session.sessionId, set())):
+            link = self._endpoint.linkAt(address)
+            if link is not None:
                 logger.info(
                     "%s site: closing the device link at %s of %r: login session ended",
                     self._auth.siteName,

@@ -25,6 +25,11 @@ from vortex.transport.tls import ServerTls
 VORTEX_WS_PATH = b"vortexws"
 
 
+def peerHost(peerAddress: str) -> str:
+    """The host part of a link's ``host:port`` peer address."""
+    return peerAddress.rpartition(":")[0]
+
+
 class VortexServerEndpoint(LinkOwner):
     """Accepts vortex links on a ``twisted.web`` resource (mount ``resource`` at ``/vortexws``).
 
@@ -64,6 +69,10 @@ class VortexServerEndpoint(LinkOwner):
         self._onConnect = onConnect
         self._onDisconnect = onDisconnect
         self._connections: dict[VortexConnection, None] = {}
+        # Per-peer indexes, kept on link up and down, so per-address questions asked on
+        # every new link (limits, session ownership) need not scan every link.
+        self._byAddress: dict[str, VortexConnection] = {}
+        self._countByHost: dict[str, int] = {}
         factory = VortexServerFactory(self)
         factory.setProtocolOptions(
             **protocolOptions(limits), **serverDeflateOptions(permessageDeflate)
@@ -75,6 +84,14 @@ class VortexServerEndpoint(LinkOwner):
     def connections(self) -> list[VortexConnection]:
         """The authenticated links open right now."""
         return list(self._connections)
+
+    def linkAt(self, peerAddress: str) -> VortexConnection | None:
+        """The open link whose peer is ``peerAddress`` (``host:port``), or None."""
+        return self._byAddress.get(peerAddress)
+
+    def linkCountFrom(self, host: str) -> int:
+        """How many links are open from ``host``."""
+        return self._countByHost.get(host, 0)
 
     def listen(
         self, port: int, interface: str = "127.0.0.1", tls: ServerTls | None = None
@@ -100,11 +117,25 @@ class VortexServerEndpoint(LinkOwner):
     def linkUp(self, connection: VortexConnection) -> None:
         """Track the link and tell the application."""
         self._connections[connection] = None
+        address = connection.peerAddress
+        self._byAddress[address] = connection
+        host = peerHost(address)
+        self._countByHost[host] = self._countByHost.get(host, 0) + 1
         if self._onConnect is not None:
             self._onConnect(connection)
 
     def linkDown(self, connection: VortexConnection, reason: str) -> None:
         """Forget the link and tell the application."""
-        self._connections.pop(connection, None)
+        if connection in self._connections:
+            del self._connections[connection]
+            address = connection.peerAddress
+            if self._byAddress.get(address) is connection:
+                del self._byAddress[address]
+            host = peerHost(address)
+            remaining = self._countByHost[host] - 1
+            if remaining:
+                self._countByHost[host] = remaining
+            else:
+                del self._countByHost[host]
         if self._onDisconnect is not None:
             self._onDisconnect(connection, reason)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from twisted.internet.task import Clock
+from twisted.web.static import Data
+from vortexfakes import FakeEndpoint
 
 
 class FakeVortexFactory:
@@ -21,13 +23,8 @@ class FakeVortexFactory:
 
     def listen(self, rootResource, **kwargs):
         """Record the call; return an endpoint-like object with a ``resource`` and no links."""
-        from twisted.web.static import Data
-
         self.listens.append(kwargs)
-        endpoint = type("Endpoint", (), {})()
-        endpoint.resource = Data(b"vortex endpoint", "text/plain")
-        endpoint.connections = []
-        return endpoint
+        return FakeEndpoint(Data(b"vortex endpoint", "text/plain"))
 
 
 @pytest.fixture

@@ -5,15 +5,9 @@ from __future__ import annotations
 from twisted.internet.address import IPv4Address
 from twisted.web.resource import Resource
 from twisted.web.test.requesthelper import DummyRequest
+from vortexfakes import FakeEndpoint, FakeLink
 
 from peek_platform.web.device_limits import DeviceLinkLimits, DeviceLinkLimitSettings
-
-
-class FakeLink:
-    """Stands in for an open VortexConnection: only its peer address matters here."""
-
-    def __init__(self, peerAddress: str) -> None:
-        self.peerAddress = peerAddress
 
 
 class Upgrades(Resource):
@@ -33,13 +27,6 @@ class Upgrades(Resource):
         return b""
 
 
-class FakeEndpoint:
-    """Stands in for a VortexServerEndpoint's open links."""
-
-    def __init__(self) -> None:
-        self.connections: list[FakeLink] = []
-
-
 def upgrade(limits: DeviceLinkLimits, host: str, port: int) -> DummyRequest:
     """Send one /vortexws upgrade from host:port through ``limits``; the finished request."""
     request = DummyRequest([b"vortexws"])
@@ -52,7 +39,7 @@ def upgrade(limits: DeviceLinkLimits, host: str, port: int) -> DummyRequest:
 
 def build(clock, concurrent: int, newPerMinute: int):
     """Limits over a fake endpoint; returns (limits, endpoint, upgrades)."""
-    endpoint = FakeEndpoint()
+    endpoint = FakeEndpoint(None)
     upgrades = Upgrades(endpoint)
     settings = DeviceLinkLimitSettings(concurrent=concurrent, newPerMinute=newPerMinute)
     return (

@@ -6,6 +6,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import succeed
 from twisted.web.resource import Resource
 from twisted.web.test.requesthelper import DummyRequest
+from vortexfakes import FakeEndpoint, FakeLink
 
 from peek_platform.identity.principal import Principal
 from peek_platform.web.session_links import SessionLinks
@@ -13,33 +14,18 @@ from peek_platform.web.site_auth import SiteAuth
 from vortex.transport import CLOSE_SESSION_ENDED
 
 
-class FakeLink:
-    """Stands in for a VortexConnection: its peer address and how it was closed."""
+class Upgrades(Resource):
+    """Stands in for the websocket resource: counts the upgrades it was handed."""
 
-    def __init__(self, peerAddress: str) -> None:
-        self.peerAddress = peerAddress
-        self.closed: tuple[str, int] | None = None
-
-    def close(self, reason: str, code: int) -> None:
-        self.closed = (reason, code)
-
-
-class FakeEndpoint:
-    """Stands in for a VortexServerEndpoint: open links and the websocket resource."""
+    isLeaf = True
 
     def __init__(self) -> None:
-        self.connections: list[FakeLink] = []
-        self.rendered = 0
-        endpoint = self
+        super().__init__()
+        self.count = 0
 
-        class Upgrade(Resource):
-            isLeaf = True
-
-            def render(self, request):
-                endpoint.rendered += 1
-                return b""
-
-        self.resource = Upgrade()
+    def render(self, request):
+        self.count += 1
+        return b""
 
 
 class UpgradeRequest(DummyRequest):
@@ -67,13 +53,13 @@ def who(name: str) -> Principal:
 def test_links_of_a_session_close_when_it_ends_and_others_stay(clock):
     """Ending one session closes exactly its links, with CLOSE_SESSION_ENDED."""
     auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
-    endpoint = FakeEndpoint()
+    endpoint = FakeEndpoint(Upgrades())
     links = SessionLinks(auth, endpoint)
     ann, bob = auth.sessions.create(who("ann")), auth.sessions.create(who("bob"))
     for session, port in ((ann, 5001), (ann, 5002), (bob, 5003)):
         links.render(upgradeFrom(auth, session, port))
         endpoint.connections.append(FakeLink(f"127.0.0.1:{port}"))
-    assert endpoint.rendered == 3
+    assert endpoint.resource.count == 3
     assert links.linksOf(ann) == ["127.0.0.1:5001", "127.0.0.1:5002"]
 
     auth.sessions.remove(ann.sessionId)
@@ -88,7 +74,7 @@ def test_links_of_a_session_close_when_it_ends_and_others_stay(clock):
 def test_expiry_checks_close_an_idle_sessions_links_without_any_request(clock):
     """With expiry checks running, an idle session's link closes within one check interval."""
     auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
-    endpoint = FakeEndpoint()
+    endpoint = FakeEndpoint(Upgrades())
     links = SessionLinks(auth, endpoint)
     ann = auth.sessions.create(who("ann"))
     links.render(upgradeFrom(auth, ann, 5001))

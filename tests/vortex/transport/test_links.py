@@ -193,3 +193,24 @@ def test_failing_message_callback_keeps_the_link(kit, spin, caplog):
         spin(lambda: clientPeer.messages)
     assert calls == [b"boom", b"after"] and clientPeer.messages == [b"after"]
     assert "handler bug" in caplog.text and client.connected
+
+
+def test_server_indexes_open_links_by_peer_address_and_host(kit, spin):
+    """linkAt finds an open link by its peer address and linkCountFrom counts a host's
+    links; both forget a link once it is down."""
+    serverPeer = kit.peer()
+    server, port = kit.server(serverPeer, allowDevices=True)
+    first = kit.client(kit.peer(), port.getHost().port, name="peek-field-app", secret=None)
+    second = kit.client(kit.peer(), port.getHost().port, name="peek-field-app", secret=None)
+    spin(lambda: len(server.connections) == 2)
+    addresses = sorted(link.peerAddress for link in server.connections)
+    assert [server.linkAt(address).peerAddress for address in addresses] == addresses
+    assert (server.linkCountFrom("127.0.0.1"), server.linkCountFrom("127.0.0.2")) == (2, 0)
+    first.stop()
+    spin(lambda: len(server.connections) == 1)
+    [remaining] = server.connections
+    assert server.linkCountFrom("127.0.0.1") == 1
+    assert [a for a in addresses if server.linkAt(a) is not None] == [remaining.peerAddress]
+    second.stop()
+    spin(lambda: not server.connections)
+    assert server.linkCountFrom("127.0.0.1") == 0
