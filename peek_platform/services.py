@@ -62,6 +62,16 @@ class SiteSpec:
         return f"httpServer.{self.name}.requireLogin"
 
     @property
+    def anonymousPermissionsKey(self) -> str:
+        """The dotted config key of the permissions devices hold when logins are off."""
+        return f"httpServer.{self.name}.anonymousPermissions"
+
+    @property
+    def deviceEnrolmentKey(self) -> str:
+        """The dotted config key of how the (app) site enrols new devices (browsers)."""
+        return f"httpServer.{self.name}.deviceEnrolment"
+
+    @property
     def sessionIdleKey(self) -> str:
         """The dotted config key of the (app) site's session idle lifetime, in minutes."""
         return f"httpServer.{self.name}.sessionIdleMinutes"
@@ -80,6 +90,21 @@ class SiteSpec:
     def newDeviceLinksPerMinuteKey(self) -> str:
         """The dotted config key of the device links one address may open a minute."""
         return f"httpServer.{self.name}.newDeviceLinksPerAddressPerMinute"
+
+    @property
+    def subscriptionsPerDeviceLinkKey(self) -> str:
+        """The dotted config key of the live subscriptions one device link may hold."""
+        return f"httpServer.{self.name}.subscriptionsPerDeviceLink"
+
+    @property
+    def actionsPerDeviceLinkKey(self) -> str:
+        """The dotted config key of the actions one device link may push a second."""
+        return f"httpServer.{self.name}.actionsPerDeviceLinkPerSecond"
+
+    @property
+    def bytesPerDeviceLinkKey(self) -> str:
+        """The dotted config key of the bytes one device link may send a second."""
+        return f"httpServer.{self.name}.bytesPerDeviceLinkPerSecond"
 
     @property
     def portKey(self) -> str:

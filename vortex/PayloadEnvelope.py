@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred
 
 from vortex.Payload import Payload
+from vortex.RequestIdentity import RequestIdentity
 from vortex.serialise import frames
 from vortex.serialise.deferred import INLINE_MAX_BYTES, runDeferred
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
@@ -33,6 +34,7 @@ class PayloadEnvelope:
         "destVortexUuid",
         "encodedPayload",
         "filt",
+        "identity",
         "result",
     )
 
@@ -44,8 +46,11 @@ class PayloadEnvelope:
         destVortexUuid: str | None = None,
         result: Any = None,
         date: datetime | None = None,
+        identity: RequestIdentity | None = None,
     ) -> None:
         self.filt: dict = {} if filt is None else filt
+        #: Who the request is for (``vortex.RequestIdentity``); None for a service's own.
+        self.identity = identity
         self.encodedPayload = encodedPayload
         self.destVortexName = destVortexName
         self.destVortexUuid = destVortexUuid
@@ -84,6 +89,7 @@ class PayloadEnvelope:
             self.result,
             self.wireDate(),
             self.encodedPayload,
+            self.identity,
         )
 
     def wireDate(self) -> dict | None:
@@ -103,9 +109,12 @@ class PayloadEnvelope:
     @classmethod
     def fromVortexMsg(cls, vortexMsg: bytes) -> PayloadEnvelope:
         """Parse a wire message's header, keeping the body encoded; bad input: VortexDecodeError."""
-        filt, destVortexName, destVortexUuid, result, date, body = frames.decodeHeader(vortexMsg)
+        filt, destVortexName, destVortexUuid, result, date, body, identity = frames.decodeHeader(
+            vortexMsg
+        )
         self = cls.__new__(cls)
         self.filt = filt
+        self.identity = identity
         self.encodedPayload = body
         self.destVortexName = destVortexName
         self.destVortexUuid = destVortexUuid

@@ -7,6 +7,9 @@ dispatches and routes outgoing messages by destination vortex name or uuid.
 Identity rule: endpoints see a service peer's *authenticated* vortex name. A device
 (browser) link is anonymous, so its announced name is reported with the ``device:``
 prefix; ``acceptOnlyFromVortex`` naming a service can therefore never match a device.
+Every message from a device link carries its link's request identity (the login behind
+the link, or ``ANONYMOUS``) in place of any identity the device wrote; a message from a
+service link keeps the identity its sender (a proxy) attached (``vortex.RequestIdentity``).
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from twisted.web.resource import Resource
 
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.PayloadIO import PayloadIO
+from vortex.RequestIdentity import ANONYMOUS, RequestIdentity
 from vortex.SerialiseUtil import VortexDecodeError
 from vortex.transport import (
+    CLOSE_DEVICE_LIMIT,
     VORTEX_WS_PATH,
     Backoff,
     ClientTls,
+    DeviceLinkQuota,
+    DeviceQuotaLimits,
     TransportLimits,
     VortexClient,
     VortexConnection,
@@ -66,6 +73,15 @@ class RemoteVortexInfo:
 
 OnlineListener = Callable[[RemoteVortexInfo], None]
 OfflineListener = Callable[[RemoteVortexInfo, str], None]
+#: Gives the request identity of the device link at a peer address (None: anonymous).
+DeviceIdentityResolver = Callable[[str], RequestIdentity | None]
+#: Per link: peer uuid, the vortex name endpoints see, sendResponse, and for a device link
+#: the function giving its current identity.
+_LinkDispatch = tuple[str, str, Callable[..., Any], Callable[[], RequestIdentity] | None]
+
+
+def _anonymous() -> RequestIdentity:
+    return ANONYMOUS
 
 
 class VortexFactory:
@@ -94,7 +110,9 @@ class VortexFactory:
         self._clients: list[VortexClient] = []
         self._remotes: dict[VortexConnection, RemoteVortexInfo] = {}
         # Per link, what each received message is dispatched with (built once per link).
-        self._dispatch: dict[VortexConnection, tuple[str, str, Callable[..., Any]]] = {}
+        self._dispatch: dict[VortexConnection, _LinkDispatch] = {}
+        # Per device link of a server with a device quota: its counts (services have none).
+        self._quotas: dict[VortexConnection, DeviceLinkQuota] = {}
         self._onlineListeners: list[OnlineListener] = []
         self._offlineListeners: list[OfflineListener] = []
 
@@ -125,8 +143,24 @@ class VortexFactory:
         allowDevices: bool = False,
         limits: TransportLimits = DEFAULT_LIMITS,
         permessageDeflate: bool = False,
+        deviceIdentity: DeviceIdentityResolver | None = None,
+        deviceQuota: DeviceQuotaLimits | None = None,
     ) -> VortexServerEndpoint:
-        """Accept vortex links at ``/vortexws`` under ``rootResource``."""
+        """Accept vortex links at ``/vortexws`` under ``rootResource``.
+
+        ``deviceIdentity(peerAddress)`` gives a device link's request identity, asked for
+        each message so that a login's changes (and its end) apply at once; without it
+        every device is anonymous. With ``deviceQuota`` each device link is held to those
+        per-link limits: the message that breaks one is dropped and the link closed with
+        ``CLOSE_DEVICE_LIMIT``. Service links are never counted.
+        """
+        resolver = deviceIdentity
+
+        def linkUp(connection: VortexConnection) -> None:
+            if deviceQuota is not None and connection.isDevice:
+                self._quotas[connection] = DeviceLinkQuota(deviceQuota, self.reactor)
+            self._linkUp(connection, resolver)
+
         server = VortexServerEndpoint(
             self.vortexName,
             self.vortexUuid,
@@ -136,7 +170,7 @@ class VortexFactory:
             reactor=self.reactor,
             permessageDeflate=permessageDeflate,
             onMessage=self._received,
-            onConnect=self._linkUp,
+            onConnect=linkUp,
             onDisconnect=self._linkDown,
         )
         rootResource.putChild(VORTEX_WS_PATH, server.resource)
@@ -308,7 +342,9 @@ class VortexFactory:
 
     # ---- transport callbacks --------------------------------------------------------------
 
-    def _linkUp(self, connection: VortexConnection) -> None:
+    def _linkUp(
+        self, connection: VortexConnection, resolver: DeviceIdentityResolver | None = None
+    ) -> None:
         info = RemoteVortexInfo(
             name=connection.remoteVortexName,
             uuid=connection.remoteVortexUuid,
@@ -318,12 +354,18 @@ class VortexFactory:
             connection=connection,
         )
         self._remotes[connection] = info
-        self._dispatch[connection] = (info.uuid, info.identity, _responder(connection))
+        self._dispatch[connection] = (
+            info.uuid,
+            info.identity,
+            _responder(connection),
+            _deviceIdentity(connection, resolver) if connection.isDevice else None,
+        )
         for listener in list(self._onlineListeners):
             listener(info)
 
     def _linkDown(self, connection: VortexConnection, reason: str) -> None:
         self._dispatch.pop(connection, None)
+        self._quotas.pop(connection, None)
         info = self._remotes.pop(connection, None)
         if info is None:
             return
@@ -346,7 +388,7 @@ class VortexFactory:
         dispatch = self._dispatch.get(connection)
         if dispatch is None:
             return
-        peerUuid, identity, sendResponse = dispatch
+        peerUuid, identity, sendResponse, deviceIdentity = dispatch
         try:
             envelope = PayloadEnvelope.fromVortexMsg(data)
         except VortexDecodeError as e:
@@ -358,7 +400,36 @@ class VortexFactory:
                 e,
             )
             return
+        if deviceIdentity is not None:
+            quota = self._quotas.get(connection)
+            if quota is not None:
+                refusal = quota.admit(envelope.filt, len(data))
+                if refusal is not None:
+                    logger.warning(
+                        "vortex %s: closing device link %s (%s): %s",
+                        self.vortexName,
+                        identity,
+                        connection.peerAddress,
+                        refusal,
+                    )
+                    connection.close(refusal, CLOSE_DEVICE_LIMIT)
+                    return
+            envelope.identity = deviceIdentity()
         self.payloadIO.dispatch(envelope, peerUuid, identity, sendResponse)
+
+
+def _deviceIdentity(
+    connection: VortexConnection, resolver: DeviceIdentityResolver | None
+) -> Callable[[], RequestIdentity]:
+    """The function giving a device link's identity now (anonymous when nothing says)."""
+    if resolver is None:
+        return _anonymous
+    address = connection.peerAddress
+
+    def current() -> RequestIdentity:
+        return resolver(address) or ANONYMOUS
+
+    return current
 
 
 def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:

@@ -31,6 +31,10 @@ CLIENT_SERVICE_KEYS: frozenset[str] = ALL_SERVICE_KEYS - LOGIC_ONLY
 #: The accepted values of ``logging.level`` (matched case-insensitively).
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+#: The accepted values of ``httpServer.<site>.deviceEnrolment``: a new device is approved
+#: at its first login (``auto``) or waits until an administrator approves it (``approval``).
+DEVICE_ENROLMENT_POLICIES: tuple[str, ...] = ("auto", "approval")
+
 #: Human names of the supported value types; ``float`` means "any JSON number".
 _TYPE_NAMES: dict[Any, str] = {
     str: "string",
@@ -225,6 +229,24 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 services=services,
             ),
             ConfigKey(
+                path=site.anonymousPermissionsKey,
+                type=list[str],
+                default=[],
+                description=f"Permissions every device of {site.description} holds when "
+                "requireLogin is false (a kiosk's rights); ignored while logins are required.",
+                services=services,
+            ),
+            ConfigKey(
+                path=site.deviceEnrolmentKey,
+                type=str,
+                default="auto",
+                description=f"How {site.description} enrols a browser at its first login: "
+                "auto approves it at once, approval makes it wait until an administrator "
+                "approves it on the admin site's Devices page.",
+                services=services,
+                choices=DEVICE_ENROLMENT_POLICIES,
+            ),
+            ConfigKey(
                 path=site.sessionIdleKey,
                 type=float,
                 default=480,
@@ -250,6 +272,34 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 default=300,
                 description=f"Vortex links one address may open to {site.description} in a "
                 "minute; more are refused with 429 until the minute has passed.",
+                services=services,
+                minimum=1,
+            ),
+            ConfigKey(
+                path=site.subscriptionsPerDeviceLinkKey,
+                type=int,
+                default=1000,
+                description=f"Live observable subscriptions one vortex link (browser tab) may "
+                f"hold on {site.description}; one more closes the link (close code 4009).",
+                services=services,
+                minimum=1,
+            ),
+            ConfigKey(
+                path=site.actionsPerDeviceLinkKey,
+                type=int,
+                default=200,
+                description=f"Tuple actions one vortex link may push to {site.description} in "
+                "a second; one more closes the link (close code 4009).",
+                services=services,
+                minimum=1,
+            ),
+            ConfigKey(
+                path=site.bytesPerDeviceLinkKey,
+                type=int,
+                default=4 * 1024 * 1024,
+                description=f"Message bytes one vortex link may send to {site.description} in "
+                "a second; more closes the link (close code 4009), so allow for the largest "
+                "message a device sends.",
                 services=services,
                 minimum=1,
             ),

@@ -41,6 +41,7 @@ from peek_platform.web.session_links import SessionLinks
 from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
 from peek_platform.web.templates import APP_ASSETS_DIR
+from vortex.RequestIdentity import RequestIdentity
 from vortex.transport import VORTEX_WS_PATH
 from vortex.VortexFactory import NoVortexException, VortexFactory
 
@@ -75,13 +76,15 @@ def deviceVortexResource(
     *,
     siteName: str,
     auth: SiteAuth | None = None,
+    anonymousPermissions: Iterable[str] = (),
     limits: DeviceLinkLimitSettings | None = None,
     clock: IReactorTime | None = None,
 ) -> IResource | None:
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
-    With ``auth`` each link belongs to the login session that opened it and closes when
-    that session ends; with ``limits`` (counted on ``clock``) an address over its link
+    With ``auth`` each link belongs to the login session that opened it, carries its user's
+    identity and closes when that session ends; without, every device is anonymous and
+    holds ``anonymousPermissions``; with ``limits`` (counted on ``clock``) an address over its link
     limits is refused. None, with a warning, when the process has no vortex (its extension
     did not start).
     """
@@ -90,8 +93,22 @@ def deviceVortexResource(
     except NoVortexException as e:
         logger.warning("%s site: /vortexws is not served: %s", siteName, e)
         return None
-    server = vortexFactory.listen(Resource(), secret=None, allowDevices=True)
-    resource: IResource = server.resource if auth is None else SessionLinks(auth, server)
+    anonymous = RequestIdentity(None, None, None, siteName, frozenset(anonymousPermissions))
+    links: SessionLinks | None = None
+
+    def identityAt(address: str) -> RequestIdentity | None:
+        return anonymous if links is None else links.identityAt(address)
+
+    server = vortexFactory.listen(
+        Resource(),
+        secret=None,
+        allowDevices=True,
+        deviceIdentity=identityAt,
+        deviceQuota=None if limits is None else limits.quota,
+    )
+    if auth is not None:
+        links = SessionLinks(auth, server)
+    resource: IResource = server.resource if links is None else links
     if limits is None:
         return resource
     if clock is None:
@@ -219,6 +236,7 @@ class AppSiteExtension(ServiceExtensionBase):
             self._vortexFactory,
             siteName=self.siteResources.siteName,
             auth=self.auth,
+            anonymousPermissions=ctx.config[self.site.anonymousPermissionsKey],
             limits=DeviceLinkLimitSettings.fromConfig(self.site, ctx.config),
             clock=ctx.reactor,
         )

@@ -4,6 +4,8 @@
 address that opens more than ``newPerMinute`` links in a minute, or holds ``concurrent``
 links already, gets ``429 Too Many Requests`` (with ``Retry-After``) and a logged WARNING;
 every other address keeps working. Counting uses the socket's address, never a header.
+The per-link quotas (:class:`~vortex.transport.DeviceQuotaLimits`: subscriptions, actions
+and bytes a second) are read here too and enforced by the vortex on each device link.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from twisted.web.resource import IResource, Resource
 from peek_platform.config.service_config import ConfigLookup
 from peek_platform.services import SiteSpec
 from peek_platform.web.site_auth import StatusResource
-from vortex.transport import VortexServerEndpoint
+from vortex.transport import DeviceQuotaLimits, VortexServerEndpoint
+from vortex.transport.device_quota import DEFAULT_DEVICE_QUOTA
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +33,26 @@ WINDOW_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class DeviceLinkLimitSettings:
-    """How many device links one address may hold, and open per minute."""
+    """How many device links one address may hold and open per minute, and what each
+    link may do (``quota``)."""
 
     concurrent: int
     newPerMinute: int
+    quota: DeviceQuotaLimits = DEFAULT_DEVICE_QUOTA
 
     @classmethod
     def fromConfig(cls, site: SiteSpec, config: ConfigLookup) -> DeviceLinkLimitSettings:
-        """The site's ``httpServer.<site>.deviceLinksPerAddress*`` settings."""
+        """The site's ``httpServer.<site>.*DeviceLink*`` settings; the quota's refusal
+        reasons name the site's keys."""
         return cls(
             concurrent=int(config[site.deviceLinksKey]),
             newPerMinute=int(config[site.newDeviceLinksPerMinuteKey]),
+            quota=DeviceQuotaLimits(
+                subscriptionsPerLink=int(config[site.subscriptionsPerDeviceLinkKey]),
+                actionsPerSecond=int(config[site.actionsPerDeviceLinkKey]),
+                bytesPerSecond=int(config[site.bytesPerDeviceLinkKey]),
+                keyPrefix=f"httpServer.{site.name}.",
+            ),
         )
 
 

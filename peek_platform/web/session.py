@@ -34,6 +34,11 @@ class Session:
     csrfToken: str
     createdAt: float
     lastSeen: float
+    #: The enrolled device the session was opened from (None before enrolment).
+    deviceId: str | None = None
+    #: True while that device waits for an administrator's approval: the site then serves
+    #: this session only its waiting page.
+    awaitingApproval: bool = False
 
     @property
     def user(self) -> str:
@@ -62,6 +67,7 @@ class SessionStore:
         self._maxSessions = maxSessions
         self._sessions: dict[str, Session] = {}
         self._endListeners: list[Callable[[Session], None]] = []
+        self._startListeners: list[Callable[[Session], None]] = []
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -70,8 +76,19 @@ class SessionStore:
         """Call ``listener(session)`` for each session that ends."""
         self._endListeners.append(listener)
 
-    def create(self, principal: Principal) -> Session:
-        """Start a session for ``principal``; the oldest session goes if the store is full."""
+    def addStartListener(self, listener: Callable[[Session], None]) -> None:
+        """Call ``listener(session)`` for each session that starts."""
+        self._startListeners.append(listener)
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        deviceId: str | None = None,
+        awaitingApproval: bool = False,
+    ) -> Session:
+        """Start a session for ``principal`` on ``deviceId``; the oldest session goes if the
+        store is full."""
         self.purgeExpired()
         while len(self._sessions) >= self._maxSessions:
             oldest = min(self._sessions.values(), key=lambda s: s.lastSeen)
@@ -83,8 +100,11 @@ class SessionStore:
             csrfToken=secrets.token_urlsafe(TOKEN_BYTES),
             createdAt=now,
             lastSeen=now,
+            deviceId=deviceId,
+            awaitingApproval=awaitingApproval,
         )
         self._sessions[session.sessionId] = session
+        self._tell(self._startListeners, session, "start")
         return session
 
     def get(self, sessionId: str | None, *, touch: bool = True) -> Session | None:
@@ -116,6 +136,11 @@ class SessionStore:
         ids = [sid for sid, s in self._sessions.items() if s.principal.userId == userId]
         return [ended for sid in ids if (ended := self._end(sid)) is not None]
 
+    def removeDevice(self, deviceId: str) -> list[Session]:
+        """End every session of device ``deviceId`` (revoked); the sessions that ended."""
+        ids = [sid for sid, s in self._sessions.items() if s.deviceId == deviceId]
+        return [ended for sid in ids if (ended := self._end(sid)) is not None]
+
     def purgeExpired(self) -> None:
         """End every session past its idle or absolute lifetime."""
         now = self._clock.seconds()
@@ -131,9 +156,13 @@ class SessionStore:
         session = self._sessions.pop(sessionId, None)
         if session is None:
             return None
-        for listener in self._endListeners:
+        self._tell(self._endListeners, session, "end")
+        return session
+
+    @staticmethod
+    def _tell(listeners: list[Callable[[Session], None]], session: Session, what: str) -> None:
+        for listener in listeners:
             try:
                 listener(session)
             except Exception:
-                logger.exception("a session end listener failed for user %r", session.user)
-        return session
+                logger.exception("a session %s listener failed for user %r", what, session.user)

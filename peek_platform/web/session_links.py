@@ -5,6 +5,9 @@ A browser's ``/vortexws`` upgrade passes the site's guard, so it carries a live 
 (logout, idle or absolute expiry, forced logout), closes those links with
 ``CLOSE_SESSION_ENDED`` (``docs/vortex/transport.rst``). Links are matched by the socket's
 peer address, which the websocket link and its upgrade request share.
+
+The same map gives each device link's request identity (:meth:`SessionLinks.identityAt`):
+the vortex attaches it to every message the link sends, so plugins see the session's user.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from twisted.web.resource import IResource, Resource
 
 from peek_platform.web.session import Session
 from peek_platform.web.site_auth import SiteAuth
+from vortex.RequestIdentity import RequestIdentity
 from vortex.transport import CLOSE_SESSION_ENDED, VortexServerEndpoint
 
 logger = logging.getLogger(__name__)
@@ -38,6 +42,9 @@ class SessionLinks(Resource):
         self._endpoint = endpoint
         self._inner: IResource = endpoint.resource
         self._bySession: dict[str, set[str]] = {}
+        self._sessionAt: dict[str, str] = {}
+        #: By session id: the identity last made for it, and what it was made from.
+        self._identities: dict[str, tuple[object, str | None, RequestIdentity]] = {}
         auth.addSessionEndListener(self._sessionEnded)
 
     def render(self, request: IRequest) -> bytes | int:
@@ -45,9 +52,34 @@ class SessionLinks(Resource):
         session = self._auth.sessionFor(request, touch=False)
         if session is not None:
             known = self._bySession.setdefault(session.sessionId, set())
-            known -= {address for address in known if self._endpoint.linkAt(address) is None}
-            known.add(_address(request))
+            for gone in [address for address in known if self._endpoint.linkAt(address) is None]:
+                known.discard(gone)
+                self._sessionAt.pop(gone, None)
+            address = _address(request)
+            known.add(address)
+            self._sessionAt[address] = session.sessionId
         return self._inner.render(request)
+
+    def identityAt(self, address: str) -> RequestIdentity | None:
+        """The identity of the device link at ``address``: its session's user and device
+        (the session's idle timer restarts: the device is in use), or None without one."""
+        sessionId = self._sessionAt.get(address)
+        session = self._auth.sessions.get(sessionId) if sessionId is not None else None
+        if session is None:
+            return None
+        principal, deviceId = session.principal, session.deviceId
+        cached = self._identities.get(session.sessionId)
+        if cached is not None and cached[0] is principal and cached[1] == deviceId:
+            return cached[2]
+        identity = RequestIdentity(
+            principal.userId,
+            principal.userName,
+            deviceId,
+            self._auth.siteName,
+            principal.permissions,
+        )
+        self._identities[session.sessionId] = (principal, deviceId, identity)
+        return identity
 
     def linksOf(self, session: Session) -> list[str]:
         """Peer addresses of the open links ``session`` opened."""
@@ -55,7 +87,9 @@ class SessionLinks(Resource):
         return sorted(address for address in known if self._endpoint.linkAt(address) is not None)
 
     def _sessionEnded(self, session: Session) -> None:
+        self._identities.pop(session.sessionId, None)
         for address in sorted(self._bySession.pop(session.sessionId, set())):
+            self._sessionAt.pop(address, None)
             link = self._endpoint.linkAt(address)
             if link is not None:
                 logger.info(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from twisted.python import threadable
 from twisted.python.failure import Failure
 
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import RequestIdentity, missingPermissions
 from vortex.serialise import frames
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
@@ -30,8 +32,11 @@ ERROR_NOT_CONNECTED = "not-connected"
 ERROR_NO_DELEGATE = "no-delegate"
 ERROR_UNKNOWN_TUPLE = "unknown-tuple"
 ERROR_BAD_REQUEST = "bad-request"
+ERROR_FORBIDDEN = "forbidden"
 
 MAX_ID_LENGTH = 128
+
+_logger = logging.getLogger(__name__)
 
 
 class VortexRemoteError(Exception):
@@ -93,9 +98,14 @@ def makeErrorMsg(filt: dict, code: str, errorType: str, message: str) -> bytes:
     )
 
 
-def makeMsg(filt: dict, tuples: list) -> bytes:
-    """A successful message: header and body with filt and tuples (no date: hot path)."""
-    return frames.encodeMessage(filt, tuples)
+def makeMsg(filt: dict, tuples: list, identity: RequestIdentity | None = None) -> bytes:
+    """A successful message: header and body with filt and tuples (no date: hot path),
+    sent for ``identity`` when one is given."""
+    if identity is None:
+        return frames.encodeMessage(filt, tuples)
+    return frames.encodeEnvelopeWire(
+        filt, None, None, None, None, frames.encodePayload(filt, tuples, None, None), identity
+    )
 
 
 class MsgIdFilt:
@@ -126,11 +136,49 @@ class MsgIdFilt:
         return frames.encodeMessageWithFilt(self._prefix + orjson.dumps(msgId) + b"}", tuples)
 
 
-def rerouteMsg(envelope: PayloadEnvelope, filt: dict) -> bytes:
-    """The same message with a new header filt; the body is forwarded byte for byte."""
+def rerouteMsg(
+    envelope: PayloadEnvelope, filt: dict, identity: RequestIdentity | None = None
+) -> bytes:
+    """The same message with a new header filt (and, forwarding for a device, its
+    ``identity``); the body is forwarded byte for byte."""
     return frames.encodeEnvelopeWire(
-        filt, None, None, envelope.result, envelope.wireDate(), envelope.encodedPayload
+        filt, None, None, envelope.result, envelope.wireDate(), envelope.encodedPayload, identity
     )
+
+
+def permissionNames(value: str | Iterable[str] | None, where: str) -> frozenset[str]:
+    """A handler's ``requiredPermissions`` as a set (one name may be given as a str)."""
+    if value is None:
+        return frozenset()
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if type(name) is not str or not name:
+            raise ValueError(f"{where}: requiredPermissions must be permission names, got {name!r}")
+    return frozenset(names)
+
+
+def refusal(identity: RequestIdentity | None, required: frozenset[str], where: str) -> str | None:
+    """Why ``identity`` may not make this request (logged), or None when it may.
+
+    A request without an identity is a service's own and is never refused here.
+    """
+    if not required or identity is None:
+        return None
+    missing = missingPermissions(identity, required)
+    if not missing:
+        return None
+    who = "an anonymous device" if identity.isAnonymous else f"user {identity.userName!r}"
+    named = ", ".join(repr(p) for p in missing)
+    plural = "s" if len(missing) > 1 else ""
+    message = f"{where} requires permission{plural} {named}, which {who} does not hold"
+    _logger.warning(
+        "refused: %s (user id %s, device %s, site %s)",
+        message,
+        identity.userId,
+        identity.deviceId,
+        identity.site,
+    )
+    return message
 
 
 def decodeTuples(envelope: PayloadEnvelope) -> list:

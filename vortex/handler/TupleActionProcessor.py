@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
+    ERROR_FORBIDDEN,
     ERROR_NO_DELEGATE,
     ERROR_REFUSED,
     decodeTuples,
@@ -23,10 +24,13 @@ from vortex.handler.MessageUtil import (
     isValidId,
     makeErrorMsg,
     makeMsg,
+    permissionNames,
+    refusal,
     resolveFactory,
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import runAs
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.Tuple import Tuple
 from vortex.TupleAction import TupleActionABC
@@ -51,7 +55,10 @@ class TupleActionProcessor:
     """Dispatches actions sent to ``tupleActionProcessorName`` to the delegate for their type.
 
     Every action gets exactly one response: the delegate's result tuples, or an error
-    (no delegate for the type, the delegate raised, or it took longer than timeoutSeconds).
+    (no delegate for the type, a missing permission, the delegate raised, or it took longer
+    than timeoutSeconds). ``requiredPermissions`` here guard every action; those given to
+    :meth:`setDelegate` guard that type's actions too. A delegate runs with the request's
+    identity current (``vortex.RequestIdentity.currentIdentity``).
     """
 
     def __init__(
@@ -63,18 +70,21 @@ class TupleActionProcessor:
         timeoutSeconds: float = DEFAULT_PROCESS_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
         clock: IReactorTime | None = None,
+        requiredPermissions: str | Iterable[str] | None = None,
     ) -> None:
         factory = resolveFactory(vortexFactory)
         self.tupleActionProcessorName = tupleActionProcessorName
+        self._where = f"tuple action processor {tupleActionProcessorName!r}"
+        self._required = permissionNames(requiredPermissions, self._where)
         self._defaultDelegate = defaultDelegate
-        self._delegates: dict[str, TupleActionProcessorDelegateABC] = {}
+        #: By tuple name: the delegate and every permission its actions need.
+        self._delegates: dict[str, tuple[TupleActionProcessorDelegateABC, frozenset[str]]] = {}
         if isinstance(acceptOnlyFromVortex, str):
             acceptOnlyFromVortex = (acceptOnlyFromVortex,)
         self._accept = None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
         self._timeoutSeconds = timeoutSeconds
         self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self._responseKey = RESPONSE_KEY_PREFIX + tupleActionProcessorName
-        self._where = f"tuple action processor {tupleActionProcessorName!r}"
         self._endpoint = PayloadEndpoint(
             {**(additionalFilt or {}), "key": ACTION_KEY_PREFIX + tupleActionProcessorName},
             self._process,
@@ -82,14 +92,22 @@ class TupleActionProcessor:
         )
 
     def setDelegate(
-        self, tupleName: str | type[Tuple], delegate: TupleActionProcessorDelegateABC
+        self,
+        tupleName: str | type[Tuple],
+        delegate: TupleActionProcessorDelegateABC,
+        requiredPermissions: str | Iterable[str] | None = None,
     ) -> None:
-        """Send actions of tuple type tupleName (a name or a tuple class) to delegate."""
+        """Send actions of tuple type tupleName (a name or a tuple class) to delegate;
+        a device's action also needs ``requiredPermissions``."""
         if isinstance(tupleName, type):
             tupleName = tupleName.tupleName()
         if tupleName in self._delegates:
             raise ValueError(f"{self._where} already has a delegate for {tupleName!r}")
-        self._delegates[tupleName] = delegate
+        where = f"{self._where}, {tupleName}"
+        self._delegates[tupleName] = (
+            delegate,
+            self._required | permissionNames(requiredPermissions, where),
+        )
 
     def shutdown(self) -> None:
         """Stop receiving actions."""
@@ -136,13 +154,18 @@ class TupleActionProcessor:
             return None
         action = tuples[0]
         tupleName = action.tupleName()
-        delegate = self._delegates.get(tupleName, self._defaultDelegate)
+        delegate, required = self._delegates.get(tupleName, (self._defaultDelegate, self._required))
         if delegate is None:
             respondError(
                 ERROR_NO_DELEGATE,
                 "LookupError",
                 f"{self._where} has no delegate for action tuple {tupleName!r}",
             )
+            return None
+        identity = envelope.identity
+        refused = refusal(identity, required, f"{self._where}, {tupleName}")
+        if refused is not None:
+            respondError(ERROR_FORBIDDEN, "PermissionError", refused)
             return None
 
         def succeeded(result: Any) -> None:
@@ -159,7 +182,7 @@ class TupleActionProcessor:
                 error["error"], error["type"], f"{self._where}, {tupleName}: {error['message']}"
             )
 
-        d = defer.maybeDeferred(delegate.processTupleAction, action)
+        d = defer.maybeDeferred(runAs, identity, delegate.processTupleAction, action)
         d.addTimeout(self._timeoutSeconds, self._clock)
         d.addCallbacks(succeeded, failed)
         return d

@@ -34,7 +34,8 @@ DEFAULT_PROXY_TIMEOUT_SECONDS = 35.0
 
 
 class TupleActionProcessorProxy:
-    """Runs on field/office: devices push actions here; each is forwarded to proxyToVortexName.
+    """Runs on field/office: devices push actions here; each is forwarded to proxyToVortexName
+    with the identity of the device's link attached (``vortex.RequestIdentity``).
 
     Every device push gets exactly one response: the upstream response, or an error when
     upstream is not connected, drops the link, or does not answer within timeoutSeconds.
@@ -127,7 +128,7 @@ class TupleActionProcessorProxy:
         upFilt["msgId"] = upId
         self._pending.add(upId, self._timeoutSeconds).addCallbacks(relay, failed)
         self._factory.sendVortexMsg(
-            rerouteMsg(envelope, upFilt), destVortexName=upstream
+            rerouteMsg(envelope, upFilt, envelope.identity), destVortexName=upstream
         ).addErrback(lambda f: self._pending.fail(upId, f))
 
     def _onResponse(self, envelope: PayloadEnvelope, **_: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from twisted.internet import defer
@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
+    ERROR_FORBIDDEN,
     ERROR_UNKNOWN_TUPLE,
     PendingRequests,
     errorResultForFailure,
@@ -28,12 +29,15 @@ from vortex.handler.MessageUtil import (
     isInReactorThread,
     isValidId,
     makeErrorMsg,
+    permissionNames,
+    refusal,
     rerouteMsg,
     resolveFactory,
 )
 from vortex.Payload import Payload
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import RequestIdentity, runAs
 from vortex.TupleSelector import TupleSelector
 from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
 
@@ -83,12 +87,17 @@ class Target:
 
 
 class _Selector:
-    """Subscribers of one selector and the state of its provider calls."""
+    """Subscribers of one selector for one user, and the state of its provider calls."""
 
-    __slots__ = ("needs", "running", "subscribers", "tupleSelector")
+    __slots__ = ("identity", "key", "needs", "running", "subscribers", "tupleSelector")
 
-    def __init__(self, tupleSelector: TupleSelector) -> None:
+    def __init__(
+        self, key: str, tupleSelector: TupleSelector, identity: RequestIdentity | None
+    ) -> None:
+        self.key = key
         self.tupleSelector = tupleSelector
+        #: Whom the provider is called for (no device: devices of one user share data).
+        self.identity = identity
         #: By (vortexUuid, subId); ``needs`` also holds polls, by (_POLL, vortexUuid, subId).
         self.subscribers: dict[tuple[object, ...], Target] = {}
         self.needs: dict[tuple[object, ...], Target] = {}
@@ -175,11 +184,14 @@ def sendObservableRequest(
     subId: str,
     tupleSelector: TupleSelector,
     polls: PendingRequests,
+    identity: RequestIdentity | None = None,
 ) -> None:
-    """Send a subscribe/unsubscribe/poll request; a failed send fails a pending poll."""
+    """Send a subscribe/unsubscribe/poll request (for ``identity``, when a proxy forwards a
+    user's request); a failed send fails a pending poll."""
     filt = {**requestFilt, "op": op, "subId": subId, "tupleSelector": tupleSelector}
     d = factory.sendVortexMsg(
-        PayloadEnvelope(filt=filt).toVortexMsg(), destVortexName=destVortexName
+        PayloadEnvelope(filt=filt, identity=identity).toVortexMsg(),
+        destVortexName=destVortexName,
     )
     if op == OP_POLL:
         d.addErrback(lambda f: polls.fail(subId, f))
@@ -188,7 +200,13 @@ def sendObservableRequest(
 
 
 class TupleDataObservableHandler:
-    """Answers subscriptions to ``observableName`` with data from registered tuple providers."""
+    """Answers subscriptions to ``observableName`` with data from registered tuple providers.
+
+    Subscriptions are grouped per selector and per user: the provider runs with that user's
+    identity current (no device: a user's devices share the data), and a request for a
+    provider with ``requiredPermissions`` the user lacks is answered with a ``forbidden``
+    error. A service's own subscriptions have no identity and need no permission.
+    """
 
     def __init__(
         self,
@@ -202,10 +220,11 @@ class TupleDataObservableHandler:
         self._where = f"observable {observableName!r}"
         self._additionalFilt = dict(additionalFilt or {})
         self._dataKey = DATA_KEY_PREFIX + observableName
-        self._providers: dict[str, TuplesProviderABC] = {}
-        self._selectors: dict[str, _Selector] = {}
-        #: (vortexUuid, subId) → selector key, for unsubscribe and link loss.
-        self._subscriptions: dict[tuple[str | None, str], str] = {}
+        self._providers: dict[str, tuple[TuplesProviderABC, frozenset[str]]] = {}
+        #: Selector JSON → the selector's subscribers per user (None: a service's own).
+        self._selectors: dict[str, dict[RequestIdentity | None, _Selector]] = {}
+        #: (vortexUuid, subId) → its selector, for unsubscribe and link loss.
+        self._subscriptions: dict[tuple[str | None, str], _Selector] = {}
         self._endpoint = PayloadEndpoint(
             {**self._additionalFilt, "key": REQUEST_KEY_PREFIX + observableName},
             self._onRequest,
@@ -215,11 +234,18 @@ class TupleDataObservableHandler:
 
     # ---- plugin API ---------------------------------------------------------------
 
-    def addTupleProvider(self, tupleName: str, provider: TuplesProviderABC) -> None:
-        """Serve selectors naming tupleName from provider."""
+    def addTupleProvider(
+        self,
+        tupleName: str,
+        provider: TuplesProviderABC,
+        requiredPermissions: str | Iterable[str] | None = None,
+    ) -> None:
+        """Serve selectors naming tupleName from provider, to users holding
+        ``requiredPermissions``."""
         if tupleName in self._providers:
             raise ValueError(f"{self._where} already has a provider for {tupleName!r}")
-        self._providers[tupleName] = provider
+        where = f"{self._where}, {tupleName}"
+        self._providers[tupleName] = (provider, permissionNames(requiredPermissions, where))
 
     def hasTupleProvider(self, tupleName: str) -> bool:
         """True when a provider is registered for tupleName."""
@@ -230,25 +256,26 @@ class TupleDataObservableHandler:
         if not isInReactorThread():
             self._factory.reactor.callFromThread(self.notifyOfTupleUpdate, tupleSelector)
             return
-        selector = self._selectors.get(tupleSelector.toJsonStr())
-        if selector is not None and selector.subscribers:
-            selector.needs.update(selector.subscribers)
-            self._run(selector)
+        for selector in list(self._selectors.get(tupleSelector.toJsonStr(), {}).values()):
+            if selector.subscribers:
+                selector.needs.update(selector.subscribers)
+                self._run(selector)
 
     def notifyOfTupleUpdateForTuple(self, tupleName: str) -> None:
         """Send fresh data to every subscriber of any selector naming tupleName."""
         if not isInReactorThread():
             self._factory.reactor.callFromThread(self.notifyOfTupleUpdateForTuple, tupleName)
             return
-        for selector in list(self._selectors.values()):
-            if selector.tupleSelector.name == tupleName and selector.subscribers:
-                selector.needs.update(selector.subscribers)
-                self._run(selector)
+        for group in list(self._selectors.values()):
+            for selector in list(group.values()):
+                if selector.tupleSelector.name == tupleName and selector.subscribers:
+                    selector.needs.update(selector.subscribers)
+                    self._run(selector)
 
     def subscriberCount(self, tupleSelector: TupleSelector) -> int:
         """How many subscriptions tupleSelector has (for status pages and tests)."""
-        selector = self._selectors.get(tupleSelector.toJsonStr())
-        return 0 if selector is None else len(selector.subscribers)
+        group = self._selectors.get(tupleSelector.toJsonStr(), {})
+        return sum(len(selector.subscribers) for selector in group.values())
 
     def shutdown(self) -> None:
         """Stop answering requests and forget every subscription."""
@@ -277,7 +304,8 @@ class TupleDataObservableHandler:
             self._unsubscribe(subKey)
             return
         tupleSelector = request.tupleSelector
-        if tupleSelector.name not in self._providers:
+        registered = self._providers.get(tupleSelector.name)
+        if registered is None:
             request.respondError(
                 sendResponse,
                 ERROR_UNKNOWN_TUPLE,
@@ -285,45 +313,57 @@ class TupleDataObservableHandler:
                 f"{self._where} has no tuple provider for {tupleSelector.name!r}",
             )
             return
+        identity = envelope.identity
+        refused = refusal(identity, registered[1], f"{self._where}, {tupleSelector.name}")
+        if refused is not None:
+            request.respondError(sendResponse, ERROR_FORBIDDEN, "PermissionError", refused)
+            return
+        forUser = None if identity is None else identity.withoutDevice()
         target = Target(vortexUuid, request.subId, sendResponse, request.dataFilt)
         if request.op == OP_SUBSCRIBE:
-            self._subscribe(tupleSelector, target)
+            self._unsubscribe(subKey)  # first: it may drop the selector it leaves
+            self._subscribe(self._selectorFor(tupleSelector, forUser), target)
         else:
-            self._poll(tupleSelector, target)
+            selector = self._selectorFor(tupleSelector, forUser)
+            selector.needs[(_POLL, target.vortexUuid, target.subId)] = target
+            self._run(selector)
 
-    def _selectorFor(self, tupleSelector: TupleSelector) -> tuple[str, _Selector]:
+    def _selectorFor(
+        self, tupleSelector: TupleSelector, identity: RequestIdentity | None
+    ) -> _Selector:
         key = tupleSelector.toJsonStr()
-        selector = self._selectors.get(key)
+        group = self._selectors.setdefault(key, {})
+        selector = group.get(identity)
         if selector is None:
-            selector = self._selectors[key] = _Selector(tupleSelector)
-        return key, selector
+            selector = group[identity] = _Selector(key, tupleSelector, identity)
+        return selector
 
-    def _subscribe(self, tupleSelector: TupleSelector, target: Target) -> None:
+    def _subscribe(self, selector: _Selector, target: Target) -> None:
         subKey = (target.vortexUuid, target.subId)
-        self._unsubscribe(subKey)
-        key, selector = self._selectorFor(tupleSelector)
-        self._subscriptions[subKey] = key
+        self._subscriptions[subKey] = selector
         selector.subscribers[subKey] = target
         selector.needs[subKey] = target
         self._run(selector)
 
-    def _poll(self, tupleSelector: TupleSelector, target: Target) -> None:
-        _, selector = self._selectorFor(tupleSelector)
-        selector.needs[(_POLL, target.vortexUuid, target.subId)] = target
-        self._run(selector)
-
     def _unsubscribe(self, subKey: tuple[str | None, str]) -> None:
-        key = self._subscriptions.pop(subKey, None)
-        if key is None:
+        selector = self._subscriptions.pop(subKey, None)
+        if selector is None:
             return
-        selector = self._selectors[key]
         selector.subscribers.pop(subKey, None)
         selector.needs.pop(subKey, None)
-        self._dropIfIdle(key, selector)
+        self._dropIfIdle(selector)
 
-    def _dropIfIdle(self, key: str, selector: _Selector) -> None:
-        if not selector.running and not selector.subscribers and not selector.needs:
-            self._selectors.pop(key, None)
+    def _isCurrent(self, selector: _Selector) -> bool:
+        return self._selectors.get(selector.key, {}).get(selector.identity) is selector
+
+    def _dropIfIdle(self, selector: _Selector) -> None:
+        if selector.running or selector.subscribers or selector.needs:
+            return
+        group = self._selectors.get(selector.key)
+        if group is not None and group.get(selector.identity) is selector:
+            del group[selector.identity]
+            if not group:
+                del self._selectors[selector.key]
 
     def _onOffline(self, info: RemoteVortexInfo, reason: str) -> None:
         gone = [subKey for subKey in self._subscriptions if subKey[0] == info.uuid]
@@ -341,8 +381,13 @@ class TupleDataObservableHandler:
         selector.running = True
         tupleSelector = selector.tupleSelector
         filt = {**self._additionalFilt, "key": self._dataKey, "tupleSelector": tupleSelector}
-        provider = self._providers[tupleSelector.name]
-        d = defer.maybeDeferred(provider.makeVortexMsg, filt, tupleSelector)
+        provider = self._providers[tupleSelector.name][0]
+        if selector.identity is None:
+            d = defer.maybeDeferred(provider.makeVortexMsg, filt, tupleSelector)
+        else:
+            d = defer.maybeDeferred(
+                runAs, selector.identity, provider.makeVortexMsg, filt, tupleSelector
+            )
         d.addCallback(envelopeFromProvided)
         d.addCallbacks(
             self._deliver,
@@ -379,10 +424,9 @@ class TupleDataObservableHandler:
 
     def _finished(self, _: Any, selector: _Selector) -> None:
         selector.running = False
-        key = selector.tupleSelector.toJsonStr()
-        if self._selectors.get(key) is not selector:
+        if not self._isCurrent(selector):
             return
         if selector.needs:
             self._run(selector)
         else:
-            self._dropIfIdle(key, selector)
+            self._dropIfIdle(selector)

@@ -35,6 +35,7 @@ from vortex.handler.TupleDataObservableHandler import (
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import RequestIdentity
 from vortex.TupleSelector import TupleSelector
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
@@ -45,15 +46,27 @@ DEFAULT_POLL_TIMEOUT_SECONDS = 30.0
 _FINAL_ERRORS = frozenset((ERROR_UNKNOWN_TUPLE, ERROR_BAD_REQUEST))
 
 
+#: A proxied selector's key: the selector's JSON and the user it is subscribed for.
+_SelectorKey = tuple[str, RequestIdentity | None]
+
+
 class _ProxiedSelector:
-    """One selector: its devices, its upstream subscription id and the last upstream data."""
+    """One selector for one user: its devices, its upstream subscription id and the last
+    upstream data."""
 
-    __slots__ = ("cache", "devices", "idleCall", "key", "tupleSelector", "upSubId")
+    __slots__ = ("cache", "devices", "identity", "idleCall", "key", "tupleSelector", "upSubId")
 
-    def __init__(self, key: str, tupleSelector: TupleSelector, upSubId: str) -> None:
+    def __init__(
+        self,
+        key: _SelectorKey,
+        tupleSelector: TupleSelector,
+        upSubId: str,
+        identity: RequestIdentity | None,
+    ) -> None:
         self.key = key
         self.tupleSelector = tupleSelector
         self.upSubId = upSubId
+        self.identity = identity
         self.devices: dict[tuple[str | None, str], Target] = {}
         self.cache: PayloadEnvelope | None = None
         self.idleCall: IDelayedCall | None = None
@@ -62,8 +75,10 @@ class _ProxiedSelector:
 class TupleDataObservableProxyHandler:
     """Serves devices' subscriptions to ``observableName`` from proxyToVortexName, with a cache.
 
-    One upstream subscription per selector however many devices observe it; a new device is
-    answered from the cache; the upstream subscription is dropped idleSeconds after the last
+    One upstream subscription per selector and user however many of that user's devices
+    observe it, made with the user's identity (``vortex.RequestIdentity``, without a
+    device) so that logic checks the user's permissions; a new device is answered from the
+    cache; the upstream subscription is dropped idleSeconds after the last
     device leaves; after upstream reconnects every active selector is resubscribed and the
     fresh data pushed to every device.
     """
@@ -89,7 +104,7 @@ class TupleDataObservableProxyHandler:
         self._additionalFilt = dict(additionalFilt or {})
         self._requestKey = REQUEST_KEY_PREFIX + observableName
         self._dataKey = DATA_KEY_PREFIX + observableName
-        self._selectors: dict[str, _ProxiedSelector] = {}
+        self._selectors: dict[_SelectorKey, _ProxiedSelector] = {}
         self._byUpSubId: dict[str, _ProxiedSelector] = {}
         self._subscriptions: dict[tuple[str | None, str], _ProxiedSelector] = {}
         self._upstreamRequests = PendingRequests(self._clock, self._where)
@@ -144,23 +159,30 @@ class TupleDataObservableProxyHandler:
         if request.op == OP_UNSUBSCRIBE:
             self._unsubscribe(subKey)
             return
+        identity = envelope.identity
+        forUser = None if identity is None else identity.withoutDevice()
         target = Target(vortexUuid, request.subId, sendResponse, request.dataFilt)
         if request.op == OP_SUBSCRIBE:
-            self._subscribe(request.tupleSelector, subKey, target)
+            self._subscribe(request.tupleSelector, forUser, subKey, target)
         else:
-            self._poll(request, target)
+            self._poll(request, forUser, target)
 
     def _subscribe(
-        self, tupleSelector: TupleSelector, subKey: tuple[str | None, str], target: Target
+        self,
+        tupleSelector: TupleSelector,
+        forUser: RequestIdentity | None,
+        subKey: tuple[str | None, str],
+        target: Target,
     ) -> None:
         self._unsubscribe(subKey)
-        key = tupleSelector.toJsonStr()
+        key = (tupleSelector.toJsonStr(), forUser)
         selector = self._selectors.get(key)
         if selector is None:
-            selector = _ProxiedSelector(key, tupleSelector, self._upstreamRequests.newId())
+            upSubId = self._upstreamRequests.newId()
+            selector = _ProxiedSelector(key, tupleSelector, upSubId, forUser)
             self._selectors[key] = selector
             self._byUpSubId[selector.upSubId] = selector
-            self._sendUpstream(OP_SUBSCRIBE, selector.upSubId, tupleSelector)
+            self._sendUpstream(OP_SUBSCRIBE, selector.upSubId, tupleSelector, forUser)
         if selector.idleCall is not None:
             selector.idleCall.cancel()
             selector.idleCall = None
@@ -191,10 +213,14 @@ class TupleDataObservableProxyHandler:
         self._byUpSubId.pop(selector.upSubId, None)
         for subKey in selector.devices:
             self._subscriptions.pop(subKey, None)
-        self._sendUpstream(OP_UNSUBSCRIBE, selector.upSubId, selector.tupleSelector)
+        self._sendUpstream(
+            OP_UNSUBSCRIBE, selector.upSubId, selector.tupleSelector, selector.identity
+        )
 
-    def _poll(self, request: ObservableRequest, target: Target) -> None:
-        selector = self._selectors.get(request.tupleSelector.toJsonStr())
+    def _poll(
+        self, request: ObservableRequest, forUser: RequestIdentity | None, target: Target
+    ) -> None:
+        selector = self._selectors.get((request.tupleSelector.toJsonStr(), forUser))
         if selector is not None and selector.cache is not None:
             target.send(rerouteMsg(selector.cache, target.dataFilt))
             return
@@ -222,12 +248,19 @@ class TupleDataObservableProxyHandler:
 
         pollId = self._upstreamRequests.newId()
         self._upstreamRequests.add(pollId, self._pollTimeoutSeconds).addCallbacks(relay, failed)
-        self._sendUpstream(OP_POLL, pollId, request.tupleSelector)
+        self._sendUpstream(OP_POLL, pollId, request.tupleSelector, forUser)
 
     # ---- upstream ---------------------------------------------------------------------
 
-    def _sendUpstream(self, op: str, subId: str, tupleSelector: TupleSelector) -> None:
-        """Send a request upstream; while it is down the online listener catches up later."""
+    def _sendUpstream(
+        self,
+        op: str,
+        subId: str,
+        tupleSelector: TupleSelector,
+        identity: RequestIdentity | None,
+    ) -> None:
+        """Send a request upstream for ``identity``; while upstream is down the online
+        listener catches up later."""
         if not self._factory.isVortexNameConnected(self.proxyToVortexName):
             if op == OP_POLL:
                 self._upstreamRequests.fail(
@@ -242,6 +275,7 @@ class TupleDataObservableProxyHandler:
             subId,
             tupleSelector,
             self._upstreamRequests,
+            identity,
         )
 
     def _onUpstreamData(self, envelope: PayloadEnvelope, **_: Any) -> None:
@@ -266,7 +300,9 @@ class TupleDataObservableProxyHandler:
         if not isUpstreamLink(info, self.proxyToVortexName):
             return
         for selector in list(self._selectors.values()):
-            self._sendUpstream(OP_SUBSCRIBE, selector.upSubId, selector.tupleSelector)
+            self._sendUpstream(
+                OP_SUBSCRIBE, selector.upSubId, selector.tupleSelector, selector.identity
+            )
 
     def _onOffline(self, info: RemoteVortexInfo, reason: str) -> None:
         name = self.proxyToVortexName

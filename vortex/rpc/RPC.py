@@ -5,6 +5,7 @@ Message shapes: ``docs/vortex/messaging.rst`` (section RPC).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import weakref
@@ -17,6 +18,7 @@ from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
+    ERROR_FORBIDDEN,
     ERROR_REFUSED,
     MsgIdFilt,
     PendingRequests,
@@ -32,10 +34,13 @@ from vortex.handler.MessageUtil import (
     isValidId,
     makeErrorMsg,
     makeMsg,
+    permissionNames,
+    refusal,
     resolveFactory,
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import currentIdentity, runAs
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
@@ -63,11 +68,14 @@ def vortexRPC(
     additionalFilt: dict | None = None,
     deferToThread: bool = False,
     vortexFactory: VortexFactory | None = None,
+    requiredPermissions: str | Iterable[str] | None = None,
 ) -> Callable[[Callable[..., Any]], _VortexRPC]:
     """Decorate a function or method so that calling it anywhere runs it in listeningVortexName.
 
     The decorated object's ``start(funcSelf=...)`` registers it in the listening service;
-    calling it returns a Deferred of the result.
+    calling it returns a Deferred of the result. A call made for a user (one arriving from
+    a device, or made while handling a device's request) needs ``requiredPermissions``
+    and runs with that user's identity current; a service's own calls need none.
     """
 
     def wrap(func: Callable[..., Any]) -> _VortexRPC:
@@ -79,6 +87,7 @@ def vortexRPC(
             additionalFilt,
             deferToThread,
             vortexFactory,
+            requiredPermissions,
         )
 
     return wrap
@@ -100,6 +109,7 @@ class _VortexRPC:
         additionalFilt: dict | None,
         deferToThread: bool,
         vortexFactory: VortexFactory | None,
+        requiredPermissions: str | Iterable[str] | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self._func = func
@@ -113,6 +123,7 @@ class _VortexRPC:
         self.additionalFilt = dict(additionalFilt or {})
         self.deferToThread = deferToThread
         self.rpcName = f"{func.__module__}.{func.__qualname__}"
+        self.requiredPermissions = permissionNames(requiredPermissions, f"RPC {self.rpcName}")
         self._callFilt = {**self.additionalFilt, "key": CALL_KEY_PREFIX + self.rpcName}
         self._callFiltSize = len(self._callFilt)
         self._responseKey = RESPONSE_KEY_PREFIX + self.rpcName
@@ -149,13 +160,19 @@ class _VortexRPC:
             self._listener = None
 
     def _invoke(self, factory: VortexFactory, funcSelf: Any, args: list, kwargs: dict) -> Any:
-        """Run the function (in a thread when deferToThread), giving a Deferred."""
+        """Run the function (in a thread when deferToThread), giving a Deferred; it runs with
+        the caller's identity current (a thread gets a copy of the caller's context)."""
         if funcSelf is not None:
             args = [funcSelf, *args]
         if self.deferToThread:
             reactor = factory.reactor
             return threads.deferToThreadPool(
-                reactor, reactor.getThreadPool(), self._func, *args, **kwargs
+                reactor,
+                reactor.getThreadPool(),
+                contextvars.copy_context().run,
+                self._func,
+                *args,
+                **kwargs,
             )
         return defer.maybeDeferred(self._func, *args, **kwargs)
 
@@ -234,6 +251,14 @@ class _Listener:
                 ERROR_BAD_REQUEST, type(e).__name__, f"RPC {rpc.rpcName}: bad call body: {e}"
             )
             return None
+        identity = envelope.identity
+        if identity is not None:
+            refused = refusal(identity, rpc.requiredPermissions, f"RPC {rpc.rpcName}")
+            if refused is not None:
+                reply.error(ERROR_FORBIDDEN, "PermissionError", refused)
+                return None
+            d = runAs(identity, rpc._invoke, self.factory, self.funcSelf, args, kwargs)
+            return d.addCallbacks(reply.value, reply.failure)
         if rpc.deferToThread:
             d = rpc._invoke(self.factory, self.funcSelf, args, kwargs)
             return d.addCallbacks(reply.value, reply.failure)
@@ -350,7 +375,11 @@ class _Caller:
             )
         msgId = self.pending.newId()
         try:
-            msg = rpc._requestFilt.msg(msgId, [args, kwargs])
+            identity = currentIdentity()
+            if identity is None:
+                msg = rpc._requestFilt.msg(msgId, [args, kwargs])
+            else:
+                msg = makeMsg(rpc._requestFilt.filt(msgId), [args, kwargs], identity)
         except VortexEncodeError as e:
             return defer.fail(e)
         d = self.pending.add(msgId, rpc.timeoutSeconds)

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from vortex.RequestIdentity import RequestIdentity
 from vortex.serialise import tags
 from vortex.serialise.decode import decodeRooted, decodeTupleList
 from vortex.serialise.encode import MAX_SAFE_INT, encodeRooted, encodeTupleList
@@ -18,7 +19,8 @@ _DUMPS_OPTIONS = orjson.OPT_STRICT_INTEGER
 _BODY_ORDER = ("v", "filt", "tuples", "result", "date")
 _HEADER_ORDER = ("v", "filt", "destVortexName", "destVortexUuid", "result", "date")
 _BODY_KEYS = frozenset(_BODY_ORDER)
-_HEADER_KEYS = frozenset(_HEADER_ORDER)
+#: ``identity`` is optional: only a proxy forwarding a device's request writes it.
+_HEADER_KEYS = frozenset((*_HEADER_ORDER, "identity"))
 _MISSING = object()
 _orjsonLoads = orjson.loads
 _orjsonDumps = orjson.dumps
@@ -45,6 +47,7 @@ class EnvelopeParts(NamedTuple):
     result: Any
     date: datetime | None
     encodedPayload: bytes | None
+    identity: RequestIdentity | None = None
 
 
 def _dumps(obj: Any, root: str) -> bytes:
@@ -263,10 +266,12 @@ def encodeEnvelopeWire(
     result: Any,
     wireDateValue: dict | None,
     encodedPayload: bytes | None,
+    identity: RequestIdentity | None = None,
 ) -> bytes:
     """:func:`encodeEnvelope` with the date already in wire form (see :func:`wireDate`).
 
-    Lets a proxy forward a received date without parsing it.
+    Lets a proxy forward a received date without parsing it, and attach the ``identity``
+    of the device it forwards for.
     """
     if destVortexName is not None and type(destVortexName) is not str:
         _checkName(destVortexName, "header.destVortexName", VortexEncodeError)
@@ -276,18 +281,18 @@ def encodeEnvelopeWire(
         filt = _wireFilt(filt, "header.filt")
     if result is not None and type(result) is not str:
         result = _wireResult(result, "header.result")
+    fields = {
+        "v": _VERSION,
+        "filt": filt,
+        "destVortexName": destVortexName,
+        "destVortexUuid": destVortexUuid,
+        "result": result,
+        "date": wireDateValue,
+    }
+    if identity is not None:
+        fields["identity"] = identity.toWire()
     try:
-        header = _orjsonDumps(
-            {
-                "v": _VERSION,
-                "filt": filt,
-                "destVortexName": destVortexName,
-                "destVortexUuid": destVortexUuid,
-                "result": result,
-                "date": wireDateValue,
-            },
-            option=_DUMPS_OPTIONS,
-        )
+        header = _orjsonDumps(fields, option=_DUMPS_OPTIONS)
     except orjson.JSONEncodeError as e:
         raise VortexEncodeError(f"JSON encoding failed: {e}", "header") from None
     if encodedPayload is None:
@@ -352,6 +357,7 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
 
     Returns a plain tuple of the :class:`EnvelopeParts` fields, in that order (no NamedTuple:
     hot path), except that the date may still be its wire text (a str).
+    A header with an ``identity`` takes the general path.
 
     Everything but the date's text is validated here; :func:`parseDate` checks that.
     """
@@ -386,7 +392,8 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
                 get("date"),
             )
         plain = (
-            version == _VERSION
+            "identity" not in header
+            and version == _VERSION
             and type(version) is int
             and type(filt) is dict
             and (name is None or type(name) is str)
@@ -401,11 +408,11 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
                     break
         if plain:
             if date is None:
-                return (filt, name, uuid, result, None, body)
+                return (filt, name, uuid, result, None, body, None)
             if type(date) is dict and len(date) == 1:
                 dateText = date.get(_DATETIME_TAG)
                 if type(dateText) is str:
-                    return (filt, name, uuid, result, dateText, body)
+                    return (filt, name, uuid, result, dateText, body, None)
     return tuple(_decodeEnvelopeSlow(header, body))
 
 
@@ -422,12 +429,17 @@ def _decodeEnvelopeSlow(header: Any, body: bytes | None) -> EnvelopeParts:
         result=decodeRooted(header.get("result"), "header.result"),
         date=_decodeDate(header, "header.date"),
         encodedPayload=body,
+        identity=_decodeIdentity(header.get("identity")),
     )
+
+
+def _decodeIdentity(value: Any) -> RequestIdentity | None:
+    return None if value is None else RequestIdentity.fromWire(value)
 
 
 def decodeEnvelope(vortexMsg: bytes) -> EnvelopeParts:
     """Decode a vortex message's header (date parsed); the body stays encoded."""
-    filt, destVortexName, destVortexUuid, result, date, body = decodeHeader(vortexMsg)
+    filt, destVortexName, destVortexUuid, result, date, body, identity = decodeHeader(vortexMsg)
     if type(date) is str:
         date = parseDate(date)
-    return EnvelopeParts(filt, destVortexName, destVortexUuid, result, date, body)
+    return EnvelopeParts(filt, destVortexName, destVortexUuid, result, date, body, identity)

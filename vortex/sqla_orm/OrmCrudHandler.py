@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
     ERROR_EXCEPTION,
+    ERROR_FORBIDDEN,
     ERROR_REFUSED,
     decodeTuples,
     errorResultForFailure,
@@ -27,10 +28,13 @@ from vortex.handler.MessageUtil import (
     isValidId,
     makeErrorMsg,
     makeMsg,
+    permissionNames,
+    refusal,
     resolveFactory,
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import runAs
 from vortex.serialise.errors import VortexDecodeError
 from vortex.Tuple import Tuple
 from vortex.VortexFactory import VortexFactory
@@ -105,6 +109,8 @@ class OrmCrudHandler:
     Every request gets exactly one response: the resulting tuples, or an error object. A
     save or delete runs in one transaction, so a failure leaves the table unchanged.
     Subclass and override :meth:`createDeclarative` to choose what a retrieve returns.
+    A user's request needs ``requiredPermissions``; hooks and ``createDeclarative`` run with
+    the request's identity current (``vortex.RequestIdentity.currentIdentity``).
     """
 
     def __init__(
@@ -119,6 +125,7 @@ class OrmCrudHandler:
         acceptOnlyFromVortex: str | Iterable[str] | None = None,
         vortexFactory: VortexFactory | None = None,
         reactor: IReactorThreads | None = None,
+        requiredPermissions: str | Iterable[str] | None = None,
     ) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Tuple) and hasattr(cls, "__mapper__")):
             raise TypeError(
@@ -146,6 +153,7 @@ class OrmCrudHandler:
             acceptOnlyFromVortex = (acceptOnlyFromVortex,)
         self._accept = None if acceptOnlyFromVortex is None else frozenset(acceptOnlyFromVortex)
         self._where = f"ORM CRUD handler for {cls.tupleName()!r}"
+        self._required = permissionNames(requiredPermissions, self._where)
         mapper = inspect(cls)
         self._pkKeys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
         self._columnKeys = frozenset(prop.key for prop in mapper.column_attrs)
@@ -236,6 +244,11 @@ class OrmCrudHandler:
         if problem is not None:
             respond(makeErrorMsg(responseFilt, *problem))
             return None
+        identity = envelope.identity
+        refused = refusal(identity, self._required, self._where)
+        if refused is not None:
+            respond(makeErrorMsg(responseFilt, ERROR_FORBIDDEN, "PermissionError", refused))
+            return None
 
         def failed(failure: Failure) -> bytes:
             error = errorResultForFailure(failure)
@@ -246,6 +259,8 @@ class OrmCrudHandler:
         d = threads.deferToThreadPool(
             self._reactor,
             self._reactor.getThreadPool(),
+            runAs,
+            identity,
             self._runBlocking,
             op,
             envelope,

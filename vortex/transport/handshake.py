@@ -34,6 +34,9 @@ CLOSE_SLOW_CONSUMER = 4006
 CLOSE_PROTOCOL_VERSION = 4007
 #: The login session that let a device (browser) link in ended: logout, expiry or forced.
 CLOSE_SESSION_ENDED = 4008
+#: A device link broke one of its per-link quotas (subscriptions, actions or bytes a
+#: second, ``vortex.transport.device_quota``); the device may relink at once.
+CLOSE_DEVICE_LIMIT = 4009
 
 #: Range of heartbeat intervals (seconds) a side may announce in ``heartbeatSeconds``.
 MIN_HEARTBEAT_SECONDS = 0.1

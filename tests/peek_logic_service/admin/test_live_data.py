@@ -103,6 +103,6 @@ def test_unknown_setting_is_refused(live):
 
 def test_unknown_action_key_is_refused(live):
     """An action other than setPluginSetting is answered with an error, never ignored."""
-    delegate = live.processor._delegates[TupleGenericAction.tupleName()]
+    delegate, _ = live.processor._delegates[TupleGenericAction.tupleName()]
     with pytest.raises(ValueError, match="unknown action 'drop'"):
         delegate.processTupleAction(TupleGenericAction(key="drop", data={}))

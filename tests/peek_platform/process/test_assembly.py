@@ -73,10 +73,15 @@ def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
         "sitePort": 18004,
         "bindAddress": "0.0.0.0",
         "requireLogin": True,
+        "anonymousPermissions": [],
+        "deviceEnrolment": "auto",
         "sessionIdleMinutes": 480,
         "sessionMaxHours": 24,
         "deviceLinksPerAddress": 100,
         "newDeviceLinksPerAddressPerMinute": 300,
+        "subscriptionsPerDeviceLink": 1000,
+        "actionsPerDeviceLinkPerSecond": 200,
+        "bytesPerDeviceLinkPerSecond": 4 * 1024 * 1024,
     }
     assert sites["kiosk"].siteName == "kiosk"
     assert [ext.auth.siteName for ext in appSites if ext.auth] == ["field", "kiosk"]

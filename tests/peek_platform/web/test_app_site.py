@@ -247,13 +247,19 @@ class _Ctx:
             f"httpServer.{key}.sitePort": port,
             f"httpServer.{key}.bindAddress": "127.0.0.1",
             f"httpServer.{key}.requireLogin": False,
+            f"httpServer.{key}.anonymousPermissions": ["tests.kiosk"],
             f"httpServer.{key}.deviceLinksPerAddress": 100,
             f"httpServer.{key}.newDeviceLinksPerAddressPerMinute": 300,
+            f"httpServer.{key}.subscriptionsPerDeviceLink": 1000,
+            f"httpServer.{key}.actionsPerDeviceLinkPerSecond": 200,
+            f"httpServer.{key}.bytesPerDeviceLinkPerSecond": 4 * 1024 * 1024,
         }
 
 
 def test_extension_listens_on_configured_port_and_mounts_device_vortex(fakeVortex):
-    """The site listens before plugins load; the device vortex is mounted once they started."""
+    """The site listens before plugins load; the device vortex is mounted once they started,
+    with the site's per-link quota and, logins off, anonymous devices holding the kiosk's
+    configured permissions."""
     reactor = MemoryReactorClock()
     extension = AppSiteExtension(
         FIELD.site("field"), SiteResources("field"), vortexFactory=lambda: fakeVortex
@@ -266,7 +272,14 @@ def test_extension_listens_on_configured_port_and_mounts_device_vortex(fakeVorte
     assert fakeVortex.listens == []
     assert browser.get("/vortexws").body != b"vortex endpoint"
     extension.startAfterPlugins(ctx)
-    assert fakeVortex.listens == [{"secret": None, "allowDevices": True}]
+    [listen] = fakeVortex.listens
+    assert {key: listen[key] for key in ("secret", "allowDevices")} == {
+        "secret": None,
+        "allowDevices": True,
+    }
+    assert listen["deviceQuota"].actionsPerSecond == 200
+    kiosk = listen["deviceIdentity"]("127.0.0.1:5000")
+    assert kiosk.isAnonymous and kiosk.permissions == {"tests.kiosk"} and kiosk.site == "field"
     assert browser.get("/vortexws").body == b"vortex endpoint"
 
 

@@ -30,11 +30,12 @@ class Vortexes:
         self.ports: dict[str, object] = {}
         self.urls: dict[str, str] = {}
 
-    def server(self, name: str) -> VortexFactory:
-        """A factory listening on a loopback port for services and devices."""
+    def server(self, name: str, deviceIdentity=None) -> VortexFactory:
+        """A factory listening on a loopback port for services and devices (whose request
+        identity ``deviceIdentity(peerAddress)`` gives, when given)."""
         factory = VortexFactory(name)
         root = Resource()
-        factory.listen(root, secret=SECRET, allowDevices=True)
+        factory.listen(root, secret=SECRET, allowDevices=True, deviceIdentity=deviceIdentity)
         site = Site(root)
         site.noisy = False
         port = reactor.listenTCP(0, site, interface="127.0.0.1")

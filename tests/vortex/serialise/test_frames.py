@@ -49,7 +49,7 @@ def test_plain_header_decodes_like_the_general_path(result):
     """decodeEnvelope gives the same parts for flat headers as for any other header."""
     msg = frames.encodeEnvelope({"key": "k", "i": 1}, "dest", "uuid", result, WHEN, b"{}")
     parts = frames.decodeEnvelope(msg)
-    assert parts == ({"key": "k", "i": 1}, "dest", "uuid", result, WHEN, b"{}")
+    assert parts == ({"key": "k", "i": 1}, "dest", "uuid", result, WHEN, b"{}", None)
 
 
 def test_received_date_is_parsed_only_when_read():
