@@ -12,8 +12,10 @@ from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_platform.app_site_hook import siteResourceMethods
 from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.identity.live_sessions import PluginDeviceStatus
 from peek_platform.platform_hook import PlatformHookBase
 from peek_platform.services import LOGIC
+from peek_plugin_base.logic.DeviceStatusApiABC import DeviceStatusApiABC
 from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
 
 if TYPE_CHECKING:
@@ -33,11 +35,13 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
         adminSite: SiteResources,
         logicSite: SiteResources,
         celery: LogicCeleryExtension | None = None,
+        deviceStatus: DeviceStatusApiABC | None = None,
     ) -> None:
         super().__init__(LOGIC, home, config, pluginName, loader)
         self._adminSite = adminSite
         self._logicSite = logicSite
         self._celery = celery
+        self._deviceStatus = None if deviceStatus is None else PluginDeviceStatus(deviceStatus)
 
     def submitCeleryTask(self, task: Any, *args: Any, **kwargs: Any) -> Deferred:
         """Run a Celery task on the workers; a Deferred of its result, never blocking."""
@@ -56,6 +60,19 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
                 "sqlalchemy.connectUrl", "the logic service's storage settings provide it"
             )
         )
+
+    @property
+    def deviceStatusApi(self) -> DeviceStatusApiABC:
+        """Which devices are online; this plugin's listeners go when it unloads."""
+        if self._deviceStatus is None:
+            raise LookupError(f"{self.pluginName}: this logic service tracks no device status")
+        return self._deviceStatus
+
+    def releaseRegistrations(self) -> None:
+        """Remove this plugin's resource trees and device status listeners."""
+        super().releaseRegistrations()
+        if self._deviceStatus is not None:
+            self._deviceStatus.release()
 
     addAdminResource, addAdminStaticResourceDir, rootAdminResource = siteResourceMethods(
         "_adminSite", "admin"

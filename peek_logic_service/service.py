@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.extension import AdminSiteExtension
+from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_logic_service.status import PlatformStatusExtension
+from peek_platform.identity.device_extension import DeviceServiceExtension
 from peek_platform.identity.extension import IdentityServiceExtension
 from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
 from peek_platform.services import ServiceSpec
@@ -14,13 +17,15 @@ from peek_platform.vortex import DataExchangeServerExtension
 
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
-    """Data exchange server, storage, identity, Celery submitter, platform status, admin."""
+    """Data exchange server, storage, identity, devices, Celery submitter, platform status,
+    admin."""
     vortex = DataExchangeServerExtension()
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
     status = PlatformStatusExtension(vortex)
     storage = StorageServiceExtension()
     identity = IdentityServiceExtension(storage, vortexFactory=lambda: vortex.factory)
+    devices = DeviceServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     admin = AdminSiteExtension(
         sites["admin"],
         check=identity.check,
@@ -28,6 +33,10 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
         vortexFactory=lambda: vortex.factory,
         statusView=status.view,
         storage=storage,
+        identityAdmin=lambda: IdentityAdmin(
+            identity.store, inThread=storage.inThread, permissions=identity.permissions
+        ),
+        devicesAdmin=lambda: DevicesAdmin(devices),
     )
 
     def platformHook(ctx: ServiceContext, pluginName: str) -> LogicPlatformHook:
@@ -41,8 +50,10 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             adminSite=sites["admin"],
             logicSite=sites["logic"],
             celery=celery,
+            deviceStatus=devices.registry,
         )
 
     return ServiceComposition(
-        platformHook=platformHook, extensions=[vortex, storage, identity, celery, status, admin]
+        platformHook=platformHook,
+        extensions=[vortex, storage, identity, devices, celery, status, admin],
     )

@@ -41,6 +41,7 @@ from vortex.transport import (
     VortexLinkClosedError,
     VortexServerEndpoint,
 )
+from vortex.transport.connection_core import DeviceAdmission
 from vortex.transport.limits import DEFAULT_LIMITS
 from vortex.transport.reactor import IVortexReactor, globalReactor
 
@@ -145,6 +146,7 @@ class VortexFactory:
         permessageDeflate: bool = False,
         deviceIdentity: DeviceIdentityResolver | None = None,
         deviceQuota: DeviceQuotaLimits | None = None,
+        admitDevice: DeviceAdmission | None = None,
     ) -> VortexServerEndpoint:
         """Accept vortex links at ``/vortexws`` under ``rootResource``.
 
@@ -152,7 +154,8 @@ class VortexFactory:
         each message so that a login's changes (and its end) apply at once; without it
         every device is anonymous. With ``deviceQuota`` each device link is held to those
         per-link limits: the message that breaks one is dropped and the link closed with
-        ``CLOSE_DEVICE_LIMIT``. Service links are never counted.
+        ``CLOSE_DEVICE_LIMIT``. Service links are never counted. ``admitDevice(peerAddress)``
+        may refuse a device before its link opens (``CLOSE_LOGIN_REQUIRED``, with its reason).
         """
         resolver = deviceIdentity
 
@@ -166,6 +169,7 @@ class VortexFactory:
             self.vortexUuid,
             secret=secret,
             allowDevices=allowDevices,
+            admitDevice=admitDevice,
             limits=limits,
             reactor=self.reactor,
             permessageDeflate=permessageDeflate,

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 
+from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
 from peek_logic_service.admin.site import buildAdminSiteRoot
+from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.identity.permissions import ADMIN_PERMISSION
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
@@ -26,7 +28,9 @@ class AdminSiteExtension(ServiceExtensionBase):
     """Logic ``ServiceExtension`` serving the admin site of ``adminSite``.
 
     Logins are checked by ``check`` (logic's identity) and need the ``admin`` permission;
-    ``vortexFactory`` gives this process's vortex once started.
+    ``vortexFactory`` gives this process's vortex once started; ``identityAdmin``, called
+    once started, gives the Users and Roles pages' operations, ``devicesAdmin`` those of
+    the Logged in and Devices pages.
     """
 
     def __init__(
@@ -38,6 +42,8 @@ class AdminSiteExtension(ServiceExtensionBase):
         vortexFactory: Callable[[], VortexFactory],
         statusView: StatusViewLike | None = None,
         storage: SettingsStorageLike | None = None,
+        identityAdmin: Callable[[], IdentityAdmin] | None = None,
+        devicesAdmin: Callable[[], DevicesAdmin] | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._check = check
@@ -45,6 +51,8 @@ class AdminSiteExtension(ServiceExtensionBase):
         self._vortexFactory = vortexFactory
         self._statusView = statusView
         self._storage = storage
+        self._identityAdmin = identityAdmin
+        self._devicesAdmin = devicesAdmin
         #: What the admin pages observe and push on the vortex, once started.
         self.liveData: AdminLiveData | None = None
         self._port: IListeningPort | None = None
@@ -75,6 +83,10 @@ class AdminSiteExtension(ServiceExtensionBase):
             statuses=ctx.loader.statuses if ctx.loader is not None else list,
             pluginTitle=pluginTitle,
             deviceVortex=deviceVortex,
+            moreApi={
+                **(self._identityAdmin().resources(self.auth) if self._identityAdmin else {}),
+                **(self._devicesAdmin().resources(self.auth) if self._devicesAdmin else {}),
+            },
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
         self.auth.startExpiryChecks()

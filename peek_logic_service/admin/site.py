@@ -2,14 +2,16 @@
 
 Public: ``/health``, ``/login``, ``/static/`` (the shell's scripts and styles) and
 ``/vortex/js/`` (the browser vortex client). Behind login: ``/`` (page shell),
-``/logout``, ``/api/session``, ``/api/plugin-pages``, ``/vortexws`` (the admin browser's
-vortex) and every plugin's admin pages at ``/<pluginName>/``.
+``/logout``, ``/api/session``, ``/api/plugin-pages``, ``/api/users``, ``/api/roles`` and
+``/api/permissions`` (the Users and Roles pages, ``users_pages.py``), ``/api/live-sessions``
+and ``/api/devices`` (the Logged in and Devices pages, ``devices_pages.py``), ``/vortexws``
+(the admin browser's vortex) and every plugin's admin pages at ``/<pluginName>/``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from twisted.web.resource import IResource
 
@@ -49,12 +51,15 @@ def buildAdminSiteRoot(
     statuses: Callable[[], Iterable[PluginStatus]],
     pluginTitle: Callable[[str], str],
     deviceVortex: IResource | None = None,
+    moreApi: Mapping[bytes, IResource] | None = None,
 ) -> WebSiteRoot:
-    """The admin site's root; ``deviceVortex`` is mounted at ``/vortexws`` behind login."""
+    """The admin site's root; ``deviceVortex`` is mounted at ``/vortexws`` behind login and
+    ``moreApi`` (such as the Users and Roles pages' ``users``) under ``/api``."""
     api = ChildrenOnly(
         {
             b"session": JsonResource(sessionInfo(auth)),
             b"plugin-pages": JsonResource(lambda request: pluginPages(adminSite, pluginTitle)),
+            **(moreApi or {}),
         }
     )
     protected: dict[bytes, IResource] = {b"logout": LogoutResource(auth), b"api": api}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 
@@ -19,7 +19,7 @@ from peek_platform.config import ServiceConfig
 from peek_platform.identity.authenticator import Authenticator
 from peek_platform.identity.ldap_directory import LdapDirectory, directoriesFromConfig
 from peek_platform.identity.login_rpc import loginRpc, stillAllowedRpc
-from peek_platform.identity.permissions import knownPermissions
+from peek_platform.identity.permissions import Permission, knownPermissions
 from peek_platform.identity.principal import Principal
 from peek_platform.identity.recovery import (
     RecoveryCredentials,
@@ -30,6 +30,9 @@ from peek_platform.identity.store import IdentityStore
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.storage.extension import StorageServiceExtension
 from vortex.VortexFactory import VortexFactory
+
+if TYPE_CHECKING:
+    from peek_platform.plugin.loader import PluginLoader
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class IdentityServiceExtension(ServiceExtensionBase):
         self._directories: list[LdapDirectory] = []
         self._authenticator: Authenticator | None = None
         self._store: IdentityStore | None = None
+        self._loader: PluginLoader | None = None
         self._rpcs: list[Any] = []
 
     @property
@@ -80,16 +84,12 @@ class IdentityServiceExtension(ServiceExtensionBase):
     def startBeforePlugins(self, ctx: ServiceContext) -> None:
         """Open the user store and answer field's and office's login calls."""
         self._store = IdentityStore(self._storage.platformDb.dbEngine)
-        loader = ctx.loader
-
-        def allPermissions() -> frozenset[str]:
-            """The platform's permissions and those of every plugin on this service."""
-            plugins = [loader.plugin(s.name) for s in loader.statuses()] if loader else []
-            metadata = [p.metadata for p in plugins if p is not None and p.metadata is not None]
-            return frozenset(knownPermissions(metadata))
-
+        self._loader = ctx.loader
         self._authenticator = Authenticator(
-            self.recovery, self._store, self._directories, allPermissions=allPermissions
+            self.recovery,
+            self._store,
+            self._directories,
+            allPermissions=lambda: frozenset(self.permissions()),
         )
         factory = self._vortexFactory()
         self._rpcs = [
@@ -98,6 +98,14 @@ class IdentityServiceExtension(ServiceExtensionBase):
                 funcSelf=self._authenticator.stillAllowed, vortexFactory=factory
             ),
         ]
+
+    def permissions(self) -> dict[str, Permission]:
+        """Every permission a role may grant, by name: the platform's and those the plugins
+        enabled on this service declare (the admin Roles page lists them)."""
+        loader = self._loader
+        plugins = [loader.plugin(s.name) for s in loader.statuses()] if loader else []
+        metadata = [p.metadata for p in plugins if p is not None and p.metadata is not None]
+        return knownPermissions(metadata)
 
     @property
     def authenticator(self) -> Authenticator:

@@ -57,7 +57,7 @@ def _login(authenticate: BlockingAuthenticate, userName: str, password: str, sit
     return {"outcome": "ok", "principal": principalDocument(principal)}
 
 
-def _siteRpc(func: Callable[..., Any]) -> Any:
+def siteRpc(func: Callable[..., Any]) -> Any:
     """A fresh handle on an RPC of logic's that only field and office may call, run in a
     thread on logic (start it on logic, call it elsewhere)."""
     return vortexRPC(
@@ -70,7 +70,7 @@ def _siteRpc(func: Callable[..., Any]) -> Any:
 
 def loginRpc() -> Any:
     """A fresh handle on logic's login RPC."""
-    return _siteRpc(_login)
+    return siteRpc(_login)
 
 
 def loginThroughLogic(
@@ -120,7 +120,7 @@ def _stillAllowed(stillAllowed: StillAllowed, userIds: list) -> dict[str, dict |
 
 def stillAllowedRpc() -> Any:
     """A fresh handle on logic's "which users may keep their sessions" RPC."""
-    return _siteRpc(_stillAllowed)
+    return siteRpc(_stillAllowed)
 
 
 def revalidateThroughLogic(

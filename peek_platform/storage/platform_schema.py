@@ -1,6 +1,7 @@
 """The platform's own schema ``peek_platform``: tables the platform (not a plugin) owns.
 
-Plugin settings, and the local users and roles of ``peek_platform.identity``.
+Plugin settings, the local users and roles of ``peek_platform.identity``, and the
+enrolled devices (browsers) of the field and office sites.
 """
 
 from __future__ import annotations
@@ -86,4 +87,20 @@ userRoleTable = Table(
         primary_key=True,
         index=True,
     ),
+)
+
+#: Browsers enrolled on the field and office sites (``peek_platform.identity.devices``).
+#: ``token_hash`` is the SHA-256 of the random token the browser keeps in a cookie.
+deviceTable = Table(
+    "device",
+    platformMetadata,
+    Column("id", String(32), primary_key=True),
+    Column("site", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("last_user_id", String(300), nullable=True),
+    Column("last_user_name", String(256), nullable=True),
+    Column("enrolled", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
 )

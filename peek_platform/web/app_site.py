@@ -21,6 +21,12 @@ from twisted.web.resource import IResource, Resource
 import vortex
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
+from peek_platform.identity.device_rpc import (
+    admitDeviceRpc,
+    deviceGateThroughLogic,
+    deviceStatesRpc,
+)
+from peek_platform.identity.devices import DeviceGate
 from peek_platform.identity.login_rpc import (
     loginRpc,
     loginThroughLogic,
@@ -34,12 +40,14 @@ from peek_platform.services import LOGIC, ServiceSpec, SiteSpec
 from peek_platform.vortex.extension import DataExchangeClientExtension
 from peek_platform.web.app_shell import AppShellResource
 from peek_platform.web.device_limits import DeviceLinkLimits, DeviceLinkLimitSettings
+from peek_platform.web.device_pages import devicePages
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.login_pages import LoginResource, LogoutResource
 from peek_platform.web.session_links import SessionLinks
 from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
+from peek_platform.web.site_sessions import SiteSessionsLink
 from peek_platform.web.templates import APP_ASSETS_DIR
 from vortex.RequestIdentity import RequestIdentity
 from vortex.transport import VORTEX_WS_PATH
@@ -83,7 +91,8 @@ def deviceVortexResource(
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
     With ``auth`` each link belongs to the login session that opened it, carries its user's
-    identity and closes when that session ends; without, every device is anonymous and
+    identity and closes when that session ends, and a link without a session is refused with
+    ``CLOSE_LOGIN_REQUIRED``; without, every device is anonymous and
     holds ``anonymousPermissions``; with ``limits`` (counted on ``clock``) an address over its link
     limits is refused. None, with a warning, when the process has no vortex (its extension
     did not start).
@@ -99,21 +108,27 @@ def deviceVortexResource(
     def identityAt(address: str) -> RequestIdentity | None:
         return anonymous if links is None else links.identityAt(address)
 
+    def admit(address: str) -> str | None:
+        return None if links is None else links.admit(address)
+
     server = vortexFactory.listen(
         Resource(),
         secret=None,
         allowDevices=True,
         deviceIdentity=identityAt,
         deviceQuota=None if limits is None else limits.quota,
+        admitDevice=admit,
     )
     if auth is not None:
         links = SessionLinks(auth, server)
     resource: IResource = server.resource if links is None else links
-    if limits is None:
-        return resource
-    if clock is None:
-        raise ValueError(f"{siteName} site: device link limits need a clock")
-    return DeviceLinkLimits(resource, server, limits, clock, siteName=siteName)
+    if limits is not None:
+        if clock is None:
+            raise ValueError(f"{siteName} site: device link limits need a clock")
+        resource = DeviceLinkLimits(resource, server, limits, clock, siteName=siteName)
+    if auth is not None:
+        auth.answerUnauthenticated(VORTEX_WS_PATH, resource)
+    return resource
 
 
 def buildAppSiteRoot(
@@ -146,6 +161,8 @@ def buildAppSiteRoot(
         public[b"login"] = LoginResource(auth, title=title)
         protected[b"logout"] = LogoutResource(auth)
         protected[b"api"] = ChildrenOnly({b"session": SessionInfoResource(auth)})
+        if auth.devices is not None:
+            protected[b"device"] = devicePages(auth, title=title)
     return WebSiteRoot(
         siteResources,
         AppShellResource(siteResources, serviceName, pluginTitle, auth),
@@ -186,7 +203,8 @@ class AppSiteExtension(ServiceExtensionBase):
     """``ServiceExtension`` serving the field or office ``site`` with ``siteResources``.
 
     ``vortexFactory`` gives this process's vortex once its extension has started;
-    ``check`` checks logins (logic's login RPC) unless the site's ``requireLogin`` is off.
+    ``check`` checks logins (logic's login RPC) unless the site's ``requireLogin`` is off;
+    ``deviceGate(site, policy)`` gives the gate enrolling the devices of those logins.
     """
 
     def __init__(
@@ -197,12 +215,16 @@ class AppSiteExtension(ServiceExtensionBase):
         vortexFactory: Callable[[], VortexFactory],
         check: LoginCheck | None = None,
         revalidate: Revalidate | None = None,
+        deviceGate: Callable[[str, str], DeviceGate] | None = None,
     ) -> None:
         self.site = site
         self.siteResources = siteResources
         self._vortexFactory = vortexFactory
         self._check = check
         self._revalidate = revalidate
+        self._deviceGate = deviceGate
+        #: Reports the site's sessions to logic and obeys its orders, once started.
+        self.sessionsLink: SiteSessionsLink | None = None
         #: Who may use the site, once started (None when ``requireLogin`` is off).
         self.auth: SiteAuth | None = None
         self._port: IListeningPort | None = None
@@ -242,6 +264,9 @@ class AppSiteExtension(ServiceExtensionBase):
         )
         if deviceVortex is not None:
             self.root.mount(VORTEX_WS_PATH, deviceVortex, public=self.auth is None)
+        if self.auth is not None:
+            self.sessionsLink = SiteSessionsLink(self.auth, self._vortexFactory(), ctx.reactor)
+            self.sessionsLink.start()
 
     def _siteAuth(self, ctx: ServiceContext) -> SiteAuth | None:
         """The site's login state, or None (with a warning) when logins are turned off."""
@@ -263,6 +288,11 @@ class AppSiteExtension(ServiceExtensionBase):
             idleSeconds=float(config[site.sessionIdleKey]) * 60,
             maxSeconds=float(config[site.sessionMaxKey]) * 3600,
             revalidate=self._revalidate,
+            devices=(
+                self._deviceGate(site.name, str(config[site.deviceEnrolmentKey]))
+                if self._deviceGate is not None
+                else None
+            ),
         )
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
@@ -271,6 +301,9 @@ class AppSiteExtension(ServiceExtensionBase):
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Stop listening (a Deferred that fires once the port is closed)."""
+        if self.sessionsLink is not None:
+            self.sessionsLink.stop()
+            self.sessionsLink = None
         if self.auth is not None:
             self.auth.stopExpiryChecks()
         port, self._port = self._port, None
@@ -283,10 +316,18 @@ def appServiceComposition(
     spec: ServiceSpec, sites: SiteTrees, platformHook: PlatformHookFactory
 ) -> ServiceComposition:
     """The composition of an app service (field, office): a link to logic, then an app site
-    for each of ``spec``'s sites, whose logins logic checks over that link."""
+    for each of ``spec``'s sites, whose logins and devices logic checks over that link."""
     vortex = DataExchangeClientExtension()
     check = loginThroughLogic(loginRpc(), lambda: vortex.factory)
     revalidate = revalidateThroughLogic(stillAllowedRpc(), lambda: vortex.factory)
+    admitRpc, statesRpc = admitDeviceRpc(), deviceStatesRpc()
+
+    def deviceGate(site: str, policy: str) -> DeviceGate:
+        """The device gate of ``site``, enrolling under ``policy``, asking logic."""
+        return deviceGateThroughLogic(
+            admitRpc, statesRpc, lambda: vortex.factory, site=site, policy=policy
+        )
+
     appSites = [
         AppSiteExtension(
             site,
@@ -294,6 +335,7 @@ def appServiceComposition(
             vortexFactory=lambda: vortex.factory,
             check=check,
             revalidate=revalidate,
+            deviceGate=deviceGate,
         )
         for site in spec.sites
     ]

@@ -1,8 +1,9 @@
 """The login and logout pages every site shares; each site brings its own login template.
 
 ``POST /login`` checks origin, the per-address throttle and the form token before it asks
-:meth:`SiteAuth.login`, which may go to the identity store or to logic, so the answer is
-rendered when that check fires. The password is never logged or echoed.
+:meth:`SiteAuth.login`, which may go to the identity store or to logic, then (field and
+office) :meth:`SiteAuth.admitDevice` for the browser's device; the answer is rendered when
+those checks fire. The password is never logged or echoed.
 """
 
 from __future__ import annotations
@@ -11,16 +12,25 @@ import html
 import logging
 import math
 from typing import cast
+from urllib.parse import quote
 
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from peek_platform.identity.devices import DeviceAdmission
 from peek_platform.identity.principal import DirectoryUnavailable, LoginRefused, Principal
 from peek_platform.web.csrf import crossOriginReason
-from peek_platform.web.site_auth import SeeOther, SiteAuth, clientAddress, safeNextPath
+from peek_platform.web.site_auth import (
+    WAITING_PAGE_PATH,
+    SeeOther,
+    SiteAuth,
+    clientAddress,
+    safeNextPath,
+)
 from peek_platform.web.templates import TEMPLATES_DIR, Markup, renderTemplate
 
 logger = logging.getLogger(__name__)
@@ -141,11 +151,30 @@ class LoginResource(Resource):
                 request.write(body)
                 request.finish()
 
-        def accepted(principal: Principal) -> None:
+        def admitted(principal: Principal) -> Deferred[tuple[Principal, DeviceAdmission | None]]:
+            d = self.auth.admitDevice(request, principal)
+            return d.addCallback(lambda device: (principal, device))
+
+        def accepted(result: tuple[Principal, DeviceAdmission | None]) -> None:
+            principal, device = result
             self.auth.throttle.recordSuccess(client)
-            self.auth.startSession(request, principal)
-            logger.info("%s user %r logged in from %s", site, principal.userName, client)
-            finish(SeeOther(nextPath).render(request))
+            session = self.auth.startSession(request, principal, device)
+            target = nextPath
+            if device is None:
+                logger.info("%s user %r logged in from %s", site, principal.userName, client)
+            else:
+                waits = " (the device waits for approval)" if session.awaitingApproval else ""
+                logger.info(
+                    "%s user %r logged in from %s on device %s%s",
+                    site,
+                    principal.userName,
+                    client,
+                    device.deviceId,
+                    waits,
+                )
+                if session.awaitingApproval:
+                    target = f"{WAITING_PAGE_PATH}?next={quote(nextPath, safe='/')}"
+            finish(SeeOther(target).render(request))
 
         def refused(failure: Failure) -> None:
             if failure.check(LoginRefused):
@@ -183,7 +212,8 @@ class LoginResource(Resource):
                 )
             finish(body)
 
-        self.auth.login(user, formArgument(request, b"password")).addCallbacks(accepted, refused)
+        d = self.auth.login(user, formArgument(request, b"password"))
+        d.addCallback(admitted).addCallbacks(accepted, refused)
         return NOT_DONE_YET
 
 

@@ -6,6 +6,10 @@ A browser's ``/vortexws`` upgrade passes the site's guard, so it carries a live 
 ``CLOSE_SESSION_ENDED`` (``docs/vortex/transport.rst``). Links are matched by the socket's
 peer address, which the websocket link and its upgrade request share.
 
+An upgrade without a live session is let through to the websocket, which refuses the link
+at its handshake with ``CLOSE_LOGIN_REQUIRED`` (:meth:`SessionLinks.admit`), so a browser
+can tell "log in first" from a network failure.
+
 The same map gives each device link's request identity (:meth:`SessionLinks.identityAt`):
 the vortex attaches it to every message the link sends, so plugins see the session's user.
 """
@@ -46,11 +50,14 @@ class SessionLinks(Resource):
         #: By session id: the identity last made for it, and what it was made from.
         self._identities: dict[str, tuple[object, str | None, RequestIdentity]] = {}
         auth.addSessionEndListener(self._sessionEnded)
+        auth.linksOf = self.linksOf
 
     def render(self, request: IRequest) -> bytes | int:
         """Note the upgrading socket against its session, then let the websocket take it."""
         session = self._auth.sessionFor(request, touch=False)
-        if session is not None:
+        if session is None:
+            self._sessionAt.pop(_address(request), None)
+        else:
             known = self._bySession.setdefault(session.sessionId, set())
             for gone in [address for address in known if self._endpoint.linkAt(address) is None]:
                 known.discard(gone)
@@ -59,6 +66,14 @@ class SessionLinks(Resource):
             known.add(address)
             self._sessionAt[address] = session.sessionId
         return self._inner.render(request)
+
+    def admit(self, address: str) -> str | None:
+        """Why the device link at ``address`` may not open (its upgrade had no live login
+        session), or None: the vortex closes a refused link with ``CLOSE_LOGIN_REQUIRED``."""
+        sessionId = self._sessionAt.get(address)
+        if sessionId is not None and self._auth.sessions.get(sessionId, touch=False):
+            return None
+        return f"log in to the {self._auth.siteName} site first (no login session)"
 
     def identityAt(self, address: str) -> RequestIdentity | None:
         """The identity of the device link at ``address``: its session's user and device

@@ -12,6 +12,7 @@ from peek_plugin_base.server.PeekPlatformServerHttpHookABC import PeekPlatformSe
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
 
 if TYPE_CHECKING:
+    from peek_plugin_base.logic.DeviceStatusApiABC import DeviceStatusApiABC
     from peek_plugin_base.storage.DbConnection import DbConnection
 
 
@@ -35,3 +36,8 @@ class PeekLogicPlatformHookABC(
     @abstractmethod
     def dbConnectString(self) -> str:
         """The SQLAlchemy URL of the platform database."""
+
+    @property
+    @abstractmethod
+    def deviceStatusApi(self) -> DeviceStatusApiABC:
+        """Which field and office devices are online now, and changes as they happen."""

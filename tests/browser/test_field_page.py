@@ -37,7 +37,8 @@ def _value(page) -> int:
 
 
 def test_action_updates_every_open_field_page(browser, platform, screenshot, login):
-    """A button on one page pushes an action; both open pages show the new value, no reload."""
+    """A button on one page pushes an action; both open pages show the new value, no reload,
+    and that the logged-in recovery admin ("admin") changed the item last."""
     firstContext, first = _open(browser, platform, login)
     secondContext, second = _open(browser, platform, login)
     try:
@@ -48,6 +49,9 @@ def test_action_updates_every_open_field_page(browser, platform, screenshot, log
         expect(first.locator("#last-change")).to_have_text(f"Done: increase {ITEM}.")
         expect(first.get_by_label(f"{ITEM} value")).to_have_text(str(before + 1))
         expect(second.get_by_label(f"{ITEM} value")).to_have_text(str(before + 1))
+        for page in (first, second):
+            changedBy = page.locator(".item", has_text=ITEM).locator(".item-changed-by")
+            expect(changedBy).to_have_text("last changed by admin")
         assert second.evaluate("window.__notReloaded") is True
         screenshot(first, "field-page")
     finally:

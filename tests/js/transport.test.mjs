@@ -212,6 +212,24 @@ test("a server that refuses devices is reported offline with the close code, and
   }
 });
 
+test("a link refused for want of a login reports login-required and is not retried", async () => {
+  const server = new TestServer({ extraArgs: ["--login-required"] });
+  await server.start();
+  const vortex = client(server);
+  try {
+    const statuses = recordStatuses(vortex);
+    await waitFor(() => statuses.length >= 2, "the refused attempt");
+    assert.equal(statuses[1].status, "login-required");
+    assert.equal(statuses[1].online, false);
+    assert.match(statuses[1].reason, /code 4010: log in first/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(statuses.length, 2, "no further attempt after 4010");
+  } finally {
+    vortex.close();
+    await server.stop();
+  }
+});
+
 test("backoff delays are full-jitter under a capped exponential ceiling and reset", () => {
   let next = 1;
   const backoff = new Backoff({ initialMs: 500, capMs: 10_000, random: () => next });

@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--heartbeat", type=float, default=5.0)
     parser.add_argument("--no-devices", action="store_true")
+    parser.add_argument(
+        "--login-required", action="store_true", help="refuse every device as having no login"
+    )
     parser.add_argument("--action-log", type=Path)
     args = parser.parse_args()
 
@@ -104,6 +107,7 @@ def main() -> None:
         secret=None,
         allowDevices=not args.no_devices,
         limits=TransportLimits(heartbeatSeconds=args.heartbeat),
+        admitDevice=(lambda address: "log in first") if args.login_required else None,
     )
     store = ItemStore()
     observable = TupleDataObservableHandler("jstest.observable", FILT, vortexFactory=factory)

@@ -1,4 +1,4 @@
-"""LogicPlatformHook: admin and dataExchange site resources, database URL."""
+"""LogicPlatformHook: admin and dataExchange site resources, database URL, device status."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from twisted.web.resource import Resource
 
 from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.identity.live_sessions import LiveSession, LiveSessionRegistry
 from peek_platform.plugin.loader import PluginLoader
 from peek_platform.services import LOGIC
 from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
@@ -106,3 +107,30 @@ def test_submit_celery_task_without_celery_fails_clearly(tmp_path):
     failure = SynchronousTestCase().failureResultOf(hook.submitCeleryTask("some.task"))
     assert failure.check(CeleryUnavailable)
     assert "peek_plugin_x" in str(failure.value)
+
+
+def test_device_status_api_reaches_plugins_and_their_listeners_go_on_unload(tmp_path, sites):
+    """deviceStatusApi answers from logic's live sessions registry; the plugin's listeners
+    are removed with its other registrations; without a registry it says so."""
+    registry = LiveSessionRegistry()
+    loader = PluginLoader(LOGIC, [], lambda *args: None, reactor=task.Clock())
+    hook = LogicPlatformHook(
+        tmp_path,
+        {},
+        "peek_plugin_a",
+        loader,
+        adminSite=sites["admin"],
+        logicSite=sites["logic"],
+        deviceStatus=registry,
+    )
+    heard = []
+    hook.deviceStatusApi.addDeviceStatusListener(lambda *event: heard.append(event))
+    online = LiveSession("ann", "local:ann", "field", "d1", 1.0, 2.0, 1)
+    registry.replace("field-uuid", "field", [online])
+    assert hook.deviceStatusApi.isDeviceOnline("d1")
+    assert hook.deviceStatusApi.onlineDeviceIds() == {"d1"}
+    hook.releaseRegistrations()
+    registry.forget("field-uuid")
+    assert heard == [("d1", True)]
+    with pytest.raises(LookupError, match="tracks no device status"):
+        makeHook(tmp_path, sites).deviceStatusApi.onlineDeviceIds()

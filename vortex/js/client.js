@@ -95,7 +95,7 @@ export class VortexClient {
       backoff: new Backoff(backoff),
       timers,
       onOpen: (server) => this._linkUp(server),
-      onClose: (reason) => this._linkDown(reason),
+      onClose: (reason, loginRequired) => this._linkDown(reason, loginRequired),
       onMessage: (bytes) => this._received(bytes),
     });
     this._queue = new OfflineActionQueue({
@@ -142,7 +142,10 @@ export class VortexClient {
 
   /**
    * Call `listener({status, online, reason, server})` now and on every change: `"online"`
-   * once linked, `"offline"` with the reason whenever a link or an attempt ends.
+   * once linked, `"offline"` with the reason whenever a link or an attempt ends, and
+   * `"login-required"` when the site closed the link because its login session ended or
+   * it had none (close code 4008 or 4010): the client then stops relinking; log in and
+   * reload the page.
    * Returns a function that removes the listener.
    */
   onStatus(listener) {
@@ -196,14 +199,15 @@ export class VortexClient {
     this._queue.kick();
   }
 
-  _linkDown(reason) {
+  _linkDown(reason, loginRequired = false) {
     const pending = [...this._pending.values()];
     this._pending.clear();
     for (const request of pending) {
       this._timers.clearTimeout(request.timer);
       request.reject(new VortexNotConnectedError(`${request.where}: link lost (${reason})`));
     }
-    this._setStatus({ status: "offline", online: false, reason, server: null });
+    const status = loginRequired ? "login-required" : "offline";
+    this._setStatus({ status, online: false, reason, server: null });
   }
 
   // ---- requests ----------------------------------------------------------------------

@@ -19,6 +19,10 @@ export const CLOSE_HANDSHAKE_TIMEOUT = 4004;
 export const CLOSE_HEARTBEAT_TIMEOUT = 4005;
 export const CLOSE_PROTOCOL_VERSION = 4007;
 export const CLOSE_SESSION_ENDED = 4008;
+export const CLOSE_DEVICE_LIMIT = 4009;
+export const CLOSE_LOGIN_REQUIRED = 4010;
+/** Close codes after which relinking cannot succeed until the user logs in again. */
+const LOGIN_CLOSE_CODES = new Set([CLOSE_SESSION_ENDED, CLOSE_LOGIN_REQUIRED]);
 
 /** Range of heartbeat intervals (seconds) a side may announce in the handshake. */
 export const MIN_HEARTBEAT_SECONDS = 0.1;
@@ -114,10 +118,12 @@ function checkWelcome(data) {
  * Keeps one device link to `url` up until stop(): connects, says hello, checks the
  * welcome, sends a heartbeat every `heartbeatMs` (100 ms to 300 s, announced in the hello),
  * drops a link silent for `missedHeartbeats` intervals of the slower of the two sides (the
- * server announces its interval in the welcome), and reconnects after any failure with backoff.
+ * server announces its interval in the welcome), and reconnects after any failure with backoff,
+ * except after 4008/4010 (login session ended or missing), when only a new login helps.
  *
  * Callbacks: `onOpen({vortexName, vortexUuid})` when a link is authenticated,
- * `onClose(reason)` when a link or an attempt ends, `onMessage(Uint8Array)` per payload.
+ * `onClose(reason, loginRequired)` when a link or an attempt ends, `onMessage(Uint8Array)`
+ * per payload.
  * Each link announces a fresh `vortexUuid`, so the server never mixes up the
  * subscriptions of an old link it has not yet noticed is dead with those of the new one.
  */
@@ -236,7 +242,10 @@ export class VortexTransport {
     ws.onclose = (event) => {
       if (this._ws !== ws) return;
       const detail = event.reason ? `: ${event.reason}` : "";
-      this._ended(`connection closed (code ${event.code}${detail})`);
+      const loginRequired = LOGIN_CLOSE_CODES.has(event.code);
+      // Relinking would be refused: stop until the page logs in again and restarts.
+      if (loginRequired) this._stopped = true;
+      this._ended(`connection closed (code ${event.code}${detail})`, loginRequired);
     };
     // Some implementations (Node 20's) report a failed connection with an error event only.
     ws.onerror = () => {
@@ -319,12 +328,12 @@ export class VortexTransport {
     }
   }
 
-  _ended(reason) {
+  _ended(reason, loginRequired = false) {
     this._clearTimer("_timer");
     this._ws = null;
     this._open = false;
     this.server = null;
-    this._callbacks.onClose(reason);
+    this._callbacks.onClose(reason, loginRequired);
     if (!this._stopped) {
       const delay = this._backoff.nextDelayMs();
       this._reconnectTimer = this._timers.setTimeout(() => this._connect(), delay);

@@ -70,6 +70,7 @@ class VortexClient(LinkOwner):
         self.vortexUuid = checkIdentifier("vortexUuid", vortexUuid)
         self.secret = secret
         self.allowDevices = False
+        self.admitDevice = None
         self.limits = limits
         self.clock = reactor
         self.onMessage = onMessage

@@ -27,6 +27,11 @@ HEARTBEAT = b""  # an empty binary message; never a payload
 _HANDSHAKING, _OPEN, _CLOSED = "handshaking", "open", "closed"
 
 
+#: Asked with a device's peer address when it says hello: None admits it, else the reason
+#: it is refused (closed with ``CLOSE_LOGIN_REQUIRED``).
+DeviceAdmission = Callable[[str], str | None]
+
+
 class VortexLinkClosedError(ConnectionError):
     """Raised by ``send`` when the link is not (or no longer) open."""
 
@@ -68,6 +73,7 @@ class VortexConnectionCore:
         peerAddress: str,
         limits: TransportLimits = DEFAULT_LIMITS,
         allowDevices: bool = False,
+        admitDevice: DeviceAdmission | None = None,
         randomBytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.isServer = isServer
@@ -83,6 +89,7 @@ class VortexConnectionCore:
         self.peerHeartbeatSeconds: float | None = None
         self._secret = secret
         self._allowDevices = allowDevices
+        self._admitDevice = admitDevice
         self._outputs = outputs
         self._write = outputs.writeMessage
         self._deliver = outputs.deliver
@@ -278,6 +285,9 @@ class VortexConnectionCore:
                 raise HandshakeError(
                     hs.CLOSE_ROLE_REFUSED, "device connections are not allowed on this endpoint"
                 )
+            refusal = None if self._admitDevice is None else self._admitDevice(self.peerAddress)
+            if refusal is not None:
+                raise HandshakeError(hs.CLOSE_LOGIN_REQUIRED, refusal)
             self._open(PeerIdentity(name, uuid, isDevice=True), self._welcome(hs.ROLE_DEVICE, None))
             return
         if self._secret is None:

@@ -37,6 +37,8 @@ CLOSE_SESSION_ENDED = 4008
 #: A device link broke one of its per-link quotas (subscriptions, actions or bytes a
 #: second, ``vortex.transport.device_quota``); the device may relink at once.
 CLOSE_DEVICE_LIMIT = 4009
+#: A device link was refused because the site needs a login its upgrade did not carry.
+CLOSE_LOGIN_REQUIRED = 4010
 
 #: Range of heartbeat intervals (seconds) a side may announce in ``heartbeatSeconds``.
 MIN_HEARTBEAT_SECONDS = 0.1

@@ -21,7 +21,7 @@ from autobahn.websocket.compress import (
 from twisted.internet.interfaces import IReactorTime
 
 from vortex.transport._autobahn_compat import AutobahnShortcuts
-from vortex.transport.connection_core import VortexConnectionCore
+from vortex.transport.connection_core import DeviceAdmission, VortexConnectionCore
 from vortex.transport.handshake import CLOSE_NORMAL, PeerIdentity
 from vortex.transport.limits import TransportLimits
 
@@ -99,6 +99,7 @@ class LinkOwner:
     vortexUuid: str
     secret: bytes | None
     allowDevices: bool
+    admitDevice: DeviceAdmission | None
     limits: TransportLimits
     clock: IReactorTime
     onMessage: Callable[[VortexConnection, bytes], None]
@@ -134,6 +135,7 @@ class _VortexProtocolMixin(AutobahnShortcuts):
             vortexUuid=owner.vortexUuid,
             secret=owner.secret,
             allowDevices=owner.allowDevices,
+            admitDevice=owner.admitDevice,
             limits=owner.limits,
             clock=owner.clock,
             outputs=self,
@@ -256,8 +258,13 @@ def protocolOptions(limits: TransportLimits) -> dict[str, Any]:
 
 
 def serverDeflateOptions(enabled: bool) -> dict[str, Any]:
-    """Server side: accept a permessage-deflate offer only when enabled."""
-    return {"perMessageCompressionAccept": _acceptDeflateOffer if enabled else (lambda _: None)}
+    """Server side: accept a permessage-deflate offer only when enabled, and answer a plain
+    (non-upgrade) request with an error rather than autobahn's status page, which names
+    its version and redirects to any ``?redirect=`` URL."""
+    return {
+        "perMessageCompressionAccept": _acceptDeflateOffer if enabled else (lambda _: None),
+        "webStatus": False,
+    }
 
 
 def clientDeflateOptions(enabled: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from vortex.transport.connection_core import DeviceAdmission
 from vortex.transport.handshake import CLOSE_GOING_AWAY, checkIdentifier
 from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
 from vortex.transport.protocol import (
@@ -47,6 +48,7 @@ class VortexServerEndpoint(LinkOwner):
         onConnect: Callable[[VortexConnection], None] | None = None,
         onDisconnect: Callable[[VortexConnection, str], None] | None = None,
         allowDevices: bool = False,
+        admitDevice: DeviceAdmission | None = None,
         limits: TransportLimits = DEFAULT_LIMITS,
         reactor: IVortexReactor | None = None,
         permessageDeflate: bool = False,
@@ -62,6 +64,8 @@ class VortexServerEndpoint(LinkOwner):
         self.vortexUuid = checkIdentifier("vortexUuid", vortexUuid)
         self.secret = secret
         self.allowDevices = allowDevices
+        #: Asked for each device before its link opens (None: every device is admitted).
+        self.admitDevice = admitDevice
         self.limits = limits
         self.clock = reactor
         self.onMessage = onMessage

@@ -28,7 +28,8 @@ def test_users_log_in_on_field_and_office_and_anonymous_links_are_refused(
     processes, homeRoot, webPluginDir, HttpClient, waitFor
 ):
     """A user added with ``peek user`` logs in on field and office (wrong password refused);
-    without a session the shell redirects to login and /vortexws answers 401."""
+    without a session the shell redirects to login and /vortexws serves no page (426: only
+    a websocket upgrade is answered, and that one is refused with 4010)."""
     linked = processes.linkedServices(
         homeRoot, (LOGIC, FIELD, OFFICE), plugins=["peek_plugin_itest_web"], pluginsDir=webPluginDir
     )
@@ -40,7 +41,7 @@ def test_users_log_in_on_field_and_office_and_anonymous_links_are_refused(
         client = HttpClient(linked.commands[spec.key].siteUrl(spec.key))
         waitFor(lambda client=client: client.request("/health").code == 200, what="healthy")
         assert client.request("/", headers=PAGE).headers["Location"] == "/login"
-        assert client.request("/vortexws").code == 401
+        assert client.request("/vortexws").code == 426
 
         refused = client.logIn("carol", "not-carols-password")
         assert refused.code == 401

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from twisted.python.threadpool import ThreadPool
 
 from peek_platform.config import ConfigError
 from peek_platform.identity.extension import IdentityServiceExtension
@@ -19,7 +18,6 @@ from peek_platform.identity.login_rpc import (
 from peek_platform.identity.principal import DirectoryUnavailable, LoginRefused
 from peek_platform.services import AGENT, FIELD, LOGIC
 from peek_platform.storage.extension import StorageServiceExtension
-from peek_platform.testing.PluginHarness import PooledReactor
 from peek_platform.vortex.extension import (
     DataExchangeClientExtension,
     DataExchangeServerExtension,
@@ -28,44 +26,6 @@ from peek_plugin_base.testing.ReactorWait import waitForDeferred
 
 SECRET = "a-test-secret-of-more-than-16-chars"
 RECOVERY_PASSWORD = "recovery-password-for-tests"
-
-
-@pytest.fixture
-def pooledReactor():
-    """The global reactor with a running thread pool of its own (no reactor.run here)."""
-    from twisted.internet import reactor
-
-    pool = ThreadPool(minthreads=0, maxthreads=4, name="identity-tests")
-    pool.start()
-    yield PooledReactor(reactor, pool)
-    pool.stop()
-
-
-@pytest.fixture
-def started(peekServiceContext, pooledReactor, peekSpin):
-    """``start(spec, extensions, config)``: configure and start extensions; stopped after."""
-    running = []
-
-    def start(spec, extensions, config):
-        ctx = peekServiceContext(spec, config)
-        ctx.reactor = pooledReactor
-        for extension in extensions:
-            ctx.config = extension.configure(ctx)
-        for extension in extensions:
-            d = extension.startBeforePlugins(ctx)
-            if d is not None:
-                waitForDeferred(d)
-        for extension in extensions:
-            extension.startAfterPlugins(ctx)
-        running.append((ctx, extensions))
-        return ctx
-
-    yield start
-    for ctx, extensions in reversed(running):
-        for extension in reversed(extensions):
-            d = extension.stopAfterPlugins(ctx)
-            if d is not None:
-                waitForDeferred(d)
 
 
 def logicWithIdentity(started):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
+from twisted.internet.defer import Deferred, succeed
 
+from peek_platform.plugin.metadata import readPluginMetadata
 from peek_platform.scaffold.generator import (
     PROJECT_TEMPLATE_DIR,
     TEMPLATE_NAMING,
@@ -20,6 +24,15 @@ from peek_platform.scaffold.generator import (
     renderProject,
 )
 from peek_platform.scaffold.names import PluginNaming
+from peek_plugin_base.PeekVortexUtil import peekFieldName, peekLogicName
+from vortex.handler.TupleActionProcessor import (
+    ACTION_KEY_PREFIX,
+    TupleActionProcessorDelegateABC,
+)
+from vortex.Payload import Payload
+from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import RequestIdentity
+from vortex.VortexFactory import VortexFactory
 
 TUTORIAL = PluginNaming.fromArgument("tutorial")
 
@@ -162,3 +175,82 @@ def test_templateFileNamesSuitPackageData() -> None:
     names = [p.name for p in PROJECT_TEMPLATE_DIR.iterdir() if p.is_file()]
     assert names
     assert all(not name.startswith(".") and name.endswith(".tmpl") for name in names)
+
+
+class _RecordingDelegate(TupleActionProcessorDelegateABC):
+    """Stands in for a generated plugin's main controller: notes the actions it is given."""
+
+    def __init__(self) -> None:
+        self.actions: list[Any] = []
+
+    def processTupleAction(self, tupleAction: Any) -> None:
+        self.actions.append(tupleAction)
+
+
+def _pushFor(
+    factory: VortexFactory, pluginName: str, action: Any, identity: RequestIdentity
+) -> Any:
+    """Dispatch ``action`` to the plugin's processor as field would for ``identity``; the
+    header ``result`` of the one answer (None when the action was applied)."""
+    filt = {"plugin": pluginName, "key": ACTION_KEY_PREFIX + pluginName, "msgId": "scaffold-1"}
+    envelope = PayloadEnvelope(
+        filt, Payload(filt, tuples=[action]).toEncodedPayload(), identity=identity
+    )
+    answers: list[bytes] = []
+
+    def sendResponse(msg: bytes) -> Deferred[None]:
+        answers.append(msg)
+        return succeed(None)
+
+    factory.payloadIO.process(
+        PayloadEnvelope.fromVortexMsg(envelope.toVortexMsg()),
+        vortexName=peekFieldName,
+        sendResponse=sendResponse,
+    )
+    assert len(answers) == 1, answers
+    return PayloadEnvelope.fromVortexMsg(answers[0]).result
+
+
+def test_newPluginDeclaresRequiresAndRecordsItsEditPermission(
+    noopOnPath: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new plugin declares ``<plugin>.edit``; its increment action is refused ``forbidden``
+    (naming it) for a user without it and reaches the controller for one holding it; its
+    item records who changed it last, and its device page shows that."""
+    naming = PluginNaming.fromArgument("guarded")
+    projectDir, _ = createPluginProject(naming, tmp_path)
+    package = projectDir / naming.packageName
+    edit = "peek_plugin_guarded.edit"
+
+    metadata = readPluginMetadata(naming.packageName, package)
+    assert [p.name for p in metadata.permissions] == [edit]
+    assert "last changed by" in (package / "_private/device-app/app.mjs").read_text("utf-8")
+
+    monkeypatch.syspath_prepend(str(projectDir))
+    prefix = naming.packageName + "._private."
+    item = importlib.import_module(prefix + "storage.GuardedItem").GuardedItemTuple
+    assert "lastChangedBy" in item.__table__.columns
+    importlib.import_module(prefix + "tuples").loadPrivateTuples()
+    increment = importlib.import_module(
+        prefix + "tuples.GuardedIncrementActionTuple"
+    ).GuardedIncrementActionTuple
+    makeProcessor = importlib.import_module(
+        prefix + "logic.TupleActionProcessor"
+    ).makeTupleActionProcessorHandler
+
+    factory = VortexFactory(peekLogicName).makeDefault()
+    delegate = _RecordingDelegate()
+    processor = makeProcessor(delegate)
+    try:
+        bob = RequestIdentity("local:bob", "bob", "d-b", "field", frozenset())
+        refused = _pushFor(factory, naming.packageName, increment(itemId=1), bob)
+        assert (refused["error"], refused["type"]) == ("forbidden", "PermissionError")
+        assert repr(edit) in refused["message"]
+        assert delegate.actions == []
+
+        alice = RequestIdentity("local:alice", "alice", "d-a", "field", frozenset({edit}))
+        assert _pushFor(factory, naming.packageName, increment(itemId=1), alice) is None
+        assert [action.itemId for action in delegate.actions] == [1]
+    finally:
+        processor.shutdown()
+        factory.shutdown()

@@ -71,7 +71,7 @@ def test_scaffoldedPluginInstallsAndRunsEverywhere(
     package = target / name
     assert (package / "plugin_package.json").is_file()
     assert (package / "_private/alembic/script.py.mako").is_file()
-    assert len(list((package / "_private/alembic/versions").glob("*_tutorialitem_*.py"))) == 2
+    assert len(list((package / "_private/alembic/versions").glob("*_tutorialitem_*.py"))) == 3
     assert (package / "_private/device-app/index.html").is_file()
     assert (package / "_private/admin-app/admin.mjs").is_file()
 

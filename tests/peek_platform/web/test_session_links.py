@@ -85,3 +85,46 @@ def test_expiry_checks_close_an_idle_sessions_links_without_any_request(clock):
     clock.advance(2)
     assert link.closed == ("login session ended", CLOSE_SESSION_ENDED)
     auth.stopExpiryChecks()
+
+
+def test_identity_at_a_links_address_is_its_sessions_user_and_follows_changes(clock):
+    """identityAt gives the user, device, site and permissions of the session behind the
+    link at that address; a re-validated principal shows at once; after logout, nothing."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
+    endpoint = FakeEndpoint(Upgrades())
+    links = SessionLinks(auth, endpoint)
+    ann = auth.sessions.create(Principal("local:ann", "ann", frozenset(), frozenset({"a.edit"})))
+    ann.deviceId = "dev-1"
+    links.render(upgradeFrom(auth, ann, 5001))
+    endpoint.connections.append(FakeLink("127.0.0.1:5001"))
+
+    identity = links.identityAt("127.0.0.1:5001")
+    assert (identity.userId, identity.userName, identity.deviceId, identity.site) == (
+        "local:ann",
+        "ann",
+        "dev-1",
+        "field",
+    )
+    assert identity.permissions == {"a.edit"}
+    assert links.identityAt("127.0.0.1:5001") is identity
+    assert links.identityAt("127.0.0.1:5999") is None
+
+    ann.principal = Principal("local:ann", "ann", frozenset(), frozenset())
+    assert links.identityAt("127.0.0.1:5001").permissions == frozenset()
+
+    auth.sessions.remove(ann.sessionId)
+    assert links.identityAt("127.0.0.1:5001") is None
+
+
+def test_link_messages_keep_a_session_from_going_idle(clock):
+    """Asking a link's identity (done for every message it sends) restarts the idle timer."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
+    endpoint = FakeEndpoint(Upgrades())
+    links = SessionLinks(auth, endpoint)
+    ann = auth.sessions.create(who("ann"))
+    links.render(upgradeFrom(auth, ann, 5001))
+    endpoint.connections.append(FakeLink("127.0.0.1:5001"))
+    clock.advance(50)
+    assert links.identityAt("127.0.0.1:5001") is not None
+    clock.advance(50)
+    assert auth.sessions.get(ann.sessionId, touch=False) is ann

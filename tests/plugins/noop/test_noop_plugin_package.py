@@ -56,8 +56,8 @@ def test_pluginNamesDeriveFromThePackageName(noopOnPath: Path) -> None:
     assert names.noopActionProcessorName == names.noopPluginName
 
 
-def test_storageIsSchemaPlNoopWithTwoLinearRevisions(noopOnPath: Path) -> None:
-    """The storage section names an Alembic dir of two revisions in one line; the metadata
+def test_storageIsSchemaPlNoopWithThreeLinearRevisions(noopOnPath: Path) -> None:
+    """The storage section names an Alembic dir of three revisions in one line; the metadata
     is bound to the plugin's schema ``pl_noop``."""
     document = json.loads((noopOnPath / "plugin_package.json").read_text("utf-8"))
     storage = pluginStorage("peek_plugin_noop", noopOnPath, document)
@@ -66,9 +66,19 @@ def test_storageIsSchemaPlNoopWithTwoLinearRevisions(noopOnPath: Path) -> None:
     checkMetadataSchema(storage, base.metadata)
     scripts = ScriptDirectory(str(storage.alembicDir))
     revisions = list(scripts.walk_revisions())
-    assert len(revisions) == 2
+    assert len(revisions) == 3
     assert revisions[-1].down_revision is None
-    assert revisions[0].down_revision == revisions[-1].revision
+    assert [r.down_revision for r in revisions[:-1]] == [r.revision for r in revisions[1:]]
+
+
+def test_editPermissionIsDeclared(noopOnPath: Path) -> None:
+    """plugin_package.json declares exactly ``peek_plugin_noop.edit``, with a description;
+    it is PluginNames' ``noopEditPermission`` (test_noop_identity.py shows it required)."""
+    metadata = readPluginMetadata("peek_plugin_noop", noopOnPath)
+    names = importlib.import_module("peek_plugin_noop._private.PluginNames")
+    assert [p.name for p in metadata.permissions] == ["peek_plugin_noop.edit"]
+    assert names.noopEditPermission == "peek_plugin_noop.edit"
+    assert metadata.permissions[0].description
 
 
 def test_settingsAreDeclaredWithDefaults(noopOnPath: Path) -> None:

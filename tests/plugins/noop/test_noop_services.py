@@ -22,17 +22,20 @@ from peek_platform.services import AGENT, FIELD, LOGIC, OFFICE, WORKER
 pytestmark = pytest.mark.integration
 
 DRIVER = Path(__file__).with_name("noop_vortex_driver.py")
+#: The noop plugin's permission to change item values.
+EDIT = "peek_plugin_noop.edit"
 ALEMBIC_DIR = Path(__file__).resolve().parents[3] / (
     "plugins/peek-plugin-noop/peek_plugin_noop/_private/alembic"
 )
 
 
 def test_logicMigratesNoopToHeadOnSqlite(noopServices) -> None:
-    """Logic runs both noop revisions in order; pl_noop.sqlite is at the newest one."""
+    """Logic runs the three noop revisions in order; pl_noop.sqlite is at the newest one,
+    with the unique name index and the ``lastChangedBy`` column."""
     logic = noopServices.services[LOGIC.key]
     scripts = ScriptDirectory(str(ALEMBIC_DIR))
     revisions = [script.revision for script in scripts.walk_revisions()][::-1]
-    assert len(revisions) == 2
+    assert len(revisions) == 3
     ran = [
         m.group(1)
         for m in map(re.compile(r"Running upgrade \S* -> (\w+)").search, logic.lines)
@@ -43,8 +46,10 @@ def test_logicMigratesNoopToHeadOnSqlite(noopServices) -> None:
     with sqlite3.connect(database) as db:
         (current,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
         indexes = [row[1] for row in db.execute("PRAGMA index_list('NoopItem')")]
+        columns = [row[1] for row in db.execute("PRAGMA table_info('NoopItem')")]
     assert current == scripts.get_current_head()
     assert "idx_NoopItem_name" in indexes
+    assert columns == ["id", "name", "value", "lastChangedBy"]
 
 
 def test_settingIsReadAtStart(noopServices) -> None:
@@ -132,6 +137,32 @@ def test_adminSettingsApiReadsAndWritesASetting(noopServices) -> None:
         admin.postJson("/peek_plugin_noop/api/settings", {"name": "incrementStep", "value": 1})[0]
         == 200
     )
+
+
+def test_adminPageGrantsAndRevokesTheEditPermission(noopServices) -> None:
+    """Logic knows ``peek_plugin_noop.edit`` with its declared description; the admin page's
+    calls (POST /api/roles with the role's permissions plus it, then without it) grant and
+    revoke it, which GET /api/roles shows."""
+    logic = noopServices.services[LOGIC.key]
+    admin = _SiteClient(logic.siteUrl("admin"), noopServices.homeRoot / LOGIC.homeDirName)
+    page = admin.get("/peek_plugin_noop/admin.mjs")[1]
+    assert 'const EDIT_PERMISSION = "peek_plugin_noop.edit";' in page
+
+    code, body = admin.get("/api/permissions")
+    assert code == 200
+    described = {p["name"]: p["description"] for p in json.loads(body)}
+    assert described["peek_plugin_noop.edit"].startswith("Change the value of noop items")
+
+    def granted() -> list[str]:
+        roles = json.loads(admin.get("/api/roles")[1])
+        return next(role["permissions"] for role in roles if role["name"] == "noop_editors")
+
+    role = {"name": "noop_editors", "description": "Edit noop items"}
+    assert admin.postJson("/api/roles", {**role, "permissions": ["admin"]})[0] == 200
+    assert admin.postJson("/api/roles", {**role, "permissions": ["admin", EDIT]})[0] == 200
+    assert granted() == ["admin", EDIT]
+    assert admin.postJson("/api/roles", {"name": role["name"], "permissions": ["admin"]})[0] == 200
+    assert granted() == ["admin"]
 
 
 def test_sigtermStopsEveryServiceCleanly(noopServices) -> None:

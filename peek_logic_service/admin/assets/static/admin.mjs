@@ -1,9 +1,10 @@
 // Peek admin page shell: session helpers and the section router.
 //
 // The shell (GET /) carries the session's CSRF token and user in <meta> tags. Each
-// section (Overview, Plugins, Settings, Config, Logs) is an ES module at
-// /static/pages/<section>.mjs exporting `render(container, context)`; the router imports
-// it when its link (#/<section>) is chosen and hands it the <div id="page-content">.
+// section (Overview, Plugins, Settings, Config, Logs, Users, Roles, Logged in, Devices)
+// is an ES module at /static/pages/<section>.mjs exporting `render(container, context)`;
+// the router imports it when its link (#/<section>) is chosen and hands it the
+// <div id="page-content">.
 
 /** The session's anti-forgery token; send it with every state-changing request. */
 export function csrfToken() {
@@ -36,6 +37,10 @@ const SECTIONS = new Map([
   ["settings", "Settings"],
   ["config", "Config"],
   ["logs", "Logs"],
+  ["users", "Users"],
+  ["roles", "Roles"],
+  ["sessions", "Logged in"],
+  ["devices", "Devices"],
 ]);
 
 /** The section named by the location hash (#/plugins), Overview by default. */

@@ -14,3 +14,6 @@ noopObservableName = "peek_plugin_noop"
 
 #: Name of this plugin's tuple action processor (commands sent to the logic service).
 noopActionProcessorName = "peek_plugin_noop"
+
+#: The permission a user needs to change an item's value (declared in plugin_package.json).
+noopEditPermission = "peek_plugin_noop.edit"

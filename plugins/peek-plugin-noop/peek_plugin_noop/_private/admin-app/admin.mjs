@@ -1,19 +1,25 @@
-// The noop plugin's admin page: its settings (HTTP API) and its items (vortex CRUD).
+// The noop plugin's admin page: its settings (HTTP API), its items (vortex CRUD) and which
+// roles grant its edit permission (the admin site's roles API).
 //
 // Settings: GET /peek_plugin_noop/api/settings lists them; POST {name, value} sets one and
 // must carry the session's anti-forgery token in X-CSRF-Token (from /api/session).
 // Items: the ORM CRUD handler on logic (NoopItemTableHandler.py), reached through the
 // admin site's vortex; its filt must equal ITEM_EDIT_FILT.
+// Permission: GET /api/roles lists the roles ({name, description, permissions}); POST
+// /api/roles {name, permissions} makes the permissions exactly what a role grants, with
+// the same X-CSRF-Token; GET /api/permissions describes each permission a role may grant.
 
 import { Tuple, VortexClient, registerTupleType } from "/vortex/js/index.js";
 
 const SETTINGS_URL = "/peek_plugin_noop/api/settings";
 const ITEM_EDIT_FILT = { key: "admin.Edit.NoopItemTuple", plugin: "peek_plugin_noop" };
+/** What a user needs to change item values (plugin_package.json; PluginNames.py). */
+const EDIT_PERMISSION = "peek_plugin_noop.edit";
 
 /** One row of the NoopItem table (the columns of _private/storage/NoopItem.py). */
 class NoopItemTuple extends Tuple {
   static tupleType = "peek_plugin_noop.NoopItemTuple";
-  static tupleFields = { id: null, name: "", value: 0 };
+  static tupleFields = { id: null, name: "", value: 0, lastChangedBy: null };
 }
 registerTupleType(NoopItemTuple);
 
@@ -93,6 +99,81 @@ async function loadSettings() {
   container.replaceChildren(...(await response.json()).map(settingForm));
 }
 
+// ---- edit permission -------------------------------------------------------------
+
+/** GET `url` from the admin site: `{ok, status, data}`; a refusal's `data` is `{error}`. */
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  return { ok: response.ok, status: response.status, data: await response.json().catch(() => ({})) };
+}
+
+/** Make `permissions` exactly what `role` grants (its description is kept). */
+async function setRolePermissions(role, permissions) {
+  const response = await fetch("/api/roles", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": await csrfToken() },
+    body: JSON.stringify({ name: role.name, permissions }),
+  });
+  return { ok: response.ok, data: await response.json().catch(() => ({})) };
+}
+
+function roleRow(role) {
+  const grants = role.permissions.includes(EDIT_PERMISSION);
+  const row = document.createElement("tr");
+  row.dataset.role = role.name;
+  const cell = (content) => {
+    const td = document.createElement("td");
+    td.append(content);
+    return td;
+  };
+  const change = document.createElement("button");
+  change.type = "button";
+  change.textContent = grants ? "Revoke" : "Grant";
+  change.setAttribute(
+    "aria-label",
+    `${grants ? "Revoke" : "Grant"} ${EDIT_PERMISSION} ${grants ? "from" : "to"} role ${role.name}`,
+  );
+  change.addEventListener("click", async () => {
+    const permissions = grants
+      ? role.permissions.filter((name) => name !== EDIT_PERMISSION)
+      : [...role.permissions, EDIT_PERMISSION];
+    change.disabled = true;
+    const result = await setRolePermissions(role, permissions);
+    showRolesStatus(result.ok ? `Done: ${result.data.message}.` : `Not changed: ${result.data.error}.`);
+    await loadRoles();
+  });
+  row.append(
+    cell(role.name),
+    cell(role.description),
+    cell(grants ? "Yes" : "No"),
+    cell(change),
+  );
+  return row;
+}
+
+function showRolesStatus(text) {
+  document.getElementById("roles-status").textContent = text;
+}
+
+/** Show each role with whether it grants the edit permission, and the permission's meaning. */
+async function loadRoles() {
+  const body = document.getElementById("roles");
+  const [roles, permissions] = await Promise.all([getJson("/api/roles"), getJson("/api/permissions")]);
+  if (!roles.ok || !permissions.ok) {
+    const failed = roles.ok ? permissions : roles;
+    body.replaceChildren();
+    showRolesStatus(`The roles could not be loaded (${failed.status}): ${failed.data.error ?? "no answer"}.`);
+    return;
+  }
+  const declared = permissions.data.find((permission) => permission.name === EDIT_PERMISSION);
+  document.getElementById("edit-permission-description").textContent = declared
+    ? declared.description
+    : "Not known to logic: enable this plugin on the logic service.";
+  body.replaceChildren(...roles.data.map(roleRow));
+  document.getElementById("roles-empty").hidden = roles.data.length > 0;
+}
+
 // ---- items -----------------------------------------------------------------------
 
 /** The browser side of an OrmCrudHandler: load, save and delete with one answer each. */
@@ -169,7 +250,9 @@ function itemRow(item, index) {
     items = items.filter((other) => other !== item);
     renderItems();
   });
-  row.append(cell(name), cell(value), cell(remove));
+  // Logic records the changer when the items are saved (this admin, if they changed it).
+  const changedBy = item.id === null ? "" : (item.lastChangedBy ?? "a service");
+  row.append(cell(name), cell(value), cell(changedBy), cell(remove));
   return row;
 }
 
@@ -185,6 +268,7 @@ function showItems(tuples) {
 
 async function main() {
   loadSettings().catch((error) => showMessage(`Settings: ${error.message}`));
+  loadRoles().catch((error) => showRolesStatus(`Roles: ${error.message}`));
 
   const vortex = new VortexClient({ vortexName: "peek-admin-app" });
   const loader = new TupleLoader(vortex, ITEM_EDIT_FILT);

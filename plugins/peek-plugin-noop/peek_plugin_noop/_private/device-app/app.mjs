@@ -2,7 +2,8 @@
 //
 // It observes the noop observable (proxied by this service to logic) and pushes actions
 // with the offline queue, so a button pressed without a network, or while this service
-// cannot reach logic, is sent once both are back.
+// cannot reach logic, is sent once both are back. Logic acts for the logged-in user: each
+// item shows who changed it last, and changing a value needs the plugin's edit permission.
 
 import { TupleSelector, VortexClient } from "/vortex/js/index.js";
 import {
@@ -64,6 +65,11 @@ function button(text, label, focusKey, onClick) {
   return element;
 }
 
+/** Who changed an item last, as the page says it (no name: a service, such as a worker). */
+function changedByText(item) {
+  return `last changed by ${item.lastChangedBy ?? "a service"}`;
+}
+
 function renderItems(items, push) {
   empty.textContent = items.length ? "" : "There are no items yet.";
   empty.hidden = items.length > 0;
@@ -77,6 +83,11 @@ function renderItems(items, push) {
     value.className = "item-value";
     value.textContent = String(item.value);
     value.setAttribute("aria-label", `${item.name} value`);
+    const changedBy = document.createElement("span");
+    changedBy.className = "item-changed-by";
+    changedBy.id = `item-${item.id}-changed-by`;
+    changedBy.textContent = changedByText(item);
+    value.setAttribute("aria-describedby", changedBy.id);
     const actions = document.createElement("div");
     actions.className = "item-actions";
     actions.append(
@@ -90,13 +101,19 @@ function renderItems(items, push) {
           `toggle the capitals of ${item.name}`,
         )),
     );
-    row.append(name, value, actions);
+    row.append(name, value, actions, changedBy);
     return row;
   });
   // Every update replaces the list; keep the keyboard focus on the same button.
   const focused = document.activeElement?.dataset?.focusKey;
   list.replaceChildren(...rows);
   if (focused) list.querySelector(`[data-focus-key="${focused}"]`)?.focus();
+}
+
+/** Why logic refused to `description`; a missing permission is said plainly. */
+function refusalText(description, error) {
+  if (error.code === "forbidden") return `You may not ${description}: ${error.remoteMessage}.`;
+  return `Logic refused to ${description}: ${error.message}`;
 }
 
 async function main() {
@@ -135,7 +152,7 @@ async function main() {
       setText(lastChange, `Done: ${description}.`);
     } catch (error) {
       setText(lastChange, "");
-      setText(message, `Logic refused to ${description}: ${error.message}`);
+      setText(message, refusalText(description, error));
     } finally {
       unanswered -= 1;
       refreshStatus();
@@ -143,7 +160,7 @@ async function main() {
   };
   // Answers to actions queued before the page was reloaded.
   vortex.onQueuedActionResult(({ error }) => {
-    if (error) setText(message, `A change made earlier was refused: ${error.message}`);
+    if (error) setText(message, refusalText("make a change made earlier", error));
     else setText(lastChange, "Done: a change made earlier was sent.");
     refreshStatus();
   });

@@ -11,10 +11,10 @@ export const noopObservableName = "peek_plugin_noop";
 export const noopActionProcessorName = "peek_plugin_noop";
 const noopTuplePrefix = "peek_plugin_noop.";
 
-/** One row of the NoopItem table. */
+/** One row of the NoopItem table; `lastChangedBy` is a user name, null for a service. */
 export class NoopItemTuple extends Tuple {
   static tupleType = `${noopTuplePrefix}NoopItemTuple`;
-  static tupleFields = { id: null, name: "", value: 0 };
+  static tupleFields = { id: null, name: "", value: 0, lastChangedBy: null };
 }
 
 /** Add `delta` steps to item `itemId`. */

@@ -2,7 +2,8 @@
 
 It is the delegate of the plugin's tuple action processor (``TupleActionProcessor.py``),
 seeds the first items, and serves the published API. All database work runs in a thread
-(``deferToThread``), never on the reactor thread.
+(``deferToThread``), never on the reactor thread. Each change records who made it, read
+from the request's identity (``currentIdentity()``) before the work leaves the reactor.
 """
 
 import logging
@@ -20,6 +21,7 @@ from peek_plugin_noop._private.tuples.NoopIncrementActionTuple import NoopIncrem
 from peek_plugin_noop._private.tuples.NoopToggleCapsActionTuple import NoopToggleCapsActionTuple
 from vortex.handler.TupleActionProcessor import TupleActionProcessorDelegateABC
 from vortex.handler.TupleDataObservableHandler import TupleDataObservableHandler
+from vortex.RequestIdentity import RequestIdentity, currentIdentity
 from vortex.TupleAction import TupleActionABC
 from vortex.TupleSelector import TupleSelector
 
@@ -30,6 +32,17 @@ SEED_ITEMS = (("Apples", 3), ("Pears", 5))
 
 #: How many action uuids are remembered to recognise an action pushed twice.
 REMEMBERED_ACTIONS = 1000
+
+#: ``lastChangedBy`` of a change made from a device nobody logged in on (a kiosk site).
+ANONYMOUS_CHANGER = "an anonymous user"
+
+
+def changedBy(identity: RequestIdentity | None) -> str | None:
+    """What ``lastChangedBy`` records for a change made for ``identity``: the user's name,
+    ``ANONYMOUS_CHANGER`` for an anonymous device, None for a service (no identity)."""
+    if identity is None:
+        return None
+    return ANONYMOUS_CHANGER if identity.userName is None else identity.userName
 
 
 class UnknownItemError(LookupError):
@@ -64,14 +77,20 @@ class MainController(TupleActionProcessorDelegateABC):
     # ---- actions ---------------------------------------------------------------------
 
     def processTupleAction(self, tupleAction: TupleActionABC) -> Deferred[None]:
-        """Apply one action (called by the action processor); a Deferred of no result."""
+        """Apply one action (called by the action processor); a Deferred of no result.
+
+        The processor has already checked the action's permissions for the user.
+        """
         if tupleAction.uuid in self._doneActionUuids:
             logger.info("Action %s was already applied; ignoring the repeat", tupleAction.uuid)
             return succeed(None)
+        # The identity is current here, on the reactor thread; the database thread gets the
+        # name as an argument.
+        changer = changedBy(currentIdentity())
         if isinstance(tupleAction, NoopIncrementActionTuple):
-            d = deferToThread(self._processIncrement, tupleAction)
+            d = deferToThread(self._processIncrement, tupleAction, changer)
         elif isinstance(tupleAction, NoopToggleCapsActionTuple):
-            d = deferToThread(self._processToggleCaps, tupleAction)
+            d = deferToThread(self._processToggleCaps, tupleAction, changer)
         else:
             raise NotImplementedError(tupleAction.tupleName())
         d.addCallback(self._actionDone, tupleAction.uuid)
@@ -83,19 +102,21 @@ class MainController(TupleActionProcessorDelegateABC):
             self._doneActionUuids.popitem(last=False)
         self.notifyItemsChanged()
 
-    def _processIncrement(self, action: NoopIncrementActionTuple) -> None:
+    def _processIncrement(self, action: NoopIncrementActionTuple, changer: str | None) -> None:
         # The setting is read for every action, so an admin's change applies at once.
         step = self._pluginSettings.getBlocking("incrementStep")
         with self._dbSessionCreator() as session:
             row = self._itemRow(session, action.itemId)
             row.value += int(action.delta) * step
+            row.lastChangedBy = changer
             session.commit()
             logger.info("Item %s %r is now %s", row.id, row.name, row.value)
 
-    def _processToggleCaps(self, action: NoopToggleCapsActionTuple) -> None:
+    def _processToggleCaps(self, action: NoopToggleCapsActionTuple, changer: str | None) -> None:
         with self._dbSessionCreator() as session:
             row = self._itemRow(session, action.itemId)
             row.name = row.name.lower() if row.name[:1].isupper() else row.name.upper()
+            row.lastChangedBy = changer
             session.commit()
             logger.info("Item %s is now named %r", row.id, row.name)
 
