@@ -7,6 +7,7 @@ import http.client
 import logging
 import threading
 
+import pytest
 from twisted.internet import defer, reactor
 from twisted.internet.defer import succeed
 from twisted.web.resource import Resource
@@ -20,11 +21,12 @@ from vortex.transport import VORTEX_WS_PATH, Backoff
 from vortex.VortexFactory import VortexFactory
 
 
-def serveField(auth: SiteAuth | None):
-    """A field vortex with its device endpoint behind ``auth``, on a loopback port."""
-    field = VortexFactory("peek_field_service")
+def serveField(auth: SiteAuth | None, siteName: str = "field"):
+    """A field (or office) vortex with its device endpoint behind ``auth``, on a loopback
+    port."""
+    field = VortexFactory(f"peek_{siteName}_service")
     root = Resource()
-    resource = deviceVortexResource(lambda: field, siteName="field", auth=auth)
+    resource = deviceVortexResource(lambda: field, siteName=siteName, auth=auth)
     root.putChild(VORTEX_WS_PATH, resource)
     site = Site(root)
     site.noisy = False
@@ -40,22 +42,23 @@ def teardown(*factories: VortexFactory, port) -> None:
     )
 
 
-def test_device_without_a_session_is_refused_with_close_code_4010(caplog):
+@pytest.mark.parametrize("siteName", ["field", "office"])
+def test_device_without_a_session_is_refused_with_close_code_4010(caplog, siteName):
     """No session: the server logs a 4010 refusal naming the site's login, and no link
     comes up on either side."""
     auth = SiteAuth(
-        "field",
+        siteName,
         lambda *a: succeed(Principal("local:x", "x", frozenset(), frozenset())),
         reactor,
         idleSeconds=60,
     )
-    field, port, url = serveField(auth)
+    field, port, url = serveField(auth, siteName)
     device = VortexFactory("browser")
     caplog.set_level(logging.WARNING, logger="vortex.transport.connection_core")
     device.connect(url, secret=None, backoff=Backoff(initial=5, cap=5))
     try:
         spinReactorUntil(lambda: "code 4010" in caplog.text)
-        assert "log in to the field site first" in caplog.text
+        assert f"log in to the {siteName} site first" in caplog.text
         assert field.remoteVortexes() == [] and device.remoteVortexes() == []
     finally:
         teardown(field, device, port=port)
