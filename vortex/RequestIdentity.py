@@ -14,7 +14,7 @@ or RPC function reads it with :func:`currentIdentity` (rules: ``docs/dev/identit
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from inspect import iscoroutine
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
 
 #: Wire keys of an identity object, in the order they are written.
 _STR_FIELDS = ("userId", "userName", "deviceId", "site")
+_WIRE_KEYS = frozenset((*_STR_FIELDS, "permissions"))
 #: Longest value accepted for a name or id on the wire.
 _MAX_TEXT = 256
 #: Most permissions an identity may carry on the wire.
@@ -78,8 +79,31 @@ class RequestIdentity:
 
     @classmethod
     def fromWire(cls, value: Any, root: str = "header.identity") -> RequestIdentity:
-        """The identity in a received header; VortexDecodeError naming what is wrong."""
-        if type(value) is not dict or value.keys() != {*_STR_FIELDS, "permissions"}:
+        """The identity in a received header; VortexDecodeError naming what is wrong.
+
+        A proxy sends the same few identities over and over, so recent ones are reused.
+        """
+        if type(value) is not dict or value.keys() != _WIRE_KEYS:
+            return cls._checkedFromWire(value, root)
+        permissions = value["permissions"]
+        if type(permissions) is not list:
+            return cls._checkedFromWire(value, root)
+        key = (value["userId"], value["userName"], value["deviceId"], value["site"], *permissions)
+        try:
+            known = _recent.get(key)
+        except TypeError:  # an unhashable, so invalid, value: checked below
+            return cls._checkedFromWire(value, root)
+        if known is not None:
+            return known
+        identity = cls._checkedFromWire(value, root)
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[key] = identity
+        return identity
+
+    @classmethod
+    def _checkedFromWire(cls, value: Any, root: str) -> RequestIdentity:
+        if type(value) is not dict or value.keys() != _WIRE_KEYS:
             raise VortexDecodeError(
                 f"must be an object with exactly {[*_STR_FIELDS, 'permissions']}", root
             )
@@ -107,6 +131,10 @@ class RequestIdentity:
             frozenset(permissions),
         )
 
+
+#: Identities decoded lately, by their wire fields (a bounded cache of immutable values).
+_RECENT_MAX = 1024
+_recent: dict[tuple, RequestIdentity] = {}
 
 #: A device link with no login behind it: no user, no permissions.
 ANONYMOUS = RequestIdentity(None, None, None, None, frozenset())
@@ -138,8 +166,8 @@ def runAs(identity: RequestIdentity | None, func: Callable[..., Any], *args: Any
         _current.reset(token)
 
 
-def missingPermissions(identity: RequestIdentity | None, required: Iterable[str]) -> list[str]:
+def missingPermissions(identity: RequestIdentity | None, required: frozenset[str]) -> list[str]:
     """The required permissions ``identity`` lacks (none for a service's own request)."""
-    if identity is None:
+    if identity is None or required <= identity.permissions:
         return []
     return sorted(p for p in required if p not in identity.permissions)

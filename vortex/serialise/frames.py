@@ -357,7 +357,7 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
 
     Returns a plain tuple of the :class:`EnvelopeParts` fields, in that order (no NamedTuple:
     hot path), except that the date may still be its wire text (a str).
-    A header with an ``identity`` takes the general path.
+    An ``identity`` is checked and decoded here too (``RequestIdentity.fromWire``).
 
     Everything but the date's text is validated here; :func:`parseDate` checks that.
     """
@@ -392,8 +392,7 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
                 get("date"),
             )
         plain = (
-            "identity" not in header
-            and version == _VERSION
+            version == _VERSION
             and type(version) is int
             and type(filt) is dict
             and (name is None or type(name) is str)
@@ -407,12 +406,14 @@ def decodeHeader(vortexMsg: bytes) -> tuple:
                     plain = False
                     break
         if plain:
+            wireIdentity = header.get("identity")
+            identity = None if wireIdentity is None else RequestIdentity.fromWire(wireIdentity)
             if date is None:
-                return (filt, name, uuid, result, None, body, None)
+                return (filt, name, uuid, result, None, body, identity)
             if type(date) is dict and len(date) == 1:
                 dateText = date.get(_DATETIME_TAG)
                 if type(dateText) is str:
-                    return (filt, name, uuid, result, dateText, body, None)
+                    return (filt, name, uuid, result, dateText, body, identity)
     return tuple(_decodeEnvelopeSlow(header, body))
 
 

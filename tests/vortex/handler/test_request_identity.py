@@ -280,3 +280,18 @@ def test_anonymous_identity_has_no_permissions():
     assert ALICE.withoutDevice() == RequestIdentity(
         "local:alice", "alice", None, "field", frozenset({EDIT})
     )
+
+
+def test_repeated_wire_identities_are_reused_and_bad_ones_still_refused():
+    """Decoding the same identity twice gives the same object; a header with the same values
+    but a wrong shape is refused even after the good one was seen."""
+    from vortex.serialise.errors import VortexDecodeError
+
+    wire = dict(ALICE.toWire())
+    first = RequestIdentity.fromWire(dict(wire))
+    assert first == ALICE
+    assert RequestIdentity.fromWire(dict(wire)) is first
+    with pytest.raises(VortexDecodeError, match="exactly"):
+        RequestIdentity.fromWire({**wire, "extra": 1})
+    with pytest.raises(VortexDecodeError, match=r"permissions"):
+        RequestIdentity.fromWire({**wire, "permissions": [EDIT, 7]})
