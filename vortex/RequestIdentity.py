@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from inspect import iscoroutine
 from typing import Any
 
+import orjson
 from twisted.internet.defer import Deferred
 
 from vortex.serialise.errors import VortexDecodeError
@@ -50,6 +51,7 @@ class RequestIdentity:
     site: str | None
     permissions: frozenset[str]
     _wire: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _wireJson: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def isAnonymous(self) -> bool:
@@ -76,6 +78,12 @@ class RequestIdentity:
                 permissions=sorted(self.permissions),
             )
         return wire
+
+    def wireJson(self) -> bytes:
+        """:meth:`toWire` as JSON (made once per identity), for messages spliced from parts."""
+        if not self._wireJson:
+            self._wireJson.append(orjson.dumps(self.toWire()))
+        return self._wireJson[0]
 
     @classmethod
     def fromWire(cls, value: Any, root: str = "header.identity") -> RequestIdentity:
@@ -147,6 +155,17 @@ _current: contextvars.ContextVar[RequestIdentity | None] = contextvars.ContextVa
 def currentIdentity() -> RequestIdentity | None:
     """The identity of the request being handled; None for a service's own request."""
     return _current.get()
+
+
+def enterIdentity(identity: RequestIdentity | None) -> contextvars.Token:
+    """Make ``identity`` current until :func:`leaveIdentity` (handlers' hot paths; plugin
+    code uses :func:`runAs`)."""
+    return _current.set(identity)
+
+
+def leaveIdentity(token: contextvars.Token) -> None:
+    """Restore the identity current before the matching :func:`enterIdentity`."""
+    _current.reset(token)
 
 
 def runAs(identity: RequestIdentity | None, func: Callable[..., Any], *args: Any, **kw: Any) -> Any:

@@ -103,9 +103,7 @@ def makeMsg(filt: dict, tuples: list, identity: RequestIdentity | None = None) -
     sent for ``identity`` when one is given."""
     if identity is None:
         return frames.encodeMessage(filt, tuples)
-    return frames.encodeEnvelopeWire(
-        filt, None, None, None, None, frames.encodePayload(filt, tuples, None, None), identity
-    )
+    return frames.encodeMessageWithFilt(frames.encodeFilt(filt), tuples, identity)
 
 
 class MsgIdFilt:
@@ -129,11 +127,13 @@ class MsgIdFilt:
         filt["msgId"] = msgId
         return filt
 
-    def msg(self, msgId: str, tuples: list) -> bytes:
-        """A successful message with this msgId and tuples."""
+    def msg(self, msgId: str, tuples: list, identity: RequestIdentity | None = None) -> bytes:
+        """A successful message with this msgId and tuples (sent for ``identity``)."""
         if self._prefix is None:
-            return makeMsg(self.filt(msgId), tuples)
-        return frames.encodeMessageWithFilt(self._prefix + orjson.dumps(msgId) + b"}", tuples)
+            return makeMsg(self.filt(msgId), tuples, identity)
+        return frames.encodeMessageWithFilt(
+            self._prefix + orjson.dumps(msgId) + b"}", tuples, identity
+        )
 
 
 def rerouteMsg(

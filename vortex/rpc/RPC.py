@@ -40,7 +40,7 @@ from vortex.handler.MessageUtil import (
 )
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
-from vortex.RequestIdentity import currentIdentity, runAs
+from vortex.RequestIdentity import currentIdentity, enterIdentity, leaveIdentity
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
@@ -252,13 +252,21 @@ class _Listener:
             )
             return None
         identity = envelope.identity
-        if identity is not None:
-            refused = refusal(identity, rpc.requiredPermissions, f"RPC {rpc.rpcName}")
-            if refused is not None:
-                reply.error(ERROR_FORBIDDEN, "PermissionError", refused)
-                return None
-            d = runAs(identity, rpc._invoke, self.factory, self.funcSelf, args, kwargs)
-            return d.addCallbacks(reply.value, reply.failure)
+        if identity is None:
+            return self._run(reply, args, kwargs)
+        refused = refusal(identity, rpc.requiredPermissions, f"RPC {rpc.rpcName}")
+        if refused is not None:
+            reply.error(ERROR_FORBIDDEN, "PermissionError", refused)
+            return None
+        token = enterIdentity(identity)
+        try:
+            return self._run(reply, args, kwargs)
+        finally:
+            leaveIdentity(token)
+
+    def _run(self, reply: _Reply, args: list, kwargs: dict) -> defer.Deferred | None:
+        """Call the function as the current identity and answer with its outcome."""
+        rpc = self.rpc
         if rpc.deferToThread:
             d = rpc._invoke(self.factory, self.funcSelf, args, kwargs)
             return d.addCallbacks(reply.value, reply.failure)
@@ -375,11 +383,7 @@ class _Caller:
             )
         msgId = self.pending.newId()
         try:
-            identity = currentIdentity()
-            if identity is None:
-                msg = rpc._requestFilt.msg(msgId, [args, kwargs])
-            else:
-                msg = makeMsg(rpc._requestFilt.filt(msgId), [args, kwargs], identity)
+            msg = rpc._requestFilt.msg(msgId, [args, kwargs], currentIdentity())
         except VortexEncodeError as e:
             return defer.fail(e)
         d = self.pending.add(msgId, rpc.timeoutSeconds)

@@ -327,14 +327,22 @@ def encodeMessage(filt: dict, tuples: list) -> bytes:
     return encodeMessageWithFilt(encodeFilt(filt), tuples)
 
 
-def encodeMessageWithFilt(filtJson: bytes, tuples: list) -> bytes:
-    """:func:`encodeMessage` with the filt already encoded (see :func:`encodeFilt`)."""
+def encodeMessageWithFilt(
+    filtJson: bytes, tuples: list, identity: RequestIdentity | None = None
+) -> bytes:
+    """:func:`encodeMessage` with the filt already encoded (see :func:`encodeFilt`), sent for
+    ``identity`` when one is given."""
     tuplesJson = _dumps(encodeTupleList(tuples, "payload.tuples"), "payload.tuples")
+    headerTail = (
+        _MSG_HEADER_TAIL
+        if identity is None
+        else _MSG_HEADER_TAIL[:-2] + b',"identity":' + identity.wireJson() + b"}\n"
+    )
     return b"".join(
         (
             _MSG_HEAD,
             filtJson,
-            _MSG_HEADER_TAIL,
+            headerTail,
             _MSG_HEAD,
             filtJson,
             _MSG_TUPLES,
