@@ -15,6 +15,7 @@ from peek_platform import __version__
 from peek_platform.cli import (
     config_command,
     db_command,
+    deploy_command,
     plugin_command,
     role_command,
     status_command,
@@ -30,6 +31,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     status_command,
     user_command,
     role_command,
+    deploy_command,
 )
 
 

@@ -1,8 +1,10 @@
-"""Fixtures for the admin site tests: a built admin site and a logged-in browser."""
+"""Fixtures for the admin site tests: a built admin site, a logged-in browser and a migrated
+platform database."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,12 @@ from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.identity.principal import LoginRefused, Principal
 from peek_platform.identity.recovery import RecoveryCredentials
+from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.listening import newSite
 from peek_platform.web.login_throttle import LoginThrottle
 from peek_platform.web.site_auth import SiteAuth
+from peek_plugin_base.storage.DbConnection import DbConnection
 
 #: The recovery login the test site accepts.
 USER, PASSWORD = "admin", "correct horse battery"
@@ -74,6 +78,20 @@ class AdminSite:
         kwargs.setdefault("host", HOST)
         return InMemoryBrowser(self.site, **kwargs)
 
+    def serveApi(self, moreApi) -> AdminSite:
+        """Rebuild the site (plain plugin titles, no device vortex) with ``moreApi`` beside the
+        admin API, on the current ``auth``; this site."""
+        root = buildAdminSiteRoot(
+            self.plugins,
+            self.auth,
+            "peek-logic-service",
+            statuses=list,
+            pluginTitle=str,
+            moreApi=moreApi,
+        )
+        self.site = newSite(root, self.clock)
+        return self
+
     @staticmethod
     def loginFormToken(browser: InMemoryBrowser) -> str:
         """Open the login page and return its CSRF token."""
@@ -108,6 +126,29 @@ def loggedIn(admin: AdminSite) -> InMemoryBrowser:
     browser = admin.browser()
     assert admin.logIn(browser).code == 303
     return browser
+
+
+@pytest.fixture
+def browser(site: AdminSite) -> InMemoryBrowser:
+    """A browser logged in as the recovery admin to ``site``, the test module's own fixture
+    (the admin site with the module's API, see ``AdminSite.serveApi``)."""
+    browser = site.browser()
+    assert site.logIn(browser).code == 303
+    return browser
+
+
+@pytest.fixture
+def platformDb(tmp_path: Path) -> Iterator[DbConnection]:
+    """A fresh SQLite platform schema, migrated; disposed after the test."""
+    db = DbConnection(
+        f"sqlite:///{tmp_path / 'peek.sqlite'}",
+        platformMetadata,
+        str(PLATFORM_ALEMBIC_DIR),
+        enableCreateAll=False,
+    )
+    db.migrate()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

@@ -7,22 +7,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from twisted.internet.defer import maybeDeferred
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
-from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.identity.device_extension import DeviceServiceExtension
 from peek_platform.identity.devices import DeviceState
 from peek_platform.identity.live_sessions import LiveSession
 from peek_platform.services import LOGIC
-from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser, Response
-from peek_platform.web.listening import newSite
-from peek_plugin_base.storage.DbConnection import DbConnection
 from vortex.VortexFactory import VortexFactory
 
 #: Epoch seconds the admin test clock and the reported sessions use.
@@ -30,48 +25,23 @@ NOW = 1_750_000_000.0
 
 
 @pytest.fixture
-def devices(tmp_path: Path, admin) -> Iterator[DeviceServiceExtension]:
+def devices(platformDb, admin) -> Iterator[DeviceServiceExtension]:
     """Logic's device extension on a migrated SQLite schema, started on an unlinked vortex;
     store calls run synchronously."""
-    db = DbConnection(
-        f"sqlite:///{tmp_path / 'peek.sqlite'}",
-        platformMetadata,
-        str(PLATFORM_ALEMBIC_DIR),
-        enableCreateAll=False,
-    )
-    db.migrate()
-    storage = SimpleNamespace(platformDb=db, inThread=maybeDeferred)
+    storage = SimpleNamespace(platformDb=platformDb, inThread=maybeDeferred)
     extension = DeviceServiceExtension(
         storage, vortexFactory=lambda: VortexFactory(LOGIC.vortexName)
     )
     extension.startBeforePlugins(SimpleNamespace(reactor=admin.clock))
     yield extension
     extension.stopAfterPlugins(SimpleNamespace(reactor=admin.clock))
-    db.dispose()
 
 
 @pytest.fixture
 def site(admin, devices):
     """The admin test site with the Logged in and Devices API."""
     admin.clock.advance(NOW)
-    root = buildAdminSiteRoot(
-        admin.plugins,
-        admin.auth,
-        "peek-logic-service",
-        statuses=list,
-        pluginTitle=str,
-        moreApi=DevicesAdmin(devices, now=admin.clock.seconds).resources(admin.auth),
-    )
-    admin.site = newSite(root, admin.clock)
-    return admin
-
-
-@pytest.fixture
-def browser(site) -> InMemoryBrowser:
-    """A browser logged in to ``site`` as the recovery admin."""
-    browser = site.browser()
-    assert site.logIn(browser).code == 303
-    return browser
+    return admin.serveApi(DevicesAdmin(devices, now=admin.clock.seconds).resources(admin.auth))
 
 
 def post(site, browser: InMemoryBrowser, path: str, body: object, *, token: bool = True):

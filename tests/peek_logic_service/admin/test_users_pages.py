@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from twisted.internet.defer import maybeDeferred
 
-from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_platform.identity.authenticator import Authenticator
 from peek_platform.identity.permissions import Permission, knownPermissions
 from peek_platform.identity.principal import Principal
 from peek_platform.identity.recovery import RecoveryCredentials
 from peek_platform.identity.store import IdentityStore
-from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser, Response
-from peek_platform.web.listening import newSite
 from peek_platform.web.site_auth import SiteAuth
-from peek_plugin_base.storage.DbConnection import DbConnection
 
 #: A password the policy accepts, and another for resets.
 PASSWORD, NEW_PASSWORD = "alice-password-1", "alice-password-2"
@@ -35,17 +29,9 @@ PERMISSIONS = {
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[IdentityStore]:
+def store(platformDb) -> IdentityStore:
     """An identity store on a fresh, migrated SQLite platform schema (cheap hashing)."""
-    db = DbConnection(
-        f"sqlite:///{tmp_path / 'peek.sqlite'}",
-        platformMetadata,
-        str(PLATFORM_ALEMBIC_DIR),
-        enableCreateAll=False,
-    )
-    db.migrate()
-    yield IdentityStore(db.dbEngine, hasher=PasswordHasher(time_cost=1, memory_cost=256))
-    db.dispose()
+    return IdentityStore(platformDb.dbEngine, hasher=PasswordHasher(time_cost=1, memory_cost=256))
 
 
 @pytest.fixture
@@ -68,24 +54,7 @@ def site(admin, store):
         revalidate=lambda userIds: maybeDeferred(authenticator.stillAllowed, userIds),
     )
     identity = IdentityAdmin(store, inThread=maybeDeferred, permissions=lambda: PERMISSIONS)
-    root = buildAdminSiteRoot(
-        admin.plugins,
-        admin.auth,
-        "peek-logic-service",
-        statuses=list,
-        pluginTitle=str,
-        moreApi=identity.resources(admin.auth),
-    )
-    admin.site = newSite(root, admin.clock)
-    return admin
-
-
-@pytest.fixture
-def browser(site) -> InMemoryBrowser:
-    """A browser logged in to ``site`` as the recovery admin."""
-    browser = site.browser()
-    assert site.logIn(browser).code == 303
-    return browser
+    return admin.serveApi(identity.resources(admin.auth))
 
 
 def logInAs(site, browser: InMemoryBrowser, user: str, password: str) -> Response:

@@ -2,77 +2,25 @@
 // last user and whether it is online, refreshed every few seconds. "Approve" lets a
 // waiting device in; "Revoke" ends its sessions (its links close) and refuses its logins.
 
-import { el, errorNote } from "./live.mjs";
-import { callApi, report, statusLine } from "./identity.mjs";
+import { el } from "./live.mjs";
+import { PolledTablePage } from "./identity.mjs";
 import { isoTime } from "./sessions.mjs";
-
-const REFRESH_MILLISECONDS = 2000;
 
 const STATE_TEXT = { approved: "approved", pending: "waiting for approval", revoked: "revoked" };
 
-class DevicesPage {
+class DevicesPage extends PolledTablePage {
   constructor(container, adminFetch) {
-    this.adminFetch = adminFetch;
-    this.status = statusLine("devices-status");
-    this.list = el("div", { id: "devices-list" });
-    this.shown = null;
-    container.replaceChildren(
-      el(
-        "p",
-        {},
+    super(container, adminFetch, {
+      name: "devices",
+      path: "/api/devices",
+      intro:
         "Every browser that logged in to the field or office site. A site whose " +
-          "deviceEnrolment is approval keeps a new device on a waiting page until it is " +
-          "approved here. A device is online while one of its pages holds a link to Peek.",
-      ),
-      this.status,
-      this.list,
-    );
-    this.refresh();
-    this.timer = setInterval(() => this.refresh(), REFRESH_MILLISECONDS);
-  }
-
-  stop() {
-    clearInterval(this.timer);
-  }
-
-  async refresh() {
-    const result = await callApi(this.adminFetch, "GET", "/api/devices");
-    if (!result.ok) {
-      this.list.replaceChildren(errorNote(`The devices are not available: ${result.data.error}`));
-      this.shown = null;
-      return;
-    }
-    const text = JSON.stringify(result.data);
-    if (text !== this.shown) {
-      this.shown = text;
-      this.list.replaceChildren(
-        result.data.length ? this.table(result.data) : el("p", {}, "No device has logged in yet."),
-      );
-    }
-  }
-
-  table(devices) {
-    return el(
-      "table",
-      { class: "data", id: "devices-table" },
-      el("caption", {}, `${devices.length} device${devices.length === 1 ? "" : "s"}`),
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          ["Device", "Site", "User", "State", "Online", "Browser", "Actions"].map((h) =>
-            el("th", { scope: "col" }, h),
-          ),
-        ),
-      ),
-      el(
-        "tbody",
-        {},
-        devices.map((device) => this.row(device)),
-      ),
-    );
+        "deviceEnrolment is approval keeps a new device on a waiting page until it is " +
+        "approved here. A device is online while one of its pages holds a link to Peek.",
+      empty: "No device has logged in yet.",
+      noun: "device",
+      headings: ["Device", "Site", "User", "State", "Online", "Browser", "Actions"],
+    });
   }
 
   row(device) {
@@ -111,11 +59,7 @@ class DevicesPage {
     ) {
       return;
     }
-    const result = await callApi(this.adminFetch, "POST", `/api/devices/${action}`, {
-      deviceId: device.deviceId,
-    });
-    report(this.status, null, result);
-    this.refresh();
+    await this.post(`/api/devices/${action}`, { deviceId: device.deviceId });
   }
 }
 

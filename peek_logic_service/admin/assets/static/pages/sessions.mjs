@@ -2,10 +2,8 @@
 // report), refreshed every few seconds. "Force logout" ends all of a user's sessions on
 // every site at once; their pages' links to Peek close (see devices_pages.py).
 
-import { el, errorNote } from "./live.mjs";
-import { callApi, report, statusLine } from "./identity.mjs";
-
-const REFRESH_MILLISECONDS = 2000;
+import { el } from "./live.mjs";
+import { PolledTablePage } from "./identity.mjs";
 
 /** A `<time>` for an ISO date-time string. */
 export function isoTime(iso) {
@@ -13,69 +11,19 @@ export function isoTime(iso) {
   return el("time", { datetime: date.toISOString() }, date.toLocaleString());
 }
 
-class SessionsPage {
+class SessionsPage extends PolledTablePage {
   constructor(container, adminFetch) {
-    this.adminFetch = adminFetch;
-    this.status = statusLine("sessions-status");
-    this.list = el("div", { id: "sessions-list" });
-    this.shown = null;
-    container.replaceChildren(
-      el(
-        "p",
-        {},
+    super(container, adminFetch, {
+      name: "sessions",
+      path: "/api/live-sessions",
+      intro:
         "Who is logged in on the admin, field and office sites now. Field and office report " +
-          "their sessions every few seconds; a session whose service is cut off from logic is " +
-          "not listed. Force logout ends every session of that user on every site.",
-      ),
-      this.status,
-      this.list,
-    );
-    this.refresh();
-    this.timer = setInterval(() => this.refresh(), REFRESH_MILLISECONDS);
-  }
-
-  stop() {
-    clearInterval(this.timer);
-  }
-
-  async refresh() {
-    const result = await callApi(this.adminFetch, "GET", "/api/live-sessions");
-    if (!result.ok) {
-      this.list.replaceChildren(errorNote(`The sessions are not available: ${result.data.error}`));
-      this.shown = null;
-      return;
-    }
-    const text = JSON.stringify(result.data);
-    if (text !== this.shown) {
-      this.shown = text;
-      this.list.replaceChildren(
-        result.data.length ? this.table(result.data) : el("p", {}, "Nobody is logged in."),
-      );
-    }
-  }
-
-  table(sessions) {
-    return el(
-      "table",
-      { class: "data", id: "sessions-table" },
-      el("caption", {}, `${sessions.length} live session${sessions.length === 1 ? "" : "s"}`),
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          ["User", "Site", "Device", "Since", "Last seen", "Links", "Action"].map((h) =>
-            el("th", { scope: "col" }, h),
-          ),
-        ),
-      ),
-      el(
-        "tbody",
-        {},
-        sessions.map((session) => this.row(session)),
-      ),
-    );
+        "their sessions every few seconds; a session whose service is cut off from logic is " +
+        "not listed. Force logout ends every session of that user on every site.",
+      empty: "Nobody is logged in.",
+      noun: "live session",
+      headings: ["User", "Site", "Device", "Since", "Last seen", "Links", "Action"],
+    });
   }
 
   row(session) {
@@ -102,11 +50,7 @@ class SessionsPage {
     if (!confirm(`Log ${session.user} out of every site now? Their open pages lose their link to Peek.`)) {
       return;
     }
-    const result = await callApi(this.adminFetch, "POST", "/api/live-sessions/force-logout", {
-      userId: session.userId,
-    });
-    report(this.status, null, result);
-    this.refresh();
+    await this.post("/api/live-sessions/force-logout", { userId: session.userId });
   }
 }
 
