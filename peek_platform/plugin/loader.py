@@ -9,6 +9,14 @@ Order and failure rules:
   so far is undone best-effort (``stop()`` if ``start()`` was entered, ``unload()``, the
   platform hook's registrations, the extensions' ``afterUnload``) and the service carries
   on with the others. Plugins that require a failed plugin do not run either.
+* A plugin whose ``load()`` or ``start()`` raises
+  :class:`~peek_plugin_base.PluginNotReadyError.PluginNotReadyError` is not failed: it is
+  ``RETRYING`` and that step runs again on the reactor clock after a capped exponential
+  backoff (``retryInitialSeconds`` doubling up to ``retryMaxSeconds``; at most
+  ``retryMaxAttempts`` retries when set). A ``load()`` that was not ready is undone like a
+  failure and retried from the import; a ``start()`` that was not ready is stopped and its
+  ``start()`` retried (the plugin stays loaded). Plugins that require a retrying plugin wait
+  for it instead of failing. ``stopAll`` cancels pending retries.
 * Every lifecycle call has a deadline (``deadlineSeconds``), enforced with
   ``Deferred.addTimeout`` on the injected reactor. Only a call that returned a Deferred or
   a coroutine can be cut short: a call that blocks the reactor thread synchronously
@@ -21,14 +29,15 @@ import dataclasses
 import importlib
 import importlib.util
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
 from types import CoroutineType
+from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from peek_platform.plugin.entry_hooks import entryHookClass
@@ -40,6 +49,7 @@ from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.services import ServiceSpec
 from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
+from peek_plugin_base.PluginNotReadyError import PluginNotReadyError
 
 __all__ = ["LoadedPlugin", "LoaderExtension", "PlatformFactory", "PluginLoader"]
 
@@ -50,6 +60,17 @@ PlatformFactory = Callable[[str, Path, "PluginLoader"], PeekPlatformCommonHookAB
 
 #: States in which a plugin's published API is offered to other plugins.
 _API_STATES = frozenset({PluginState.LOADED, PluginState.STARTED, PluginState.STOPPED})
+
+#: For a plugin to be loaded (started), the states its requirements must have reached...
+_REACHED = {
+    PluginState.LOADED: frozenset({PluginState.LOADED, PluginState.STARTED}),
+    PluginState.STARTED: frozenset({PluginState.STARTED}),
+}
+#: ... and the states in which a requirement is still on its way there (the plugin waits).
+_ON_THE_WAY = {
+    PluginState.LOADED: frozenset({PluginState.PENDING, PluginState.RETRYING}),
+    PluginState.STARTED: frozenset({PluginState.PENDING, PluginState.RETRYING, PluginState.LOADED}),
+}
 
 
 class LoadedPlugin:
@@ -72,6 +93,10 @@ class LoadedPlugin:
         self._needsStop = False
         #: Extensions whose ``beforeLoad`` succeeded, in call order.
         self._preparedBy: list[LoaderExtension] = []
+        #: While ``RETRYING``: the step to run again (``"load"`` or ``"start"``) and the
+        #: message of the ``PluginNotReadyError`` that put it there.
+        self._retryStep: str | None = None
+        self._retryMessage: str | None = None
 
     @property
     def requiresPlugins(self) -> tuple[str, ...]:
@@ -93,7 +118,12 @@ class PluginLoader:
     """Drives the lifecycle of a service's enabled plugins; never errbacks on plugin errors.
 
     Call :meth:`loadAll`, :meth:`startAll`, :meth:`stopAll`, :meth:`unloadAll` in that
-    order, each after the previous one's Deferred fired.
+    order, each after the previous one's Deferred fired. Retries of not-ready plugins run
+    in between on the reactor clock; they and those four calls never overlap (one lock).
+
+    ``retryInitialSeconds`` is the delay before the first retry of a not-ready plugin; each
+    further retry waits twice as long, at most ``retryMaxSeconds``. ``retryMaxAttempts``
+    (None: no limit) is how many retries a plugin gets before it is failed.
     """
 
     def __init__(
@@ -105,7 +135,17 @@ class PluginLoader:
         reactor: IReactorTime,
         deadlineSeconds: float = 30.0,
         extensions: Sequence[LoaderExtension] = (),
+        retryInitialSeconds: float = 1.0,
+        retryMaxSeconds: float = 60.0,
+        retryMaxAttempts: int | None = None,
     ) -> None:
+        if retryInitialSeconds <= 0 or retryMaxSeconds < retryInitialSeconds:
+            raise ValueError(
+                f"retryInitialSeconds ({retryInitialSeconds}) must be positive and at most "
+                f"retryMaxSeconds ({retryMaxSeconds})"
+            )
+        if retryMaxAttempts is not None and retryMaxAttempts < 0:
+            raise ValueError(f"retryMaxAttempts ({retryMaxAttempts}) must be None or >= 0")
         self.spec = spec
         self._enabled = list(dict.fromkeys(enabled))
         self._platformFactory = platformFactory
@@ -115,6 +155,17 @@ class PluginLoader:
         self._plugins = {name: LoadedPlugin(name) for name in self._enabled}
         self._order: list[str] = list(self._enabled)
         self._statusListeners: list[Callable[[], None]] = []
+        self.retryInitialSeconds = retryInitialSeconds
+        self.retryMaxSeconds = retryMaxSeconds
+        self.retryMaxAttempts = retryMaxAttempts
+        #: Serialises loadAll/startAll/stopAll/unloadAll and retries.
+        self._lock = DeferredLock()
+        #: ``startAll`` was called: a plugin that becomes loaded is then started too.
+        self._startRequested = False
+        #: ``stopAll`` was called: nothing more is loaded, started or retried.
+        self._stopping = False
+        #: Pending retries by plugin name.
+        self._retryCalls: dict[str, IDelayedCall] = {}
 
     # -- queries ------------------------------------------------------------------------
 
@@ -138,7 +189,12 @@ class PluginLoader:
     def getPluginApi(self, pluginName: str) -> object | None:
         """The API ``pluginName`` publishes on this service; None if it is not loaded."""
         plugin = self._plugins.get(pluginName)
-        if plugin is None or plugin.entryHook is None or plugin.status.state not in _API_STATES:
+        if plugin is None or plugin.entryHook is None:
+            return None
+        # A plugin retrying its start() is still loaded, so its API is still offered (one
+        # retrying its load() has no entry hook).
+        retryingLoaded = plugin.status.state is PluginState.RETRYING and plugin._needsUnload
+        if plugin.status.state not in _API_STATES and not retryingLoaded:
             return None
         for attribute in self.spec.publishedApiNames:
             api = getattr(plugin.entryHook, attribute, None)
@@ -150,19 +206,30 @@ class PluginLoader:
 
     def loadAll(self) -> Deferred[None]:
         """Validate, order, construct and ``load()`` every enabled plugin that runs here."""
-        return Deferred.fromCoroutine(self._loadAll())
+        return Deferred.fromCoroutine(self._exclusive(self._loadAll))
 
     def startAll(self) -> Deferred[None]:
-        """``start()`` every loaded plugin, in load order."""
-        return Deferred.fromCoroutine(self._startAll())
+        """``start()`` every loaded plugin, in load order (and, from now on, any plugin
+        that becomes loaded later after retrying)."""
+        return Deferred.fromCoroutine(self._exclusive(self._startAll))
 
     def stopAll(self) -> Deferred[None]:
-        """``stop()`` every started plugin, in reverse load order."""
-        return Deferred.fromCoroutine(self._stopAll())
+        """Cancel pending retries, then ``stop()`` every started plugin in reverse order."""
+        self._stopping = True
+        self._cancelRetries()
+        return Deferred.fromCoroutine(self._exclusive(self._stopAll))
 
     def unloadAll(self) -> Deferred[None]:
         """``unload()`` every loaded plugin in reverse load order and release its hooks."""
-        return Deferred.fromCoroutine(self._unloadAll())
+        return Deferred.fromCoroutine(self._exclusive(self._unloadAll))
+
+    async def _exclusive(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``step`` holding the loader's lock (no other step or retry runs meanwhile)."""
+        await self._lock.acquire()
+        try:
+            await step()
+        finally:
+            self._lock.release()
 
     async def _loadAll(self) -> None:
         for plugin in self._plugins.values():
@@ -174,32 +241,36 @@ class PluginLoader:
             if plugin.status.state is PluginState.PENDING:
                 self._fail(plugin, reason, error=PluginDependencyError(name, reason))
         self._order += [name for name in self._enabled if name not in self._order]
+        await self._advance()
+
+    async def _startAll(self) -> None:
+        self._startRequested = True
+        await self._advance()
+
+    async def _advance(self) -> None:
+        """Load (and, once ``startAll`` was called, start) every plugin whose turn came.
+
+        Goes through the load order, so a plugin is loaded (started) only after what it
+        requires is loaded (started). A plugin whose requirement is pending or retrying
+        waits (it stays ``PENDING`` or ``LOADED``); one whose requirement failed fails.
+        Called again after each retry, so the plugins waiting for it catch up.
+        """
         for name in self._order:
+            if self._stopping:
+                return
             plugin = self._plugins[name]
             if plugin.status.state is PluginState.PENDING and self._requirementsMet(
                 plugin, PluginState.LOADED
             ):
                 await self._load(plugin)
-
-    async def _startAll(self) -> None:
-        for name in self._order:
-            plugin = self._plugins[name]
+            if not self._startRequested or self._stopping:
+                continue
             if plugin.status.state is not PluginState.LOADED:
                 continue
-            if not self._requirementsMet(plugin, PluginState.STARTED):
+            if self._requirementsMet(plugin, PluginState.STARTED):
+                await self._start(plugin)
+            elif plugin.status.state is PluginState.FAILED:
                 await self._undo(plugin)
-                continue
-            began = self._reactor.seconds()
-            plugin._needsStop = True
-            outcome = await self._call(_hook(plugin).start, deadline=True)
-            if isinstance(outcome, _Failed):
-                self._failCall(plugin, "start", outcome.failure)
-                await self._undo(plugin)
-                continue
-            plugin.status.startSeconds = self._reactor.seconds() - began
-            plugin.status.state = PluginState.STARTED
-            self._statusChanged()
-            logger.info("%s: started in %.1f ms", name, plugin.status.startSeconds * 1000)
 
     async def _stopAll(self) -> None:
         for name in reversed(self._order):
@@ -261,11 +332,22 @@ class PluginLoader:
             logger.info("%s: skipped, %s", plugin.name, reason)
 
     def _requirementsMet(self, plugin: LoadedPlugin, needed: PluginState) -> bool:
-        """Fail ``plugin`` unless every plugin it requires has reached ``needed``."""
+        """Whether every plugin ``plugin`` requires has reached ``needed`` (loaded/started).
+
+        A requirement still on its way (pending, retrying, or loaded and not yet started)
+        makes ``plugin`` wait, with a reason naming it; any other state fails ``plugin``.
+        """
         for dep in plugin.requiresPlugins:
             depState = self._plugins[dep].status.state
-            if depState is needed:
+            if depState in _REACHED[needed]:
                 continue
+            if depState in _ON_THE_WAY[needed]:
+                reason = f"waiting for {dep}, which is {depState.value}"
+                if plugin.status.reason != reason:
+                    plugin.status.reason = reason
+                    self._statusChanged()
+                    logger.info("%s: %s", plugin.name, reason)
+                return False
             if depState is PluginState.SKIPPED:
                 reason = f"requires {dep}, which does not run on the {self.spec.key} service"
             else:
@@ -307,13 +389,128 @@ class PluginLoader:
         plugin._needsUnload = True
         outcome = await self._call(_hook(plugin).load, deadline=True)
         if isinstance(outcome, _Failed):
+            if outcome.failure.check(PluginNotReadyError):
+                await self._undo(plugin)
+                # Unloaded: no API is offered from it; the retry builds both again.
+                plugin.entryHook = None
+                plugin.platform = None
+                await self._retryLater(plugin, "load", outcome.failure)
+                return
             self._failCall(plugin, "load", outcome.failure)
             await self._undo(plugin)
             return
         plugin.status.loadSeconds = self._reactor.seconds() - began
+        _clearRetry(plugin)
         plugin.status.state = PluginState.LOADED
         self._statusChanged()
         logger.info("%s: loaded in %.1f ms", plugin.name, plugin.status.loadSeconds * 1000)
+
+    async def _start(self, plugin: LoadedPlugin) -> None:
+        """Call ``start()`` of a loaded plugin whose requirements have started."""
+        began = self._reactor.seconds()
+        plugin._needsStop = True
+        outcome = await self._call(_hook(plugin).start, deadline=True)
+        if isinstance(outcome, _Failed):
+            if outcome.failure.check(PluginNotReadyError):
+                # start() was entered: stop() undoes what it did; the plugin stays loaded.
+                plugin._needsStop = False
+                stopped = await self._call(_hook(plugin).stop, deadline=True)
+                if isinstance(stopped, _Failed):
+                    self._failCall(plugin, "stop after a not-ready start", stopped.failure)
+                    await self._undo(plugin)
+                    return
+                await self._retryLater(plugin, "start", outcome.failure)
+                return
+            self._failCall(plugin, "start", outcome.failure)
+            await self._undo(plugin)
+            return
+        plugin.status.startSeconds = self._reactor.seconds() - began
+        _clearRetry(plugin)
+        plugin.status.state = PluginState.STARTED
+        self._statusChanged()
+        logger.info("%s: started in %.1f ms", plugin.name, plugin.status.startSeconds * 1000)
+
+    # -- retrying -----------------------------------------------------------------------
+
+    def retryDelay(self, attempt: int) -> float:
+        """Seconds before retry number ``attempt`` (1 for the first): capped doubling."""
+        return min(self.retryInitialSeconds * 2 ** (attempt - 1), self.retryMaxSeconds)
+
+    async def _retryLater(self, plugin: LoadedPlugin, step: str, failure: Failure) -> None:
+        """``step`` of ``plugin`` raised PluginNotReadyError: schedule it again, or give up.
+
+        Gives up (``FAILED``) once ``retryMaxAttempts`` retries were not ready either; while
+        the service stops, marks the plugin ``STOPPED`` instead of scheduling.
+        """
+        message = failure.getErrorMessage()
+        status = plugin.status
+        attempt = (status.attempt or 0) + 1
+        if self._stopping:
+            _clearRetry(plugin)
+            status.state = PluginState.STOPPED
+            status.reason = f"{step} was not ready when the service stopped: {message}"
+            self._statusChanged()
+            logger.info("%s: %s", plugin.name, status.reason)
+            return
+        if self.retryMaxAttempts is not None and attempt > self.retryMaxAttempts:
+            retries = attempt - 1
+            reason = f"{step} still not ready after {retries} retries, giving up: {message}"
+            self._fail(plugin, reason, failure=failure)
+            if plugin._needsUnload:  # a not-ready start(); a not-ready load() is undone
+                await self._undo(plugin)
+            return
+        delay = self.retryDelay(attempt)
+        plugin._retryStep = step
+        plugin._retryMessage = message
+        status.state = PluginState.RETRYING
+        status.attempt = attempt
+        status.nextRetryAt = self._reactor.seconds() + delay
+        status.reason = f"retrying in {delay:g} s (attempt {attempt}): {message}"
+        status.traceback = None
+        self._retryCalls[plugin.name] = self._reactor.callLater(delay, self._retryNow, plugin)
+        self._statusChanged()
+        logger.warning("%s: %s not ready, %s", plugin.name, step, status.reason)
+
+    def _retryNow(self, plugin: LoadedPlugin) -> Deferred[None]:
+        """The delay of ``plugin``'s retry passed: run the retry under the lock."""
+        self._retryCalls.pop(plugin.name, None)
+        d = Deferred.fromCoroutine(self._exclusive(partial(self._retry, plugin)))
+
+        def logUnexpected(failure: Failure) -> None:
+            logger.error("%s: retry went wrong\n%s", plugin.name, failure.getTraceback())
+
+        d.addErrback(logUnexpected)
+        return d
+
+    async def _retry(self, plugin: LoadedPlugin) -> None:
+        """Run the step that was not ready again, then let waiting plugins catch up."""
+        if self._stopping or plugin.status.state is not PluginState.RETRYING:
+            return
+        logger.info(
+            "%s: retrying %s (attempt %s)", plugin.name, plugin._retryStep, plugin.status.attempt
+        )
+        if plugin._retryStep == "load":
+            await self._load(plugin)
+        else:
+            await self._start(plugin)
+        await self._advance()
+
+    def _cancelRetries(self) -> None:
+        """Cancel every pending retry; the plugins waiting for one become ``STOPPED``."""
+        while self._retryCalls:
+            name, call = self._retryCalls.popitem()
+            if call.active():
+                call.cancel()
+            plugin = self._plugins[name]
+            status = plugin.status
+            attempt = status.attempt
+            _clearRetry(plugin)
+            status.state = PluginState.STOPPED
+            status.reason = (
+                f"stopped before retry {attempt} of {plugin._retryStep}: {plugin._retryMessage}"
+            )
+            self._statusChanged()
+            logger.info("%s: pending retry cancelled, the service is stopping", name)
 
     async def _undo(self, plugin: LoadedPlugin) -> None:
         """Best-effort cleanup of a plugin that failed: stop, unload, release, afterUnload."""
@@ -389,6 +586,7 @@ class PluginLoader:
         error: Exception | None = None,
     ) -> None:
         """Record and log (once) that ``plugin`` failed, with its traceback when known."""
+        _clearRetry(plugin)
         plugin.status.state = PluginState.FAILED
         plugin.status.reason = reason
         plugin.status.traceback = failure.getTraceback() if failure is not None else None
@@ -415,6 +613,13 @@ class PluginLoader:
         status.traceback = trace if not status.traceback else f"{status.traceback}\n{trace}"
         self._statusChanged()
         logger.error("%s: %s\n%s", plugin.name, reason, trace)
+
+
+def _clearRetry(plugin: LoadedPlugin) -> None:
+    """Forget the retry bookkeeping of ``plugin`` (it left ``RETRYING``); clears ``reason``."""
+    plugin.status.attempt = None
+    plugin.status.nextRetryAt = None
+    plugin.status.reason = None
 
 
 def _hook(plugin: LoadedPlugin) -> PluginCommonEntryHookABC:

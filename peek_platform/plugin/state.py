@@ -23,6 +23,9 @@ class PluginState(enum.Enum):
     UNLOADED = "unloaded"
     #: Refused or broken; ``reason`` (and usually ``traceback``) say why.
     FAILED = "failed"
+    #: ``load()`` or ``start()`` raised ``PluginNotReadyError``; that step runs again at
+    #: ``nextRetryAt``. ``reason`` reads "retrying in N s (attempt K): why", ``attempt`` is K.
+    RETRYING = "retrying"
 
 
 @dataclass
@@ -36,3 +39,8 @@ class PluginStatus:
     traceback: str | None = None
     loadSeconds: float | None = None
     startSeconds: float | None = None
+    #: While ``RETRYING``: which retry comes next (1 for the first), else None.
+    attempt: int | None = None
+    #: While ``RETRYING``: when the next attempt runs, in reactor seconds (the epoch on a
+    #: real reactor), else None.
+    nextRetryAt: float | None = None

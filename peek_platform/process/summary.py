@@ -8,7 +8,7 @@ from peek_platform.plugin.state import PluginState, PluginStatus
 
 
 def pluginSummaryLine(serviceName: str, statuses: Iterable[PluginStatus]) -> str:
-    """Say how many plugins started, failed and were skipped, naming each failure and why."""
+    """Say how many plugins started, failed, were skipped and are retrying, and name why."""
     statuses = list(statuses)
 
     def inState(state: PluginState) -> list[PluginStatus]:
@@ -19,6 +19,11 @@ def pluginSummaryLine(serviceName: str, statuses: Iterable[PluginStatus]) -> str
         f"{serviceName} started: {len(inState(PluginState.STARTED))} plugins started, "
         f"{len(failed)} failed, {len(inState(PluginState.SKIPPED))} skipped"
     )
+    retrying = inState(PluginState.RETRYING)
+    if retrying:
+        line += f", {len(retrying)} retrying"
     if failed:
         line += "; failed: " + "; ".join(f"{s.name} ({s.reason})" for s in failed)
+    if retrying:
+        line += "; retrying: " + "; ".join(f"{s.name} ({s.reason})" for s in retrying)
     return line

@@ -20,7 +20,7 @@ from vortex.VortexFactory import NoVortexException, VortexFactory
 #: One health check: ``(name, check)``; ``check()`` returns a reason when unhealthy, else None.
 HealthCheck = tuple[str, Callable[[], str | None]]
 
-_STARTING_STATES = frozenset({PluginState.PENDING, PluginState.LOADED})
+_STARTING_STATES = frozenset({PluginState.PENDING, PluginState.LOADED, PluginState.RETRYING})
 _STOPPING_STATES = frozenset({PluginState.STOPPED, PluginState.UNLOADED})
 
 
