@@ -279,8 +279,9 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 path=site.subscriptionsPerDeviceLinkKey,
                 type=int,
                 default=1000,
-                description=f"Live observable subscriptions one vortex link (browser tab) may "
-                f"hold on {site.description}; one more closes the link (close code 4009).",
+                description=f"Observable selectors one vortex link (browser tab) may hold on "
+                f"{site.description}: live subscriptions plus those left or polled in the last "
+                "30 s; one more closes the link (close code 4009).",
                 services=services,
                 minimum=1,
             ),
@@ -288,8 +289,8 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 path=site.actionsPerDeviceLinkKey,
                 type=int,
                 default=200,
-                description=f"Tuple actions one vortex link may push to {site.description} in "
-                "a second; one more closes the link (close code 4009).",
+                description=f"Tuple actions and RPC calls one vortex link may send to "
+                f"{site.description} in a second; one more closes the link (close code 4009).",
                 services=services,
                 minimum=1,
             ),

@@ -14,13 +14,20 @@ from twisted.internet.interfaces import IReactorTime
 
 #: ``key`` prefix of observable requests (``op`` ``subscribe``/``unsubscribe``/``poll``).
 OBSERVABLE_KEY_PREFIX = "vortex.observable:"
-#: ``key`` prefix of tuple action pushes.
+#: ``key`` prefixes of requests counted as actions: tuple action pushes and RPC calls.
 ACTION_KEY_PREFIX = "vortex.action:"
+RPC_CALL_KEY_PREFIX = "vortex.rpc.call:"
 
 #: Names of the three limits in refusal reasons, as the app sites' config keys end.
 SUBSCRIPTIONS_LIMIT_NAME = "subscriptionsPerDeviceLink"
 ACTIONS_LIMIT_NAME = "actionsPerDeviceLinkPerSecond"
 BYTES_LIMIT_NAME = "bytesPerDeviceLinkPerSecond"
+
+#: How long a selector a link stopped observing (unsubscribed, or only polled) still counts
+#: against its subscriptions: a field proxy keeps the upstream subscription that long
+#: (``TupleDataObservableProxyHandler``'s idle time), so churning subscriptions or polling
+#: new selectors cannot make logic hold or serve more than the limit.
+RELEASED_HOLD_SECONDS = 30.0
 
 #: Longest device-chosen text (observable key, subId) quoted in a reason, so a hostile
 #: device cannot blow up the log line.
@@ -42,9 +49,10 @@ class DeviceQuotaLimits:
       always breaks it, so raise it if devices send bigger ones.
     """
 
-    #: Live observable subscriptions (distinct ``key`` and ``subId``) the link may hold.
+    #: Observable selectors the link may hold: live subscriptions (distinct ``key`` and
+    #: ``subId``) plus selectors unsubscribed or polled in the last 30 s.
     subscriptionsPerLink: int = 1000
-    #: Tuple action pushes the link may send in one second.
+    #: Tuple action pushes and RPC calls the link may send in one second.
     actionsPerSecond: int = 200
     #: Message bytes the link may send in one second.
     bytesPerSecond: int = 4 * 1024 * 1024
@@ -71,7 +79,15 @@ class DeviceLinkQuota:
     arrives in (a counter reset when the second changes: no per-message history to keep).
     """
 
-    __slots__ = ("_actions", "_bytes", "_limits", "_second", "_seconds", "_subscriptions")
+    __slots__ = (
+        "_actions",
+        "_bytes",
+        "_limits",
+        "_released",
+        "_second",
+        "_seconds",
+        "_subscriptions",
+    )
 
     def __init__(self, limits: DeviceQuotaLimits, clock: IReactorTime) -> None:
         self._limits = limits
@@ -79,7 +95,10 @@ class DeviceLinkQuota:
         self._second: int | None = None
         self._actions = 0
         self._bytes = 0
-        self._subscriptions: set[tuple[str, str]] = set()
+        #: Live subscriptions: (key, subId) → (key, selector text).
+        self._subscriptions: dict[tuple[str, str], tuple[str, str]] = {}
+        #: Selectors no longer subscribed (or only polled) → when; they count for a while.
+        self._released: dict[tuple[str, str], float] = {}
 
     def admit(self, filt: dict, size: int) -> str | None:
         """Count a message of ``size`` bytes with header ``filt``; None when it is within the
@@ -101,7 +120,7 @@ class DeviceLinkQuota:
         key = filt.get("key")
         if type(key) is not str:
             return None
-        if key.startswith(ACTION_KEY_PREFIX):
+        if key.startswith(ACTION_KEY_PREFIX) or key.startswith(RPC_CALL_KEY_PREFIX):
             self._actions += 1
             if self._actions > limits.actionsPerSecond:
                 return self._refusal(
@@ -114,31 +133,61 @@ class DeviceLinkQuota:
         return None
 
     def _observe(self, key: str, filt: dict) -> str | None:
-        """Track a subscribe or unsubscribe; refuse a new subscription past the limit."""
+        """Track a subscribe, unsubscribe or poll; refuse one that would make the link hold
+        more selectors than its limit."""
         subId = filt.get("subId")
         if type(subId) is not str:  # the handler answers bad-request and subscribes nothing
             return None
         op = filt.get("op")
         entry = (key, subId)
+        selector = (key, _selectorText(filt.get("tupleSelector")))
         if op == "subscribe":
-            if entry in self._subscriptions:
+            current = self._subscriptions.get(entry)
+            if current == selector:
                 return None
-            limit = self._limits.subscriptionsPerLink
-            if len(self._subscriptions) >= limit:
-                return self._refusal(
-                    SUBSCRIPTIONS_LIMIT_NAME,
-                    limit,
-                    f"subscribe {_quote(subId)} to {_quote(key)} would be live subscription "
-                    f"{limit + 1}",
-                )
-            self._subscriptions.add(entry)
+            if current is None and self._atLimit():
+                return self._tooMany(f"subscribe {_quote(subId)} to {_quote(key)}")
+            if current is not None:
+                self._released[current] = self._seconds()
+            self._released.pop(selector, None)
+            self._subscriptions[entry] = selector
         elif op == "unsubscribe":
-            self._subscriptions.discard(entry)
+            released = self._subscriptions.pop(entry, None)
+            if released is not None:
+                self._released[released] = self._seconds()
+        elif op == "poll":
+            if selector not in self._released and self._atLimit():
+                return self._tooMany(f"poll {_quote(subId)} of {_quote(key)}")
+            self._released[selector] = self._seconds()
         return None
+
+    def _atLimit(self) -> bool:
+        """True when one more selector would pass the limit (expired holds dropped first)."""
+        limit = self._limits.subscriptionsPerLink
+        if len(self._subscriptions) + len(self._released) < limit:
+            return False
+        cutoff = self._seconds() - RELEASED_HOLD_SECONDS
+        for selector in [s for s, when in self._released.items() if when <= cutoff]:
+            del self._released[selector]
+        return len(self._subscriptions) + len(self._released) >= limit
+
+    def _tooMany(self, what: str) -> str:
+        limit = self._limits.subscriptionsPerLink
+        return self._refusal(
+            SUBSCRIPTIONS_LIMIT_NAME,
+            limit,
+            f"{what}: selector {limit + 1} (live, or left/polled in {RELEASED_HOLD_SECONDS:g} s)",
+        )
 
     def _refusal(self, name: str, limit: int, what: str) -> str:
         """The reason for breaking limit ``name``: its key, configured value and what happened."""
         return f"{self._limits.keyPrefix}{name} ({limit}) exceeded: {what}"
+
+
+def _selectorText(value: object) -> str:
+    """A request's tuple selector as comparable text (its JSON form when it has one)."""
+    toJson = getattr(value, "toJsonStr", None)
+    return toJson() if callable(toJson) else repr(value)
 
 
 def _quote(text: str) -> str:

@@ -295,3 +295,43 @@ def test_repeated_wire_identities_are_reused_and_bad_ones_still_refused():
         RequestIdentity.fromWire({**wire, "extra": 1})
     with pytest.raises(VortexDecodeError, match=r"permissions"):
         RequestIdentity.fromWire({**wire, "permissions": [EDIT, 7]})
+
+
+def test_user_fields_in_an_action_payload_do_not_change_who_it_is(deployment):
+    """A device that writes another user into its action's payload is still its own user
+    to logic: bob is refused, naming bob, whatever the payload claims."""
+    device = deployment.device("liar", BOB)
+    client = TupleActionPushClient(FIELD, PROCESSOR, vortexFactory=device)
+    claim = {"userId": "local:root", "userName": "root", "permissions": [EDIT]}
+    with pytest.raises(TupleActionError) as raised:
+        settle(client.pushAction(TupleGenericAction(key="touch", data=claim)))
+    assert raised.value.code == ERROR_FORBIDDEN and "'bob'" in raised.value.remoteMessage
+    assert deployment.recorder.seen == []
+
+
+def test_processor_level_permissions_guard_every_delegate(vortexes):
+    """requiredPermissions given to the processor itself guard its default delegate and
+    add to a delegate's own."""
+    logic = vortexes.server(LOGIC)
+    recorder = Recorder()
+    processor = TupleActionProcessor(
+        "tests.identity.guarded",
+        defaultDelegate=recorder,
+        requiredPermissions="tests_plugin.use",
+        vortexFactory=logic,
+    )
+    processor.setDelegate("tests.identity.Other", recorder, requiredPermissions=EDIT)
+    responses: list = []
+    agent = vortexes.client("peek-agent-service", LOGIC)
+    PayloadEndpoint(
+        {"key": RESPONSE_KEY_PREFIX + "tests.identity.guarded"},
+        lambda envelope, **_: responses.append(envelope.result),
+        payloadIO=agent.payloadIO,
+    )
+    user = RequestIdentity("local:u", "u", None, "field", frozenset({EDIT}))
+    filt = {"key": ACTION_KEY_PREFIX + "tests.identity.guarded", "msgId": "m1"}
+    agent.sendVortexMsg(makeMsg(filt, [TupleGenericAction(key="k", data={})], user), LOGIC)
+    spinUntil(lambda: responses)
+    assert responses[0]["error"] == ERROR_FORBIDDEN
+    assert "'tests_plugin.use'" in responses[0]["message"]
+    assert recorder.seen == []

@@ -10,6 +10,7 @@ from twisted.internet import defer
 from vortex.handler.MessageUtil import decodeTuples, isErrorResult, makeMsg
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
+from vortex.RequestIdentity import currentIdentity
 from vortex.VortexFactory import VortexFactory
 
 #: The handler filt of the tests: the manual's admin key plus the plugin's filt.
@@ -41,8 +42,11 @@ class CrudClient:
         )
 
     def send(self, filt: dict, tuples: list | None = None) -> None:
-        """Send one raw request message with exactly this filt."""
-        self._factory.sendVortexMsg(makeMsg(filt, tuples or []), destVortexName=self._dest)
+        """Send one raw request message with exactly this filt (for the current identity,
+        as a proxy forwarding a device's request would)."""
+        self._factory.sendVortexMsg(
+            makeMsg(filt, tuples or [], currentIdentity()), destVortexName=self._dest
+        )
 
     def call(self, op: str, tuples: list | None = None, **extraFilt: Any) -> CrudResponse:
         """Send op with a fresh msgId and return its response (spinning the reactor)."""

@@ -12,13 +12,19 @@ from ormcrudmodels import Setting, StringIntTuple
 from sqlalchemy.orm import Session
 
 from peek_plugin_base.storage.DbConnection import ReactorThreadDbError
-from vortex.handler.MessageUtil import ERROR_BAD_REQUEST, ERROR_EXCEPTION, ERROR_REFUSED
+from vortex.handler.MessageUtil import (
+    ERROR_BAD_REQUEST,
+    ERROR_EXCEPTION,
+    ERROR_FORBIDDEN,
+    ERROR_REFUSED,
+)
 from vortex.handler.TupleDataObservableHandler import (
     TupleDataObservableHandler,
     TuplesProviderABC,
 )
 from vortex.handler.TupleDataObserverClient import TupleDataObserverClient
 from vortex.Payload import Payload
+from vortex.RequestIdentity import RequestIdentity, currentIdentity, runAs
 from vortex.sqla_orm.OrmCrudHandler import OrmCrudHandler, OrmCrudHandlerExtension
 from vortex.TupleSelector import TupleSelector
 
@@ -240,6 +246,33 @@ def test_requests_from_another_vortex_are_refused(db, logicAgent, crudClient, ro
     assert response.error["error"] == ERROR_REFUSED
     assert AGENT in response.error["message"]
     assert rows(db, "StringIntTuple") == []
+
+
+def test_a_user_without_the_required_permission_is_refused_and_nothing_is_written(
+    db, logicAgent, crudClient, rows
+):
+    """requiredPermissions: a user's save without the permission gets one forbidden error
+    naming it and writes nothing; with it the save runs, and its hooks see the user; a
+    service's own request is not checked."""
+    seen: list = []
+
+    class WhoSaves(OrmCrudHandlerExtension):
+        def beforeCreate(self, tuple_, tuples, session, payloadFilt):
+            seen.append(currentIdentity())
+
+    handler = makeHandler(db, logicAgent[0], requiredPermissions="tests.edit")
+    handler.addExtension(StringIntTuple, WhoSaves())
+    bob = RequestIdentity("local:bob", "bob", None, "field", frozenset())
+    ann = RequestIdentity("local:ann", "ann", None, "field", frozenset({"tests.edit"}))
+    refused = runAs(bob, crudClient.call, "save", [StringIntTuple(string1="b", int1=1)])
+    assert refused.error["error"] == ERROR_FORBIDDEN
+    assert "'tests.edit'" in refused.error["message"]
+    assert rows(db, "StringIntTuple") == []
+    saved = runAs(ann, crudClient.call, "save", [StringIntTuple(string1="a", int1=2)])
+    assert saved.error is None and seen == [ann]
+    assert crudClient.call("save", [StringIntTuple(string1="s", int1=3)]).error is None
+    assert seen == [ann, None]
+    assert sorted(r[1] for r in rows(db, "StringIntTuple")) == ["a", "s"]
 
 
 def test_client_in_the_handlers_process_gets_exactly_one_response(db, logicAgent):

@@ -6,6 +6,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from vortex.transport import DeviceLinkQuota, DeviceQuotaLimits
+from vortex.TupleSelector import TupleSelector
 
 
 def quota(clock: Clock, **limits) -> DeviceLinkQuota:
@@ -14,8 +15,18 @@ def quota(clock: Clock, **limits) -> DeviceLinkQuota:
     return DeviceLinkQuota(DeviceQuotaLimits(**(values | limits)), clock)
 
 
-def subscribe(subId: str, key: str = "vortex.observable:obs") -> dict:
-    return {"key": key, "op": "subscribe", "subId": subId, "plugin": "p"}
+def subscribe(subId: str, key: str = "vortex.observable:obs", selector: str = "s") -> dict:
+    return {
+        "key": key,
+        "op": "subscribe",
+        "subId": subId,
+        "plugin": "p",
+        "tupleSelector": TupleSelector(selector, {}),
+    }
+
+
+def poll(subId: str, selector: str, key: str = "vortex.observable:obs") -> dict:
+    return {"key": key, "op": "poll", "subId": subId, "tupleSelector": TupleSelector(selector, {})}
 
 
 def unsubscribe(subId: str, key: str = "vortex.observable:obs") -> dict:
@@ -40,8 +51,8 @@ def test_a_subscription_past_the_limit_is_refused_naming_limit_and_subscription(
     assert q.admit(subscribe("s1"), 10) is None
     assert q.admit(subscribe("s2"), 10) is None
     assert q.admit(subscribe("s3"), 10) == (
-        "subscriptionsPerDeviceLink (2) exceeded: subscribe 's3' to 'vortex.observable:obs' "
-        "would be live subscription 3"
+        "subscriptionsPerDeviceLink (2) exceeded: subscribe 's3' to 'vortex.observable:obs': "
+        "selector 3 (live, or left/polled in 30 s)"
     )
 
 
@@ -53,14 +64,50 @@ def test_subscriptions_do_not_expire_with_the_second(clock):
     assert q.admit(subscribe("s2"), 10) is not None
 
 
-def test_unsubscribe_frees_a_slot(clock):
-    """After unsubscribing its only subscription a link at its limit may subscribe again,
-    once: the limit still holds for the next one."""
+def test_unsubscribe_frees_a_slot_only_after_the_proxys_hold(clock):
+    """An unsubscribed selector still counts for 30 s (the field proxy keeps its upstream
+    subscription that long), then its slot is free, once: the limit holds for the next."""
     q = quota(clock, subscriptionsPerLink=1)
-    assert q.admit(subscribe("s1"), 10) is None
+    assert q.admit(subscribe("s1", selector="a"), 10) is None
     assert q.admit(unsubscribe("s1"), 10) is None
-    assert q.admit(subscribe("s2"), 10) is None
-    assert q.admit(subscribe("s3"), 10) is not None
+    assert q.admit(subscribe("s2", selector="b"), 10) is not None
+    clock.advance(30)
+    assert q.admit(subscribe("s2", selector="b"), 10) is None
+    assert q.admit(subscribe("s3", selector="c"), 10) is not None
+
+
+def test_subscribe_unsubscribe_churn_cannot_pass_the_limit(clock):
+    """Subscribing and unsubscribing new selectors in a loop is refused at the limit (each
+    would leave an upstream subscription behind on the proxy)."""
+    q = quota(clock, subscriptionsPerLink=3)
+    refused = None
+    for n in range(10):
+        refused = q.admit(subscribe(f"s{n}", selector=f"sel{n}"), 10)
+        if refused is not None:
+            break
+        assert q.admit(unsubscribe(f"s{n}"), 10) is None
+    assert n == 3 and refused is not None
+
+
+def test_polls_of_new_selectors_count_and_repeat_polls_do_not(clock):
+    """Each poll of a new selector takes a slot for 30 s (it reaches logic); polling the
+    same selector again, or one the link subscribes to, takes none."""
+    q = quota(clock, subscriptionsPerLink=2)
+    assert q.admit(poll("p1", selector="a"), 10) is None
+    for _ in range(5):
+        assert q.admit(poll("p2", selector="a"), 10) is None
+    assert q.admit(subscribe("s1", selector="b"), 10) is None
+    assert q.admit(poll("p3", selector="c"), 10) is not None
+    clock.advance(30)
+    assert q.admit(poll("p3", selector="c"), 10) is None
+
+
+def test_resubscribing_a_subId_to_another_selector_keeps_the_old_one_counted(clock):
+    """Moving one subId across selectors leaves each former selector counted for 30 s."""
+    q = quota(clock, subscriptionsPerLink=2)
+    assert q.admit(subscribe("s1", selector="a"), 10) is None
+    assert q.admit(subscribe("s1", selector="b"), 10) is None
+    assert q.admit(subscribe("s2", selector="c"), 10) is not None
 
 
 def test_unsubscribe_frees_only_the_same_key_and_subId(clock):
@@ -93,6 +140,16 @@ def test_actions_past_the_limit_in_one_second_are_refused(clock):
         "actionsPerDeviceLinkPerSecond (3) exceeded: action 4 within one second pushed to "
         "'vortex.action:proc'"
     )
+
+
+def test_rpc_calls_count_as_actions(clock):
+    """A device's RPC calls share the actions-per-second limit with its action pushes."""
+    q = quota(clock, actionsPerSecond=2)
+    call = {"key": "vortex.rpc.call:peek_plugin_x.api.add", "msgId": "m"}
+    assert q.admit(call, 10) is None
+    assert q.admit(ACTION, 10) is None
+    reason = q.admit(call, 10)
+    assert reason is not None and "actionsPerDeviceLinkPerSecond (2)" in reason
 
 
 def test_the_action_window_is_the_whole_second(clock):
@@ -152,17 +209,17 @@ def test_every_message_counts_towards_bytes(clock):
     [
         {"key": "vortex.action.response:proc", "msgId": "m"},
         {"key": "vortex.observable.data:obs", "op": "subscribe", "subId": "d"},
-        {"key": "vortex.observable:obs", "op": "poll", "subId": "p"},
         {"key": "vortex.observable:obs", "op": "subscribe"},
         {"key": "vortex.observable:obs", "op": "subscribe", "subId": ["unhashable"]},
         {"key": "vortex.observable:obs", "op": "subscribe", "subId": 7},
         {"key": "peek_plugin_x.rpc.call", "op": "subscribe", "subId": "r"},
+        {"key": "vortex.rpc.response:peek_plugin_x.add", "msgId": "m"},
         {"key": 42, "op": "subscribe", "subId": "n"},
         {"op": "subscribe", "subId": "none"},
     ],
 )
 def test_other_messages_count_towards_no_subscription_or_action(clock, filt):
-    """Messages that are no action push and no subscribe (by key prefix, op and a string
+    """Messages that are no action push, subscribe or poll (by key prefix, op and a string
     subId) use up neither limit: afterwards one action and one subscription still pass."""
     q = quota(clock, subscriptionsPerLink=1, actionsPerSecond=1)
     for n in range(5):
@@ -180,7 +237,7 @@ def test_reasons_name_the_config_key_and_quote_long_device_text_short(clock):
     reason = q.admit(subscribe("s2", key=longKey), 10)
     assert reason is not None
     assert reason.startswith("httpServer.field.subscriptionsPerDeviceLink (1) exceeded")
-    assert repr(longKey[:80]) + "..." in reason and len(reason) < 200
+    assert repr(longKey[:80]) + "..." in reason and len(reason) < 220
 
 
 def test_defaults_are_the_documented_ones():
