@@ -97,7 +97,15 @@ DESCRIPTIONS = {
     "w2 service": "field -> logic add(a, b), service link (W2's workload)",
 }
 #: The comparisons given a verdict: (label, identity-free-ish baseline, with identity).
-COMPARISONS = (("action", "action anon", "action user"), ("rpc", "rpc anon", "rpc user"))
+#: (label, baseline, with identity): a logged-in user against an anonymous device (the
+#: checks and the user's identity), and against no identity at all (everything identity
+#: added to a device's request, header included).
+COMPARISONS = (
+    ("action", "action anon", "action user"),
+    ("rpc", "rpc anon", "rpc user"),
+    ("action vs none", "action none", "action user"),
+    ("rpc vs none", "rpc none", "rpc user"),
+)
 #: Identity's cost that issue 10 accepts, as a fraction of the anonymous rate.
 COST_LIMIT = 0.10
 

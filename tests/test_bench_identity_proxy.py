@@ -22,7 +22,11 @@ ROWS = (
     "rpc user",
     "w2 service",
 )
-VERDICTS = ("action sequential", "action in flight", "rpc sequential", "rpc in flight")
+VERDICTS = tuple(
+    f"{label} {phase}"
+    for label in ("action", "rpc", "action vs none", "rpc vs none")
+    for phase in ("sequential", "in flight")
+)
 #: A table row: name, seq calls/s, p50 ms, CPU us, in-flight calls/s, CPU us, errors, path.
 ROW = r"^{name} +(\d+) +\d+\.\d+ +\d+ +(\d+) +\d+ +(\d+)  \S"
 
