@@ -289,10 +289,10 @@ def encodeEnvelopeWire(
         "result": result,
         "date": wireDateValue,
     }
-    if identity is not None:
-        fields["identity"] = identity.toWire()
     try:
         header = _orjsonDumps(fields, option=_DUMPS_OPTIONS)
+        if identity is not None:  # spliced: its JSON is made once per identity
+            header = header[:-1] + b',"identity":' + identity.wireJson() + b"}"
     except orjson.JSONEncodeError as e:
         raise VortexEncodeError(f"JSON encoding failed: {e}", "header") from None
     if encodedPayload is None:
