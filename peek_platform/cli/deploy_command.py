@@ -10,19 +10,18 @@ others link to. See ``docs/admin/deploying.rst``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import pwd
 import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from peek_platform import __version__
 from peek_platform.cli.base import EXIT_OK, CommandFailed, UsageError, setHandler
+from peek_platform.config.config_file import writeTextAtomically
 from peek_platform.exit_codes import EXIT_CONFIG_ERROR
 from peek_platform.services import ALL_SERVICES, HOME_ROOT_ENV, LOGIC, ServiceSpec, homeRoot
 
@@ -252,22 +251,6 @@ def deployFiles(
     return files
 
 
-def _writeAtomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it (mode 0644)."""
-    fd, tmpName = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmpFile:
-            tmpFile.write(text)
-            tmpFile.flush()
-            os.fsync(tmpFile.fileno())
-        os.chmod(tmpName, 0o644)
-        os.replace(tmpName, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmpName)
-        raise
-
-
 def _defaultHomeRoot(user: str | None) -> Path:
     if os.environ.get(HOME_ROOT_ENV) or user is None:
         return homeRoot()
@@ -321,7 +304,7 @@ def writeSystemdUnits(args: argparse.Namespace) -> int:
             if file.name in unchanged:
                 print(f"unchanged {path}")
                 continue
-            _writeAtomically(path, file.text)
+            writeTextAtomically(path, file.text, mode=0o644)
             print(f"wrote {path}")
     except OSError as e:
         raise CommandFailed(f"cannot write to {out}: {e}") from e

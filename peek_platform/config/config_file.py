@@ -67,16 +67,28 @@ def writeConfigFile(path: Path, data: dict) -> None:
     secrets). On failure the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    text = json.dumps(data, indent=4, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
+    writeTextAtomically(path, json.dumps(data, indent=4, ensure_ascii=False) + "\n")
+
+
+def writeTextAtomically(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` (whose directory exists) through a fsynced temporary file
+    renamed over it: readers see the old file or the new one, never a partial write.
+
+    ``mode`` sets the permission bits; without it an existing file's are kept and a new
+    file is private to the owner. On failure ``path`` is untouched.
+    """
     fd, tmpName = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as tmpFile:
             tmpFile.write(text)
             tmpFile.flush()
             os.fsync(tmpFile.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmpName, stat.S_IMODE(path.stat().st_mode))
+        if mode is not None:
+            os.chmod(tmpName, mode)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(tmpName, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmpName, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
