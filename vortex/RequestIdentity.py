@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from inspect import iscoroutine
 from typing import Any
 
@@ -50,8 +51,6 @@ class RequestIdentity:
     deviceId: str | None
     site: str | None
     permissions: frozenset[str]
-    _wire: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _wireJson: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def isAnonymous(self) -> bool:
@@ -66,24 +65,27 @@ class RequestIdentity:
         """The same user with no device (shared observable subscriptions name only users)."""
         return self if self.deviceId is None else replace(self, deviceId=None)
 
+    @cached_property
+    def _wire(self) -> dict:
+        return {
+            "userId": self.userId,
+            "userName": self.userName,
+            "deviceId": self.deviceId,
+            "site": self.site,
+            "permissions": sorted(self.permissions),
+        }
+
+    @cached_property
+    def _wireJson(self) -> bytes:
+        return orjson.dumps(self._wire)
+
     def toWire(self) -> dict:
         """The header's ``identity`` object (built once per identity)."""
-        wire = self._wire
-        if not wire:
-            wire.update(
-                userId=self.userId,
-                userName=self.userName,
-                deviceId=self.deviceId,
-                site=self.site,
-                permissions=sorted(self.permissions),
-            )
-        return wire
+        return self._wire
 
     def wireJson(self) -> bytes:
         """:meth:`toWire` as JSON (made once per identity), for messages spliced from parts."""
-        if not self._wireJson:
-            self._wireJson.append(orjson.dumps(self.toWire()))
-        return self._wireJson[0]
+        return self._wireJson
 
     @classmethod
     def fromWire(cls, value: Any, root: str = "header.identity") -> RequestIdentity:
