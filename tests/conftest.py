@@ -1,7 +1,12 @@
 """Fixtures shared by the whole suite: the shipped pytest plugin and a leak check."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
+from peek_plugin_base.storage.DbConnection import DbConnection
 from vortex.VortexFactory import NoVortexException, VortexFactory
 
 pytest_plugins = ["peek_platform.testing.pytest_plugin"]
@@ -16,3 +21,17 @@ def noDefaultVortexLeaks():
     except NoVortexException:
         return
     pytest.fail(f"the test left {leaked.vortexName!r} as the default vortex factory")
+
+
+@pytest.fixture
+def sqlitePlatformDb(tmp_path: Path) -> Iterator[DbConnection]:
+    """A fresh SQLite platform schema, migrated; disposed after the test."""
+    db = DbConnection(
+        f"sqlite:///{tmp_path / 'peek.sqlite'}",
+        platformMetadata,
+        str(PLATFORM_ALEMBIC_DIR),
+        enableCreateAll=False,
+    )
+    db.migrate()
+    yield db
+    db.dispose()

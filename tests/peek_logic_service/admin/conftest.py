@@ -4,7 +4,6 @@ platform database."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,10 @@ from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.identity.principal import LoginRefused, Principal
 from peek_platform.identity.recovery import RecoveryCredentials
-from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.listening import newSite
 from peek_platform.web.login_throttle import LoginThrottle
 from peek_platform.web.site_auth import SiteAuth
-from peek_plugin_base.storage.DbConnection import DbConnection
 
 #: The recovery login the test site accepts.
 USER, PASSWORD = "admin", "correct horse battery"
@@ -135,20 +132,6 @@ def browser(site: AdminSite) -> InMemoryBrowser:
     browser = site.browser()
     assert site.logIn(browser).code == 303
     return browser
-
-
-@pytest.fixture
-def platformDb(tmp_path: Path) -> Iterator[DbConnection]:
-    """A fresh SQLite platform schema, migrated; disposed after the test."""
-    db = DbConnection(
-        f"sqlite:///{tmp_path / 'peek.sqlite'}",
-        platformMetadata,
-        str(PLATFORM_ALEMBIC_DIR),
-        enableCreateAll=False,
-    )
-    db.migrate()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ NOW = 1_750_000_000.0
 
 
 @pytest.fixture
-def devices(platformDb, admin) -> Iterator[DeviceServiceExtension]:
+def devices(sqlitePlatformDb, admin) -> Iterator[DeviceServiceExtension]:
     """Logic's device extension on a migrated SQLite schema, started on an unlinked vortex;
     store calls run synchronously."""
-    storage = SimpleNamespace(platformDb=platformDb, inThread=maybeDeferred)
+    storage = SimpleNamespace(platformDb=sqlitePlatformDb, inThread=maybeDeferred)
     extension = DeviceServiceExtension(
         storage, vortexFactory=lambda: VortexFactory(LOGIC.vortexName)
     )

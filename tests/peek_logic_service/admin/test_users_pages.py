@@ -29,9 +29,11 @@ PERMISSIONS = {
 
 
 @pytest.fixture
-def store(platformDb) -> IdentityStore:
+def store(sqlitePlatformDb) -> IdentityStore:
     """An identity store on a fresh, migrated SQLite platform schema (cheap hashing)."""
-    return IdentityStore(platformDb.dbEngine, hasher=PasswordHasher(time_cost=1, memory_cost=256))
+    return IdentityStore(
+        sqlitePlatformDb.dbEngine, hasher=PasswordHasher(time_cost=1, memory_cost=256)
+    )
 
 
 @pytest.fixture

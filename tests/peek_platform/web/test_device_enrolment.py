@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from twisted.internet.defer import fail, maybeDeferred, succeed
@@ -19,12 +18,10 @@ from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.identity.devices import DeviceGate, DeviceState, DeviceStore
 from peek_platform.identity.principal import LoginRefused, Principal
 from peek_platform.services import FIELD
-from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.testing.InMemoryBrowser import InMemoryBrowser
 from peek_platform.web.app_site import buildAppSiteRoot
 from peek_platform.web.listening import newSite
 from peek_platform.web.site_auth import DEVICE_COOKIE_MAX_AGE_SECONDS, SiteAuth
-from peek_plugin_base.storage.DbConnection import DbConnection
 
 HOST = "peek.test:8000"
 ORIGIN = f"http://{HOST}"
@@ -41,17 +38,9 @@ def check(user: str, password: str, site: str):
 
 
 @pytest.fixture
-def devices(tmp_path: Path):
+def devices(sqlitePlatformDb):
     """A device store on a migrated SQLite platform schema."""
-    db = DbConnection(
-        f"sqlite:///{tmp_path / 'peek.sqlite'}",
-        platformMetadata,
-        str(PLATFORM_ALEMBIC_DIR),
-        enableCreateAll=False,
-    )
-    db.migrate()
-    yield DeviceStore(db.dbEngine)
-    db.dispose()
+    return DeviceStore(sqlitePlatformDb.dbEngine)
 
 
 def storeGate(store: DeviceStore, policy: str) -> DeviceGate:
