@@ -91,11 +91,11 @@ def deviceVortexResource(
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
     With ``auth`` each link belongs to the login session that opened it, carries its user's
-    identity and closes when that session ends, and a link without a session is refused with
-    ``CLOSE_LOGIN_REQUIRED``; without, every device is anonymous and
-    holds ``anonymousPermissions``; with ``limits`` (counted on ``clock``) an address over its link
-    limits is refused. None, with a warning, when the process has no vortex (its extension
-    did not start).
+    identity and closes when that session ends, and a link without a session is refused
+    with ``CLOSE_LOGIN_REQUIRED``; without, every device is anonymous and holds
+    ``anonymousPermissions``. With ``limits`` (counted on ``clock``) an address over its
+    link limits is refused, and each link is held to the per-link quotas. None, with a
+    warning, when the process has no vortex (its extension did not start).
     """
     try:
         vortexFactory = factory()
