@@ -6,6 +6,7 @@ from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.extension import AdminSiteExtension
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_logic_service.celery.extension import LogicCeleryExtension
+from peek_logic_service.operations import PlatformCommandsExtension
 from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_logic_service.status import PlatformStatusExtension
 from peek_platform.identity.device_extension import DeviceServiceExtension
@@ -18,11 +19,12 @@ from peek_platform.vortex import DataExchangeServerExtension
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
     """Data exchange server, storage, identity, devices, Celery submitter, platform status,
-    admin."""
+    platform commands, admin."""
     vortex = DataExchangeServerExtension()
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
     status = PlatformStatusExtension(vortex)
+    operations = PlatformCommandsExtension(vortex, status)
     storage = StorageServiceExtension()
     identity = IdentityServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     devices = DeviceServiceExtension(storage, vortexFactory=lambda: vortex.factory)
@@ -55,5 +57,5 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
 
     return ServiceComposition(
         platformHook=platformHook,
-        extensions=[vortex, storage, identity, devices, celery, status, admin],
+        extensions=[vortex, storage, identity, devices, celery, status, operations, admin],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
@@ -198,6 +199,18 @@ class TupleRegistry:
             )
         self._byName[name] = cls
         return cls
+
+    def forgetModules(self, packages: Collection[str]) -> list[str]:
+        """Unregister the classes defined in ``packages`` or their submodules (their code is
+        about to be imported again); the names forgotten."""
+
+        def inPackages(module: str) -> bool:
+            return any(module == p or module.startswith(p + ".") for p in packages)
+
+        names = [n for n, cls in self._byName.items() if inPackages(cls.__module__)]
+        for name in names:
+            del self._byName[name]
+        return names
 
     def get(self, name: str) -> type[Tuple] | None:
         """The class registered under name, or None."""

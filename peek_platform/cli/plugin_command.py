@@ -1,4 +1,5 @@
-"""``peek plugin``: list the installed plugins and create new plugin projects."""
+"""``peek plugin``: list the installed plugins, create new plugin projects, and enable,
+disable or restart a plugin in the running platform."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 from peek_platform.cli.base import EXIT_FAILURE, EXIT_OK, CommandFailed, UsageError, setHandler
+from peek_platform.cli.plugin_control_command import registerControl
 from peek_platform.plugin.discovery import InstalledPlugin, findInstalledPlugins
 from peek_platform.scaffold.generator import (
     TEMPLATE_NAMING,
@@ -24,9 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``peek plugin`` and its subcommands."""
     pluginParser = subparsers.add_parser(
         "plugin",
-        help="list installed plugins or create a new plugin project",
-        description="List the Peek plugins installed in this environment, or create a new "
-        "plugin project.",
+        help="list, create, enable, disable or restart plugins",
+        description="List the Peek plugins installed in this environment, create a new "
+        "plugin project, or enable, disable or restart a plugin in the running platform.",
     )
     commands = pluginParser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
@@ -72,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "current directory)",
     )
     setHandler(newParser, newPlugin)
+    registerControl(commands)
 
 
 def listPlugins(args: argparse.Namespace) -> int:

@@ -21,3 +21,11 @@ class PluginValidationError(PluginError):
 
 class PluginDependencyError(PluginError):
     """The plugin's ``requiresPlugins`` cannot be satisfied (missing, failed or cyclic)."""
+
+
+class PluginControlError(PluginError):
+    """A runtime enable, disable or restart of the plugin cannot be done; nothing changed."""
+
+
+class PluginNotHereError(PluginControlError):
+    """The plugin is not enabled on this service, or does not run on it."""

@@ -17,6 +17,13 @@ Order and failure rules:
   failure and retried from the import; a ``start()`` that was not ready is stopped and its
   ``start()`` retried (the plugin stays loaded). Plugins that require a retrying plugin wait
   for it instead of failing. ``stopAll`` cancels pending retries.
+* At runtime :meth:`~PluginLoader.disablePlugin`, :meth:`~PluginLoader.enablePlugin` and
+  :meth:`~PluginLoader.restartPlugin` act on one plugin while the others keep running:
+  the plugins that require it are stopped first and brought back with it, and its code is
+  forgotten (:mod:`~peek_platform.plugin.code_unload`) so enabling it imports it afresh. A
+  plugin whose code is still referenced from elsewhere is refused with
+  :class:`~peek_platform.plugin.errors.PluginControlError` before anything is stopped; one
+  whose ``stop()`` or ``unload()`` fails is ``FAILED`` and needs a service restart.
 * Every lifecycle call has a deadline (``deadlineSeconds``), enforced with
   ``Deferred.addTimeout`` on the injected reactor. Only a call that returned a Deferred or
   a coroutine can be cut short: a call that blocks the reactor thread synchronously
@@ -33,19 +40,26 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
 from types import CoroutineType
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred, DeferredLock
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
+from peek_platform.plugin.code_unload import forgetPluginCode, pluginModuleNames, unloadBlocker
 from peek_platform.plugin.entry_hooks import entryHookClass
-from peek_platform.plugin.errors import PluginDependencyError, PluginError, PluginValidationError
+from peek_platform.plugin.errors import (
+    PluginControlError,
+    PluginDependencyError,
+    PluginError,
+    PluginNotHereError,
+    PluginValidationError,
+)
 from peek_platform.plugin.extension import LoaderExtension
 from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata, runsOnService
 from peek_platform.plugin.ordering import orderPlugins
-from peek_platform.plugin.state import PluginState, PluginStatus
+from peek_platform.plugin.state import ControlOutcome, PluginState, PluginStatus
 from peek_platform.services import ServiceSpec
 from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 from peek_plugin_base.PluginCommonEntryHookABC import PluginCommonEntryHookABC
@@ -54,6 +68,8 @@ from peek_plugin_base.PluginNotReadyError import PluginNotReadyError
 __all__ = ["LoadedPlugin", "LoaderExtension", "PlatformFactory", "PluginLoader"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: Builds the platform hook handed to a plugin: ``(pluginName, pluginRootDir, loader)``.
 PlatformFactory = Callable[[str, Path, "PluginLoader"], PeekPlatformCommonHookABC]
@@ -97,6 +113,11 @@ class LoadedPlugin:
         #: message of the ``PluginNotReadyError`` that put it there.
         self._retryStep: str | None = None
         self._retryMessage: str | None = None
+        #: Disabled at runtime together with this plugin, which it requires; comes back
+        #: when that plugin is enabled again.
+        self._disabledWith: str | None = None
+        #: A stop or unload at runtime failed: only a service restart clears it.
+        self._needsServiceRestart = False
 
     @property
     def requiresPlugins(self) -> tuple[str, ...]:
@@ -223,13 +244,167 @@ class PluginLoader:
         """``unload()`` every loaded plugin in reverse load order and release its hooks."""
         return Deferred.fromCoroutine(self._exclusive(self._unloadAll))
 
-    async def _exclusive(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    async def _exclusive(self, step: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """Run ``step`` holding the loader's lock (no other step or retry runs meanwhile)."""
         await self._lock.acquire()
         try:
-            await step()
+            return await step()
         finally:
             self._lock.release()
+
+    # -- runtime control ----------------------------------------------------------------
+
+    def disablePlugin(self, pluginName: str, why: str = "disabled") -> Deferred[ControlOutcome]:
+        """Stop and unload ``pluginName`` (the plugins requiring it first) and forget its code.
+
+        ``why`` becomes the plugin's reason. Fails with ``PluginControlError``, changing
+        nothing, when the plugin is not enabled or does not run here, the service is
+        stopping, or its code is referenced from outside the plugins being disabled.
+        """
+        return Deferred.fromCoroutine(self._exclusive(partial(self._disable, pluginName, why)))
+
+    def enablePlugin(self, pluginName: str) -> Deferred[ControlOutcome]:
+        """Import, load and (once the service started) start ``pluginName`` afresh, with the
+        plugins disabled because of it; a plugin not in the config is enabled too."""
+        return Deferred.fromCoroutine(self._exclusive(partial(self._enable, pluginName)))
+
+    def restartPlugin(self, pluginName: str) -> Deferred[ControlOutcome]:
+        """:meth:`disablePlugin` then :meth:`enablePlugin`, with no other step in between."""
+        return Deferred.fromCoroutine(self._exclusive(partial(self._restart, pluginName)))
+
+    async def _restart(self, name: str) -> ControlOutcome:
+        began = self._reactor.seconds()
+        stopped = await self._disable(name, "restarting")
+        started = await self._enable(name)
+        return dataclasses.replace(
+            started,
+            action="restart",
+            changed=True,
+            dependants=stopped.dependants,
+            seconds=self._reactor.seconds() - began,
+        )
+
+    def _controllable(self, name: str) -> LoadedPlugin:
+        """The record of ``name`` if a runtime action may touch it; else PluginControlError."""
+        if self._stopping:
+            raise PluginControlError(name, f"the {self.spec.key} service is stopping")
+        plugin = self._plugins.get(name)
+        if plugin is None:
+            raise PluginNotHereError(name, f"is not enabled on the {self.spec.key} service")
+        if plugin.status.state is PluginState.SKIPPED:
+            raise PluginNotHereError(name, f"does not run on the {self.spec.key} service")
+        if plugin._needsServiceRestart:
+            raise PluginControlError(
+                name,
+                f"a stop or unload failed earlier ({plugin.status.reason}); restart the "
+                f"{self.spec.key} service first",
+            )
+        return plugin
+
+    def _dependantsOf(self, name: str) -> list[str]:
+        """The plugins requiring ``name`` directly or not, that are not disabled or skipped,
+        in load order."""
+        found = {name}
+        changed = True
+        while changed:
+            changed = False
+            for plugin in self._plugins.values():
+                if plugin.name in found or plugin.status.state in _INERT_STATES:
+                    continue
+                if found.intersection(plugin.requiresPlugins):
+                    found.add(plugin.name)
+                    changed = True
+        return [n for n in self._order if n in found and n != name]
+
+    def _checkCodeCanGo(self, name: str, packages: Sequence[str]) -> None:
+        """Raise ``PluginControlError`` when the code of ``packages`` is held elsewhere."""
+        blocker = unloadBlocker(packages)
+        if blocker is not None:
+            raise PluginControlError(
+                name,
+                f"its code cannot be unloaded safely ({blocker}); restart the "
+                f"{self.spec.key} service instead",
+            )
+
+    async def _disable(self, name: str, why: str) -> ControlOutcome:
+        began = self._reactor.seconds()
+        plugin = self._controllable(name)
+        if plugin.status.state is PluginState.DISABLED:
+            return _outcome(plugin, "disable", changed=False)
+        dependants = self._dependantsOf(name)
+        group = [*dependants, name]
+        self._checkCodeCanGo(name, group)
+        for other in reversed(dependants):
+            logger.info("%s: stopping %s first, it requires %s", name, other, name)
+        for member in [*reversed(dependants), name]:
+            reason = why if member == name else f"stopped because it requires {name} ({why})"
+            await self._takeDown(self._plugins[member], reason, disabledWith=name)
+        if not any(self._plugins[m]._needsServiceRestart for m in group):
+            forgetPluginCode(group)
+        return _outcome(
+            plugin,
+            "disable",
+            dependants=tuple(reversed(dependants)),
+            seconds=self._reactor.seconds() - began,
+        )
+
+    async def _takeDown(self, plugin: LoadedPlugin, reason: str, *, disabledWith: str) -> None:
+        """Stop and unload one plugin at runtime; ``DISABLED``, or ``FAILED`` for good."""
+        call = self._retryCalls.pop(plugin.name, None)
+        if call is not None and call.active():
+            call.cancel()
+        began = self._reactor.seconds()
+        if not await self._undo(plugin, record=True):
+            plugin._needsServiceRestart = True
+            plugin.status.reason = f"{plugin.status.reason}; restart the service to recover"
+            self._statusChanged()
+            return
+        plugin.entryHook = None
+        plugin.platform = None
+        _clearRetry(plugin)
+        plugin._disabledWith = None if plugin.name == disabledWith else disabledWith
+        plugin.status.state = PluginState.DISABLED
+        plugin.status.reason = reason
+        plugin.status.traceback = None
+        self._statusChanged()
+        elapsedMs = (self._reactor.seconds() - began) * 1000
+        logger.info("%s: disabled in %.1f ms: %s", plugin.name, elapsedMs, reason)
+
+    async def _enable(self, name: str) -> ControlOutcome:
+        began = self._reactor.seconds()
+        isNew = name not in self._plugins
+        if isNew and not self._stopping:
+            try:
+                metadata = readPluginMetadata(name, _packageDir(name))
+            except PluginValidationError as e:
+                raise PluginControlError(name, e.message) from None
+            if not runsOnService(metadata, self.spec):
+                raise PluginNotHereError(name, f"does not run on the {self.spec.key} service")
+            self._enabled.append(name)
+            self._plugins[name] = LoadedPlugin(name)
+        plugin = self._controllable(name)
+        if not isNew and plugin.status.state not in _ENABLEABLE_STATES:
+            return _outcome(plugin, "enable", changed=False)
+        group = [name] + [n for n in self._order if self._plugins[n]._disabledWith == name]
+        leftovers = pluginModuleNames(group)
+        if leftovers:  # a plugin that failed after importing part of its code
+            self._checkCodeCanGo(name, group)
+            forgetPluginCode(group)
+        for member in group:
+            self._plugins[member] = LoadedPlugin(member)
+            self._prepare(self._plugins[member])
+        requires = {p.name: p.requiresPlugins for p in self._plugins.values()}
+        order, errors = orderPlugins(self._enabled, requires)
+        self._order = order + [n for n in self._enabled if n not in order]
+        for member, reason in errors.items():
+            fresh = self._plugins[member]
+            if member in group and fresh.status.state is PluginState.PENDING:
+                self._fail(fresh, reason, error=PluginDependencyError(member, reason))
+        await self._advance()
+        plugin = self._plugins[name]
+        return _outcome(
+            plugin, "enable", dependants=tuple(group[1:]), seconds=self._reactor.seconds() - began
+        )
 
     async def _loadAll(self) -> None:
         for plugin in self._plugins.values():
@@ -350,6 +525,8 @@ class PluginLoader:
                 return False
             if depState is PluginState.SKIPPED:
                 reason = f"requires {dep}, which does not run on the {self.spec.key} service"
+            elif depState is PluginState.DISABLED:
+                reason = f"requires {dep}, which is disabled"
             else:
                 reason = f"requires {dep}, which failed"
             self._fail(plugin, reason, error=PluginDependencyError(plugin.name, reason))
@@ -512,8 +689,11 @@ class PluginLoader:
             self._statusChanged()
             logger.info("%s: pending retry cancelled, the service is stopping", name)
 
-    async def _undo(self, plugin: LoadedPlugin) -> None:
-        """Best-effort cleanup of a plugin that failed: stop, unload, release, afterUnload."""
+    async def _undo(self, plugin: LoadedPlugin, *, record: bool = False) -> bool:
+        """Stop, unload, release and ``afterUnload`` what ``plugin`` set up; True when every
+        step succeeded. Failures are logged as cleanup of a plugin that already failed, or
+        with ``record`` make the plugin ``FAILED``."""
+        succeeded = True
         for step in ("stop", "unload"):
             flag = "_needsStop" if step == "stop" else "_needsUnload"
             if not getattr(plugin, flag):
@@ -521,21 +701,32 @@ class PluginLoader:
             setattr(plugin, flag, False)
             outcome = await self._call(getattr(_hook(plugin), step), deadline=True)
             if isinstance(outcome, _Failed):
-                self._logCleanupFailure(plugin, step, outcome.failure)
+                succeeded = False
+                self._stepFailed(plugin, step, outcome.failure, record=record)
         self._releaseRegistrations(plugin)
-        await self._runAfterUnload(plugin, record=False)
+        return await self._runAfterUnload(plugin, record=record) and succeeded
 
-    async def _runAfterUnload(self, plugin: LoadedPlugin, *, record: bool) -> None:
-        """Call ``afterUnload`` of the extensions that prepared ``plugin``, in reverse."""
+    async def _runAfterUnload(self, plugin: LoadedPlugin, *, record: bool) -> bool:
+        """Call ``afterUnload`` of the extensions that prepared ``plugin``, in reverse; True
+        when every one succeeded."""
+        succeeded = True
         while plugin._preparedBy:
             extension = plugin._preparedBy.pop()
             outcome = await self._call(partial(extension.afterUnload, plugin))
             if isinstance(outcome, _Failed):
+                succeeded = False
                 step = f"{type(extension).__name__}.afterUnload"
-                if record:
-                    self._recordAfterFailure(plugin, step, outcome.failure)
-                else:
-                    self._logCleanupFailure(plugin, step, outcome.failure)
+                self._stepFailed(plugin, step, outcome.failure, record=record)
+        return succeeded
+
+    def _stepFailed(
+        self, plugin: LoadedPlugin, step: str, failure: Failure, *, record: bool
+    ) -> None:
+        """A stop/unload/afterUnload step failed: record it (``FAILED``) or just log it."""
+        if record:
+            self._recordAfterFailure(plugin, step, failure)
+        else:
+            self._logCleanupFailure(plugin, step, failure)
 
     def _releaseRegistrations(self, plugin: LoadedPlugin) -> None:
         """Undo what the platform hook registered for ``plugin`` (HTTP resources, ...)."""
@@ -613,6 +804,34 @@ class PluginLoader:
         status.traceback = trace if not status.traceback else f"{status.traceback}\n{trace}"
         self._statusChanged()
         logger.error("%s: %s\n%s", plugin.name, reason, trace)
+
+
+#: States a plugin has while it is not running and nothing is on its way (for dependants).
+_INERT_STATES = frozenset({PluginState.DISABLED, PluginState.SKIPPED})
+#: States from which a runtime enable loads the plugin afresh.
+_ENABLEABLE_STATES = frozenset(
+    {PluginState.DISABLED, PluginState.FAILED, PluginState.STOPPED, PluginState.UNLOADED}
+)
+
+
+def _outcome(
+    plugin: LoadedPlugin,
+    action: str,
+    *,
+    changed: bool = True,
+    dependants: tuple[str, ...] = (),
+    seconds: float = 0.0,
+) -> ControlOutcome:
+    """The outcome of ``action`` on ``plugin``, with its state and reason now."""
+    return ControlOutcome(
+        pluginName=plugin.name,
+        action=action,
+        changed=changed,
+        state=plugin.status.state,
+        reason=plugin.status.reason,
+        dependants=dependants,
+        seconds=seconds,
+    )
 
 
 def _clearRetry(plugin: LoadedPlugin) -> None:

@@ -26,6 +26,9 @@ class PluginState(enum.Enum):
     #: ``load()`` or ``start()`` raised ``PluginNotReadyError``; that step runs again at
     #: ``nextRetryAt``. ``reason`` reads "retrying in N s (attempt K): why", ``attempt`` is K.
     RETRYING = "retrying"
+    #: Stopped and unloaded at runtime by an operator (or because a plugin it requires
+    #: was); its code is forgotten, and enabling it imports it afresh.
+    DISABLED = "disabled"
 
 
 @dataclass
@@ -44,3 +47,22 @@ class PluginStatus:
     #: While ``RETRYING``: when the next attempt runs, in reactor seconds (the epoch on a
     #: real reactor), else None.
     nextRetryAt: float | None = None
+
+
+@dataclass(frozen=True)
+class ControlOutcome:
+    """What a runtime enable, disable or restart of one plugin did on one service."""
+
+    pluginName: str
+    #: ``"enable"``, ``"disable"`` or ``"restart"``.
+    action: str
+    #: False when the plugin already was in the state asked for (nothing was done).
+    changed: bool
+    #: The plugin's state and reason afterwards.
+    state: PluginState
+    reason: str | None
+    #: The plugins that require it and were stopped (and, on enable or restart, brought
+    #: back) with it, in the order they were stopped.
+    dependants: tuple[str, ...] = ()
+    #: How long the whole action took.
+    seconds: float = 0.0

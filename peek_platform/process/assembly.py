@@ -15,6 +15,7 @@ from pathlib import Path
 
 from peek_platform.config import ServiceConfig
 from peek_platform.http.plugin_resources import SiteResources
+from peek_platform.plugin.control_commands import PluginControlCommands
 from peek_platform.plugin.loader import PluginLoader
 from peek_platform.process.context import (
     PlatformHookFactory,
@@ -79,7 +80,8 @@ def assemble(
 
     Runs every extension's ``configure`` in order (a ``ConfigError`` propagates, nothing
     listens yet), asks them for their loader hooks, and builds the ``PluginLoader`` whose
-    platform hooks come from ``composition.platformHook``. Nothing is loaded or started.
+    platform hooks come from ``composition.platformHook``, and adds the runtime plugin
+    control commands to ``ctx.commands``. Nothing is loaded or started.
     """
     ctx = ServiceContext(spec=spec, home=home, config=config, reactor=reactor)
     for extension in composition.extensions:
@@ -95,4 +97,5 @@ def assemble(
         deadlineSeconds=float(ctx.config["plugin.lifecycleDeadlineSeconds"]),
         extensions=loaderExtensions,
     )
+    PluginControlCommands(ctx.loader, ctx.config.path).register(ctx.commands)
     return ctx

@@ -9,12 +9,13 @@ once every plugin has started, and stop after every plugin has unloaded (see
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
+from peek_platform.process.commands import ServiceCommands
 from peek_platform.services import ServiceSpec
 from peek_plugin_base.PeekPlatformCommonHookABC import PeekPlatformCommonHookABC
 
@@ -40,6 +41,8 @@ class ServiceContext:
     #: The plugin loader; ``None`` only while ``loaderExtensions`` is being asked, because
     #: the loader is built from the extensions' answers.
     loader: PluginLoader | None = None
+    #: The commands this process answers for operators (plugin control, diagnostics).
+    commands: ServiceCommands = field(default_factory=ServiceCommands)
 
 
 #: Builds the platform hook one plugin receives: ``factory(ctx, pluginName)``. Called by

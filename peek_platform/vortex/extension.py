@@ -23,6 +23,7 @@ from twisted.web.server import Site
 
 from peek_platform.config import ServiceConfig
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
+from peek_platform.vortex.service_commands import ServiceCommandServer
 from peek_platform.vortex.settings import (
     WILDCARD_ADDRESSES,
     DataExchangeConfigError,
@@ -200,6 +201,7 @@ class DataExchangeClientExtension(_VortexExtension):
         self._backoff: Backoff | None = None
         self._client: VortexClient | None = None
         self._reporter: StatusReporter | None = None
+        self._commandServer: ServiceCommandServer | None = None
 
     @property
     def client(self) -> VortexClient:
@@ -232,7 +234,8 @@ class DataExchangeClientExtension(_VortexExtension):
         self._startFactory(ctx)
 
     def startAfterPlugins(self, ctx: ServiceContext) -> None:
-        """Link to logic (reconnecting) once every plugin has started, and report status."""
+        """Link to logic (reconnecting) once every plugin has started, report status and
+        answer logic's service commands."""
         factory = self.factory
         logger.info("%s: connecting to the data exchange at %s", factory.vortexName, self._url)
         self._client = factory.connect(
@@ -252,9 +255,14 @@ class DataExchangeClientExtension(_VortexExtension):
             subscribe=loader.addStatusListener,
         )
         self._reporter.start()
+        self._commandServer = ServiceCommandServer(factory, ctx.commands)
+        self._commandServer.start()
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None]:
-        """Stop reporting, close the link and stop being the default factory."""
+        """Stop reporting and answering commands, close the link and stop being the default
+        factory."""
         if self._reporter is not None:
             self._reporter.stop()
+        if self._commandServer is not None:
+            self._commandServer.stop()
         return self.factory.shutdown()

@@ -11,14 +11,9 @@ from twisted.internet import reactor
 
 from peek_logic_service.status.extension import PlatformStatusExtension
 from peek_platform.cli.base import EXIT_USAGE, CommandFailed
+from peek_platform.cli.logic_link import LogicUnavailable, logicEndpoint
 from peek_platform.cli.main import main
-from peek_platform.cli.status_command import (
-    StatusUnavailable,
-    fetchStatus,
-    formatStatus,
-    logicEndpoint,
-    statusDicts,
-)
+from peek_platform.cli.status_command import fetchStatus, formatStatus, statusDicts
 from peek_platform.config import loadServiceConfig
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.services import LOGIC
@@ -66,9 +61,9 @@ def test_fetch_returns_logic_snapshot(logic):
 
 
 def test_fetch_with_wrong_secret_fails_clearly(logic):
-    """A wrong secret ends in StatusUnavailable saying the link could not be made."""
+    """A wrong secret ends in LogicUnavailable saying the link could not be made."""
     url = f"ws://127.0.0.1:{logic.port}/vortexws"
-    with pytest.raises(StatusUnavailable, match="cannot link"):
+    with pytest.raises(LogicUnavailable, match="cannot link"):
         waitForDeferred(fetchStatus(url, b"w" * 32, reactor=reactor, timeout=5))
 
 
