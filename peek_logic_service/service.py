@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.extension import AdminSiteExtension
+from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_logic_service.operations import PlatformCommandsExtension
@@ -39,6 +40,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             identity.store, inThread=storage.inThread, permissions=identity.permissions
         ),
         devicesAdmin=lambda: DevicesAdmin(devices),
+        pluginsAdmin=lambda: PluginsAdmin(lambda: operations.commands),
     )
 
     def platformHook(ctx: ServiceContext, pluginName: str) -> LogicPlatformHook:

@@ -10,6 +10,7 @@ from twisted.internet.interfaces import IListeningPort
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
+from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_platform.http.plugin_resources import SiteResources
@@ -30,7 +31,7 @@ class AdminSiteExtension(ServiceExtensionBase):
     Logins are checked by ``check`` (logic's identity) and need the ``admin`` permission;
     ``vortexFactory`` gives this process's vortex once started; ``identityAdmin``, called
     once started, gives the Users and Roles pages' operations, ``devicesAdmin`` those of
-    the Logged in and Devices pages.
+    the Logged in and Devices pages, ``pluginsAdmin`` the Plugins page's buttons.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         storage: SettingsStorageLike | None = None,
         identityAdmin: Callable[[], IdentityAdmin] | None = None,
         devicesAdmin: Callable[[], DevicesAdmin] | None = None,
+        pluginsAdmin: Callable[[], PluginsAdmin] | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._check = check
@@ -53,6 +55,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         self._storage = storage
         self._identityAdmin = identityAdmin
         self._devicesAdmin = devicesAdmin
+        self._pluginsAdmin = pluginsAdmin
         #: What the admin pages observe and push on the vortex, once started.
         self.liveData: AdminLiveData | None = None
         self._port: IListeningPort | None = None
@@ -86,6 +89,7 @@ class AdminSiteExtension(ServiceExtensionBase):
             moreApi={
                 **(self._identityAdmin().resources(self.auth) if self._identityAdmin else {}),
                 **(self._devicesAdmin().resources(self.auth) if self._devicesAdmin else {}),
+                **(self._pluginsAdmin().resources(self.auth) if self._pluginsAdmin else {}),
             },
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)

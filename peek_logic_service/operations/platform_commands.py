@@ -59,22 +59,29 @@ class PlatformCommands:
         args: dict[str, Any],
         *,
         serviceKey: str | None = None,
+        vortexUuid: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> Deferred[list[dict[str, Any]]]:
-        """Run ``command`` on every linked service (only ``serviceKey``'s when given), logic
-        first; a Deferred of one answer document per service, never an errback."""
+        """Run ``command`` on every linked service, logic first; only on ``serviceKey``'s
+        kind, or only on the one service process linked as ``vortexUuid``, when given. A
+        Deferred of one answer document per service, never an errback."""
         if serviceKey is not None and serviceKey not in SERVICES_BY_KEY:
             valid = ", ".join(SERVICES_BY_KEY)
             return defer.fail(
                 ServiceCommandError(f"unknown service {serviceKey!r}; use one of {valid}")
             )
+        logicUuid = self._logicUuid()
+
+        def chosen(key: str, uuid: str) -> bool:
+            return serviceKey in (None, key) and vortexUuid in (None, uuid)
+
         calls: list[Deferred[dict[str, Any]]] = []
-        if serviceKey in (None, LOGIC.key):
-            local = self._view.service(self._logicUuid())
+        if chosen(LOGIC.key, logicUuid):
+            local = self._view.service(logicUuid)
             calls.append(self._answer(local, self._commands.run(command, args)))
         for target in self._view.snapshot().services:
             if target.connected and target.serviceKey != LOGIC.key:
-                if serviceKey in (None, target.serviceKey):
+                if chosen(target.serviceKey, target.vortexUuid):
                     d = self._client.call(target.vortexUuid, command, args, timeout=timeout)
                     calls.append(self._answer(target, d))
         return defer.gatherResults(calls)

@@ -19,7 +19,7 @@ _SERVICE_ORDER = {spec.key: index for index, spec in enumerate(ALL_SERVICES)}
 def _copy(status: ServiceStatusTuple) -> ServiceStatusTuple:
     fields = {name: getattr(status, name) for name in status.tupleFieldNames()}
     fields["plugins"] = [
-        PluginStatusTuple(name=p.name, version=p.version, state=p.state, reason=p.reason)
+        PluginStatusTuple(**{name: getattr(p, name) for name in p.tupleFieldNames()})
         for p in status.plugins
     ]
     return ServiceStatusTuple(**fields)

@@ -136,6 +136,16 @@ def _when(iso: str | None) -> str:
     return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
+def _timings(plugin: dict[str, Any]) -> str:
+    """`` (load N ms, start M ms)`` for the steps that ran, else nothing."""
+    steps = [
+        f"{step} {plugin[key] * 1000:.0f} ms"
+        for step, key in (("load", "loadSeconds"), ("start", "startSeconds"))
+        if plugin.get(key) is not None
+    ]
+    return f" ({', '.join(steps)})" if steps else ""
+
+
 def formatStatus(services: list[dict[str, Any]], url: str, generatedAt: datetime) -> str:
     """Human-readable status: one line per service, one indented line per plugin."""
     lines = [f"Platform status from {url} at {generatedAt.strftime('%Y-%m-%d %H:%M:%S %Z')}"]
@@ -160,5 +170,7 @@ def formatStatus(services: list[dict[str, Any]], url: str, generatedAt: datetime
             lines.append("    (no plugins enabled)")
         for p in s["plugins"]:
             reason = f"  -- {p['reason']}" if p["reason"] else ""
-            lines.append(f"    {p['name']} {p['version'] or '?'}  {p['state']}{reason}")
+            lines.append(
+                f"    {p['name']} {p['version'] or '?'}  {p['state']}{_timings(p)}{reason}"
+            )
     return "\n".join(lines)

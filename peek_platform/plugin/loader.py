@@ -366,6 +366,7 @@ class PluginLoader:
         plugin.status.state = PluginState.DISABLED
         plugin.status.reason = reason
         plugin.status.traceback = None
+        plugin.status.loadSeconds = plugin.status.startSeconds = None
         self._statusChanged()
         elapsedMs = (self._reactor.seconds() - began) * 1000
         logger.info("%s: disabled in %.1f ms: %s", plugin.name, elapsedMs, reason)

@@ -51,9 +51,16 @@ class ServiceIdentity:
 
 
 def pluginStatusTuples(statuses: Iterable[PluginStatus]) -> list[PluginStatusTuple]:
-    """The loader's plugin statuses as tuples (name, version, state, reason)."""
+    """The loader's plugin statuses as tuples (name, version, state, reason, timings)."""
     return [
-        PluginStatusTuple(name=s.name, version=s.version, state=s.state.value, reason=s.reason)
+        PluginStatusTuple(
+            name=s.name,
+            version=s.version,
+            state=s.state.value,
+            reason=s.reason,
+            loadSeconds=s.loadSeconds,
+            startSeconds=s.startSeconds,
+        )
         for s in statuses
     ]
 

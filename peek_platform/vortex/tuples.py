@@ -36,7 +36,7 @@ class _StatusTuple(ValidatedTuple):
 
 @addTupleType
 class PluginStatusTuple(_StatusTuple):
-    """One plugin on one service: name, version, lifecycle state and failure reason."""
+    """One plugin on one service: name, version, lifecycle state, failure reason, timings."""
 
     __tupleType__ = "peek_platform.PluginStatusTuple"
 
@@ -44,6 +44,9 @@ class PluginStatusTuple(_StatusTuple):
     version = optionalField(str)
     state = field(str)
     reason = optionalField(str)
+    #: How long its last ``load()`` and ``start()`` took (None until they ran).
+    loadSeconds = optionalField(float)
+    startSeconds = optionalField(float)
 
 
 @addTupleType

@@ -109,3 +109,30 @@ def test_logs_page_updates_live(context, login, platform):
     platform.stop("office")
     platform.start("office")
     expect(lines).to_contain_text(re.compile(r"office|peek-office-service"))
+
+
+def test_plugins_page_disables_and_enables_noop_on_field(context, login, platform, screenshot):
+    """Disable on field's noop row stops noop in the running field process (same pid) and
+    shows it disabled, logic's noop untouched; Enable starts it again there."""
+    field = platform.running["field"]
+    pid = field.pid
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, path="/#/plugins")
+    row = page.locator('section[data-service="field"] tr[data-plugin="peek_plugin_noop"]')
+    expect(row).to_have_attribute("data-state", "started")
+    expect(row.locator("td").nth(2)).to_contain_text(re.compile(r"\d+ ms"))
+
+    mark = len(field.lines)
+    row.get_by_role("button", name="Disable").click()
+    expect(row).to_have_attribute("data-state", "disabled")
+    expect(page.locator("#plugins-status")).to_contain_text("disable peek_plugin_noop: field pid")
+    field.waitForLine(r"peek_plugin_noop: disabled in [\d.]+ ms: disabled by admin", after=mark)
+    logicRow = page.locator('section[data-service="logic"] tr[data-plugin="peek_plugin_noop"]')
+    expect(logicRow).to_have_attribute("data-state", "started")
+    screenshot(page, "admin-plugins-disabled")
+
+    row.get_by_role("button", name="Enable").click()
+    expect(row).to_have_attribute("data-state", "started")
+    field.waitForLine(r"peek_plugin_noop: started in", after=mark)
+    assert field.pid == pid and field.exitStatus is None

@@ -36,7 +36,13 @@ def logic(tmp_path):
     config = writeLogicConfig(home, port=0, secret=SECRET)
     loader = SimpleNamespace(
         statuses=lambda: [
-            PluginStatus(name="peek_plugin_x", version="2", state=PluginState.STARTED)
+            PluginStatus(
+                name="peek_plugin_x",
+                version="2",
+                state=PluginState.STARTED,
+                loadSeconds=0.0123,
+                startSeconds=0.004,
+            )
         ],
         addStatusListener=lambda listener: lambda: None,  # its statuses never change
     )
@@ -108,5 +114,5 @@ def test_format_lists_reported_and_missing_services(logic):
     assert [s["serviceKey"] for s in services] == ["logic", "field", "office", "agent", "worker"]
     text = formatStatus(services, "ws://x", datetime(2026, 1, 1, tzinfo=UTC))
     assert "logic   connected since" in text
-    assert "    peek_plugin_x 2  started" in text
+    assert "    peek_plugin_x 2  started (load 12 ms, start 4 ms)" in text
     assert "agent   not connected (never reported to logic)" in text
