@@ -8,12 +8,15 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 
 from peek_platform import __version__
+from peek_platform.cli.base import CommandFailed, UsageError
+from peek_platform.cli.logic_link import LogicLink, logicEndpoint, runOnPlatform
 from peek_platform.config import (
     CONFIG_FILE_NAME,
     ConfigError,
@@ -23,6 +26,7 @@ from peek_platform.config import (
     writeConfigFile,
 )
 from peek_platform.config.keys import keysForService
+from peek_platform.dev_reload import DevReloader, Restart, enabledPlugins
 from peek_platform.logging_setup import routeTwistedLogging
 from peek_platform.process.context import ServiceReactor
 from peek_platform.process.signals import StopSignalHandler, signalName
@@ -271,6 +275,15 @@ def buildArgumentParser() -> argparse.ArgumentParser:
             "host). Existing config.json files keep theirs"
         ),
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help=(
+            "while developing plugins: watch the source directories of the enabled plugins "
+            "and restart a plugin on every service that runs it when its files change "
+            "(a change that does not compile is logged and the plugin keeps running)"
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"run_peek_platform {__version__}")
     return parser
 
@@ -338,13 +351,18 @@ def runLauncher(argv: list[str] | None = None, *, reactor: ServiceReactor = None
         signals=LAUNCHER_STOP_SIGNALS,
     )
 
+    reloader = DevReloader(partial(enabledPlugins, root), devRestart(root, reactor), clock=reactor)
+
     def begin() -> None:
         signals.install()
         logger.info("starting Peek %s services under %s (pid %d)", __version__, root, os.getpid())
         supervisor.start()
+        if args.dev:
+            reloader.start()
 
     def beginStop() -> Deferred[None]:
         signals.markStopping()
+        reloader.stop()
         return supervisor.stop()
 
     reactor.addSystemEventTrigger("before", "shutdown", beginStop)
@@ -352,6 +370,22 @@ def runLauncher(argv: list[str] | None = None, *, reactor: ServiceReactor = None
     reactor.run(installSignalHandlers=True)
     logger.info("every service has stopped")
     return 0
+
+
+def devRestart(root: Path, reactor: ServiceReactor) -> Restart:
+    """``--dev``'s restart: ask the running platform (logic in ``root``) to restart a plugin
+    on every service that runs it."""
+
+    def restart(pluginName: str, changed: list[str]) -> Deferred[list[dict[str, Any]]]:
+        try:
+            url, secret, _ = logicEndpoint(root / LOGIC.homeDirName)
+        except (UsageError, CommandFailed) as e:
+            return fail(e)
+        args = {"plugin": pluginName, "by": "run_peek_platform --dev"}
+        link = LogicLink(url, secret)
+        return runOnPlatform(link, "plugin.restart", args, reactor=reactor, timeout=60.0)
+
+    return restart
 
 
 def main() -> None:
