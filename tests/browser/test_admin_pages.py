@@ -113,7 +113,8 @@ def test_logs_page_updates_live(context, login, platform):
 
 def test_plugins_page_disables_and_enables_noop_on_field(context, login, platform, screenshot):
     """Disable on field's noop row stops noop in the running field process (same pid) and
-    shows it disabled, logic's noop untouched; Enable starts it again there."""
+    shows it disabled, logic's noop untouched; Enable starts it again there, and a field
+    page then gets noop's data and live updates again."""
     field = platform.running["field"]
     pid = field.pid
     page = context.new_page()
@@ -136,3 +137,11 @@ def test_plugins_page_disables_and_enables_noop_on_field(context, login, platfor
     expect(row).to_have_attribute("data-state", "started")
     field.waitForLine(r"peek_plugin_noop: started in", after=mark)
     assert field.pid == pid and field.exitStatus is None
+
+    fieldPage = context.new_page()
+    login(fieldPage, path="/peek_plugin_noop/", site="field")
+    value = fieldPage.get_by_label("Apples value")
+    expect(value).to_have_text(re.compile(r"^-?\d+$"))
+    before = int(value.text_content())
+    fieldPage.get_by_role("button", name="Increase Apples").click()
+    expect(value).to_have_text(str(before + 1))
