@@ -23,7 +23,11 @@ from twisted.internet.defer import Deferred
 from twisted.python import threadable
 
 from peek_plugin_base.storage.AlembicEnvBase import CONNECTION_ATTRIBUTE, ensureSchemaExists
-from peek_plugin_base.storage.DbEngine import createDbEngine, sqliteDatabasePath
+from peek_plugin_base.storage.DbEngine import (
+    SQLITE_BEGIN_OPTION,
+    createDbEngine,
+    sqliteDatabasePath,
+)
 from peek_plugin_base.storage.IdPrefetch import prefetchIds
 from peek_plugin_base.storage.MigrationLock import (
     pgMigrationTransactionLock,
@@ -131,7 +135,12 @@ class DbConnection:
         engine = self.dbEngine
         with self._lock:
             if self._sessionMaker is None:
-                maker = _TrackingSessionMaker(bind=engine)
+                # On SQLite a session's transaction begins IMMEDIATE: a deferred one that
+                # reads and then writes fails at once with "database is locked" when another
+                # thread or process wrote meanwhile (DbEngine's docstring); an immediate one
+                # waits for the other writer instead. Other databases ignore the option.
+                immediate = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                maker = _TrackingSessionMaker(bind=immediate)
                 event.listen(maker, "do_orm_execute", self._guardOrmExecute)
                 event.listen(maker, "after_begin", self._guardBegin)
                 self._sessionMaker = maker
