@@ -17,6 +17,7 @@ from peek_platform.cli import (
     db_command,
     deploy_command,
     plugin_command,
+    plugin_commands_command,
     role_command,
     status_command,
     user_command,
@@ -32,11 +33,16 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     user_command,
     role_command,
     deploy_command,
+    plugin_commands_command,
 )
 
 
-def buildParser() -> argparse.ArgumentParser:
-    """The ``peek`` argument parser with every registered command."""
+def buildParser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``peek`` argument parser with every registered command, then plugins' commands.
+
+    Plugins' commands come last, so a plugin can never replace a built-in command; only the
+    plugin named first in ``argv`` is imported to add its commands' arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="peek",
         description="Administer a Peek platform installation. Run 'peek COMMAND --help' "
@@ -46,12 +52,16 @@ def buildParser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    selected = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    plugin_commands_command.registerPlugins(subparsers, selected)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``peek`` with ``argv`` (default: the process arguments); return the exit code."""
-    parser = buildParser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = buildParser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:

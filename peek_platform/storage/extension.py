@@ -1,7 +1,8 @@
 """The logic service's storage: migrate the platform schema, then each plugin before load().
 
 Migrations run one plugin at a time in the reactor's thread pool (never on the reactor
-thread); the loader waits on the Deferred. A failing migration fails only its plugin.
+thread); the loader waits on the Deferred. A failing migration fails only its plugin. After
+its migration, a plugin's pending install or upgrade hooks run (``plugin_install``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from twisted.internet.defer import Deferred, DeferredLock
 from twisted.python import threadable
 
 from peek_platform.config import ServiceConfig
+from peek_platform.platform_hook import PLUGIN_DATA_DIR
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
 from peek_platform.storage.db_config import dbSettingsFromConfig
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
+from peek_platform.storage.plugin_install import (
+    installDbConnection,
+    loadInstallHooks,
+    runInstallSteps,
+)
 from peek_platform.storage.plugin_settings import (
     PluginSettings,
     PluginSettingsStore,
     PluginSettingValue,
 )
 from peek_platform.storage.plugin_storage import (
+    PluginStorage,
     PluginStorageError,
     checkMetadataSchema,
     pluginStorage,
@@ -49,6 +57,7 @@ class StorageServiceExtension(ServiceExtensionBase):
         self._isReactorThread = isReactorThread
         self._url: str | None = None
         self._engineArgs: dict[str, Any] = {}
+        self._home: Path | None = None
         self._reactor: ServiceReactor = None
         self._platformDb: DbConnection | None = None
         self._settingsStore: PluginSettingsStore | None = None
@@ -59,6 +68,7 @@ class StorageServiceExtension(ServiceExtensionBase):
     def configure(self, ctx: ServiceContext) -> ServiceConfig:
         """Resolve the database URL and engine settings (the embedded SQLite by default)."""
         self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
+        self._home = Path(ctx.home)
         self._reactor = ctx.reactor
         return ctx.config
 
@@ -124,7 +134,8 @@ class StorageServiceExtension(ServiceExtensionBase):
         return self.inThread(self.settingsStore.readAll, declared)
 
     async def prepare(self, plugin: LoadedPlugin) -> None:
-        """Check, migrate and attach one plugin's storage and settings."""
+        """Check and migrate one plugin's storage, run its install hooks, attach storage and
+        settings."""
         hook, metadata, rootDir = plugin.entryHook, plugin.metadata, plugin.rootDir
         if hook is None or metadata is None or rootDir is None:
             raise RuntimeError(f"{plugin.name}: storage prepared before the plugin was built")
@@ -138,6 +149,8 @@ class StorageServiceExtension(ServiceExtensionBase):
                 "the entry hook inherits PluginLogicStorageEntryHookABC but "
                 'plugin_package.json has no "storage": {"alembicDir": ...} section',
             )
+        hooks = loadInstallHooks(plugin.name, packageJson)
+        db: DbConnection | None = None
         if storage is not None:
             if storageHook is None:
                 raise PluginStorageError(
@@ -152,6 +165,15 @@ class StorageServiceExtension(ServiceExtensionBase):
             except Exception as e:
                 await self.inThread(db.dispose)
                 raise PluginStorageError(plugin.name, str(e)) from e
+        try:
+            await self._migrationLock.run(
+                self.inThread, self._install, plugin.name, metadata.version, storage, hooks
+            )
+        except Exception:
+            if db is not None:
+                await self.inThread(db.dispose)
+            raise
+        if storage is not None and db is not None:
             _logicPlatform(plugin).pluginStorage = db
             self._pluginDbs[plugin.name] = db
             logger.info("%s: schema %s is at its newest revision", plugin.name, storage.schema)
@@ -160,6 +182,29 @@ class StorageServiceExtension(ServiceExtensionBase):
                 settings, self.settingsStore, self._reactor
             )
             self._pluginSettings[plugin.name] = settings
+
+    def _install(
+        self, pluginName: str, version: str, storage: PluginStorage | None, hooks: Any
+    ) -> None:
+        """Run the plugin's pending install or upgrade hooks and record its version (blocking)."""
+        if self._url is None or self._home is None:
+            raise RuntimeError("storage is not configured: configure has not run")
+        db = installDbConnection(
+            self._url, self._engineArgs, storage, isReactorThread=self._isReactorThread
+        )
+        try:
+            steps = runInstallSteps(
+                db, pluginName, version, hooks, self._home / PLUGIN_DATA_DIR / pluginName
+            )
+        finally:
+            db.dispose()
+        if steps:
+            logger.info(
+                "%s: data is at version %s (%s)",
+                pluginName,
+                version,
+                ", ".join(step.describe() for step in steps),
+            )
 
     async def release(self, plugin: LoadedPlugin) -> None:
         """Detach and close what ``prepare`` set up for ``plugin``."""

@@ -1,7 +1,8 @@
 """The platform's own schema ``peek_platform``: tables the platform (not a plugin) owns.
 
-Plugin settings, the local users and roles of ``peek_platform.identity``, and the
-enrolled devices (browsers) of the field and office sites.
+Plugin settings, the local users and roles of ``peek_platform.identity``, the
+enrolled devices (browsers) of the field and office sites, and the installed data version
+of each plugin with the install and upgrade hooks that ran.
 """
 
 from __future__ import annotations
@@ -103,4 +104,27 @@ deviceTable = Table(
     Column("last_user_name", String(256), nullable=True),
     Column("enrolled", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+#: The data version of each installed plugin, as its install or upgrade hooks left it
+#: (``peek_platform.storage.plugin_install``). No row: the plugin is not installed yet.
+pluginInstallTable = Table(
+    "plugin_install",
+    platformMetadata,
+    Column("plugin_name", String(100), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("installed", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+)
+
+#: Every install, upgrade and uninstall hook that ran, in the order they ran.
+pluginInstallStepTable = Table(
+    "plugin_install_step",
+    platformMetadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plugin_name", String(100), nullable=False, index=True),
+    Column("step", String(16), nullable=False),
+    Column("from_version", String(64), nullable=True),
+    Column("to_version", String(64), nullable=True),
+    Column("done", DateTime(timezone=True), nullable=False),
 )

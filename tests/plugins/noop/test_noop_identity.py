@@ -20,6 +20,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.threadpool import ThreadPool
 
+from peek_plugin_base.logic.PluginLogicInstallHooksABC import PluginInstallContext
 from peek_plugin_base.PeekVortexUtil import peekAdminAppName, peekFieldName, peekLogicName
 from peek_plugin_base.settings.PluginSetting import PluginSetting
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
@@ -157,7 +158,12 @@ def noopLogic(noopOnPath: Path, tmp_path: Path, threadPool: ThreadPool) -> Itera
     controller = _module("logic.controller.MainController").MainController(
         db.ormSessionCreator, observable, FixedSettings()
     )
-    assert waitForDeferred(controller.seedItems()) == 2
+    # The seed items, as the install hook adds them on a fresh install.
+    with db.ormSessionCreator() as session:
+        _module("logic.NoopInstallHooks").NoopInstallHooks().install(
+            PluginInstallContext("peek_plugin_noop", session, None, "0.1.0", tmp_path)
+        )
+        session.commit()
     processor = _module("logic.TupleActionProcessor").makeTupleActionProcessorHandler(controller)
     editor = _module("logic.admin_backend.NoopItemTableHandler").makeNoopItemTableHandler(
         observable, db.ormSessionCreator

@@ -73,9 +73,6 @@ class LogicEntryHook(PluginLogicEntryHookABC, PluginLogicStorageEntryHookABC):
 
         mainController = MainController(self.dbSessionCreator, tupleObservable, self.pluginSettings)
         self._loadedObjects.append(mainController)
-        seeded = await mainController.seedItems()
-        if seeded:
-            logger.info("Seeded %d items into the empty NoopItem table", seeded)
 
         self._loadedObjects.append(makeTupleActionProcessorHandler(mainController))
         self._loadedObjects.extend(makeAdminBackendHandlers(tupleObservable, self.dbSessionCreator))

@@ -1,9 +1,10 @@
 """The noop plugin's main controller: it changes items and tells the observable about it.
 
-It is the delegate of the plugin's tuple action processor (``TupleActionProcessor.py``),
-seeds the first items, and serves the published API. All database work runs in a thread
-(``deferToThread``), never on the reactor thread. Each change records who made it, read
-from the request's identity (``currentIdentity()``) before the work leaves the reactor.
+It is the delegate of the plugin's tuple action processor (``TupleActionProcessor.py``) and
+serves the published API (the first items are seeded by ``NoopInstallHooks``). All database
+work runs in a thread (``deferToThread``), never on the reactor thread. Each change records
+who made it, read from the request's identity (``currentIdentity()``) before the work leaves
+the reactor.
 """
 
 import logging
@@ -26,9 +27,6 @@ from vortex.TupleAction import TupleActionABC
 from vortex.TupleSelector import TupleSelector
 
 logger = logging.getLogger(__name__)
-
-#: The items a fresh install starts with, so the pages have something to show.
-SEED_ITEMS = (("Apples", 3), ("Pears", 5))
 
 #: How many action uuids are remembered to recognise an action pushed twice.
 REMEMBERED_ACTIONS = 1000
@@ -127,19 +125,7 @@ class MainController(TupleActionProcessorDelegateABC):
             raise UnknownItemError(f"peek_plugin_noop: there is no NoopItem with id {itemId!r}")
         return row
 
-    # ---- seeding and the API ----------------------------------------------------------
-
-    def seedItems(self) -> Deferred[int]:
-        """Insert ``SEED_ITEMS`` into an empty table; a Deferred of how many were added."""
-        return deferToThread(self._seedItemsBlocking)
-
-    def _seedItemsBlocking(self) -> int:
-        with self._dbSessionCreator() as session:
-            if session.query(NoopItemTuple).first() is not None:
-                return 0
-            session.add_all(NoopItemTuple(name=name, value=value) for name, value in SEED_ITEMS)
-            session.commit()
-        return len(SEED_ITEMS)
+    # ---- the API ----------------------------------------------------------------------
 
     def itemValues(self) -> Deferred[dict[str, int]]:
         """A Deferred of every item's value by name."""

@@ -1,0 +1,1 @@
+"""The noop plugin's ``peek noop ...`` commands (declared in plugin_package.json)."""
