@@ -6,8 +6,7 @@ performs the scenario and prints one JSON object on stdout. Scenarios:
 
 * ``calls JSON``: submit each ``[taskName, args]`` of the JSON list concurrently; print each
   outcome as ``{"ok": result}`` or ``{"error": type, "remoteType", "message"}``.
-* ``burst N TASK ARGS_JSON``: submit N copies at once while a 10 ms LoopingCall measures
-  its worst lateness; print the results, the max lag and the elapsed seconds.
+* ``burst TASK ARGS_JSON --count N``: submit N copies at once; print their outcomes.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import reactor, task
+from twisted.internet import reactor
 from twisted.internet.defer import DeferredList, ensureDeferred
 
 from peek_logic_service.celery.submitter import CeleryTaskSubmitter
@@ -27,9 +25,6 @@ from peek_platform.celery.app_config import newCeleryApp, prepareLocalStores
 from peek_platform.celery.settings import celerySettingsFromConfig
 from peek_platform.config import loadServiceConfig
 from peek_platform.services import LOGIC
-
-#: Heartbeat period of the lag probe.
-HEARTBEAT_SECONDS = 0.01
 
 
 def _outcome(success: bool, value: Any) -> dict:
@@ -45,46 +40,16 @@ def _outcome(success: bool, value: Any) -> dict:
     }
 
 
-class LagProbe:
-    """Records the worst lateness of a 10 ms LoopingCall on the reactor."""
-
-    def __init__(self) -> None:
-        self.maxLag = 0.0
-        self._last = time.monotonic()
-        self._loop = task.LoopingCall(self._beat)
-
-    def _beat(self) -> None:
-        now = time.monotonic()
-        self.maxLag = max(self.maxLag, now - self._last - HEARTBEAT_SECONDS)
-        self._last = now
-
-    def start(self) -> None:
-        self._last = time.monotonic()
-        self._loop.start(HEARTBEAT_SECONDS, now=False)
-
-    def stop(self) -> None:
-        self._loop.stop()
-
-
 async def _scenario(args: argparse.Namespace, submitter: CeleryTaskSubmitter) -> dict:
     if args.scenario == "calls":
         calls = json.loads(args.payload)
         ds = [submitter.submit(name, *taskArgs) for name, taskArgs in calls]
         results = await DeferredList(ds, consumeErrors=True)
         return {"outcomes": [_outcome(ok, value) for ok, value in results]}
-    probe = LagProbe()
-    probe.start()
-    began = time.monotonic()
     taskArgs = json.loads(args.taskArgs)
     ds = [submitter.submit(args.payload, *taskArgs) for _ in range(args.count)]
     results = await DeferredList(ds, consumeErrors=True)
-    elapsed = time.monotonic() - began
-    probe.stop()
-    return {
-        "outcomes": [_outcome(ok, value) for ok, value in results],
-        "maxLagSeconds": probe.maxLag,
-        "elapsedSeconds": elapsed,
-    }
+    return {"outcomes": [_outcome(ok, value) for ok, value in results]}
 
 
 def main() -> None:

@@ -13,9 +13,6 @@ from peek_plugin_base.storage.DbEngine import createDbEngine
 
 pytestmark = pytest.mark.integration
 
-#: Generous bound on reactor heartbeat lateness: a blocked reactor would show seconds.
-MAX_HEARTBEAT_LAG_SECONDS = 0.5
-
 
 def test_results_and_task_exceptions_arrive_as_deferred_outcomes(deployment):
     """A result arrives as the value; a task's exception as its type name and message."""
@@ -29,12 +26,13 @@ def test_results_and_task_exceptions_arrive_as_deferred_outcomes(deployment):
     )
 
 
-def test_reactor_keeps_serving_while_200_tasks_run(deployment):
-    """200 concurrent tasks all complete and the logic reactor's heartbeat never stalls."""
+def test_200_concurrent_tasks_all_complete(deployment):
+    """200 tasks submitted at once each complete once with the right result. (How late the
+    logic reactor's heartbeat gets meanwhile is a figure, printed by
+    bench/worker_roundtrip.py, not asserted here.)"""
     deployment.startWorker()
     report = deployment.logic("burst", "peek_plugin_witest.tasks.add", "[20, 22]", "--count=200")
     assert report["outcomes"] == [{"ok": 42}] * 200
-    assert report["maxLagSeconds"] < MAX_HEARTBEAT_LAG_SECONDS
 
 
 def test_task_of_sigkilled_pool_process_runs_again(deployment, tmp_path, waitFor):
