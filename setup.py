@@ -58,6 +58,8 @@ setup(
         # Identity: Argon2id password hashes (argon2-cffi) and LDAP directories (ldap3).
         "argon2-cffi>=23.1",
         "ldap3>=2.9,<3",
+        # Metrics: the Prometheus text format and process collector, rather than our own.
+        "prometheus-client>=0.20",
     ],
     extras_require={
         "test": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
+from peek_logic_service.admin.diagnostics_pages import DiagnosticsAdmin
 from peek_logic_service.admin.extension import AdminSiteExtension
 from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.users_pages import IdentityAdmin
@@ -12,6 +13,7 @@ from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_logic_service.status import PlatformStatusExtension
 from peek_platform.identity.device_extension import DeviceServiceExtension
 from peek_platform.identity.extension import IdentityServiceExtension
+from peek_platform.metrics import MetricsExtension
 from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
 from peek_platform.services import ServiceSpec
 from peek_platform.storage.extension import StorageServiceExtension
@@ -20,7 +22,7 @@ from peek_platform.vortex import DataExchangeServerExtension
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
     """Data exchange server, storage, identity, devices, Celery submitter, platform status,
-    platform commands, admin."""
+    platform commands, admin, metrics (``/metrics`` on the admin site)."""
     vortex = DataExchangeServerExtension()
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
@@ -41,6 +43,13 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
         ),
         devicesAdmin=lambda: DevicesAdmin(devices),
         pluginsAdmin=lambda: PluginsAdmin(lambda: operations.commands),
+        diagnosticsAdmin=lambda: DiagnosticsAdmin(lambda: operations.commands),
+    )
+
+    metrics = MetricsExtension(
+        vortexFactory=lambda: vortex.factory,
+        sites=[admin],
+        celery=lambda: celery.submitter,
     )
 
     def platformHook(ctx: ServiceContext, pluginName: str) -> LogicPlatformHook:
@@ -59,5 +68,15 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
 
     return ServiceComposition(
         platformHook=platformHook,
-        extensions=[vortex, storage, identity, devices, celery, status, operations, admin],
+        extensions=[
+            vortex,
+            storage,
+            identity,
+            devices,
+            celery,
+            status,
+            operations,
+            admin,
+            metrics,
+        ],
     )

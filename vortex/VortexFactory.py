@@ -28,6 +28,7 @@ from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.PayloadIO import PayloadIO
 from vortex.RequestIdentity import ANONYMOUS, RequestIdentity
 from vortex.SerialiseUtil import VortexDecodeError
+from vortex.stats import DEVICE_PEER, LinkTraffic, VortexStats
 from vortex.transport import (
     CLOSE_DEVICE_LIMIT,
     VORTEX_WS_PATH,
@@ -70,6 +71,11 @@ class RemoteVortexInfo:
     def identity(self) -> str:
         """The vortex name endpoints see for this peer (``device:`` prefix for devices)."""
         return DEVICE_PREFIX + self.name if self.isDevice else self.name
+
+    @property
+    def statsPeer(self) -> str:
+        """The peer this link is counted under: the service's name, or every device as one."""
+        return DEVICE_PEER if self.isDevice else self.name
 
 
 OnlineListener = Callable[[RemoteVortexInfo], None]
@@ -116,6 +122,8 @@ class VortexFactory:
         self._quotas: dict[VortexConnection, DeviceLinkQuota] = {}
         self._onlineListeners: list[OnlineListener] = []
         self._offlineListeners: list[OfflineListener] = []
+        #: Plain counters of this factory's links, RPCs, actions and observables.
+        self.stats = VortexStats()
 
     # ---- the process default --------------------------------------------------------
 
@@ -243,6 +251,20 @@ class VortexFactory:
             if info.name == vortexName and not info.isDevice:
                 return True
         return False
+
+    def linkTraffic(self) -> dict[str, LinkTraffic]:
+        """Messages and bytes moved per peer (``RemoteVortexInfo.statsPeer``) since this
+        factory was made: closed links' totals plus the open links' counts so far."""
+        totals: dict[str, LinkTraffic] = {}
+        for peer, closed in self.stats.closedLinkTraffic.items():
+            totals[peer] = LinkTraffic()
+            totals[peer].add(closed)
+        for info in self._remotes.values():
+            total = totals.get(info.statsPeer)
+            if total is None:
+                total = totals[info.statsPeer] = LinkTraffic()
+            total.add(info.connection.traffic())
+        return totals
 
     def addOnlineListener(self, listener: OnlineListener) -> Callable[[], None]:
         """Call ``listener(info)`` for each new link; returns a function that unsubscribes."""
@@ -373,6 +395,7 @@ class VortexFactory:
         info = self._remotes.pop(connection, None)
         if info is None:
             return
+        self.stats.linkClosed(info.statsPeer, connection.traffic())
         if any(other.uuid == info.uuid for other in self._remotes.values()):
             # The peer reconnected before its old link was seen dead: it is still online,
             # and listeners dropping its state by uuid would wipe the new link's state.
@@ -409,6 +432,7 @@ class VortexFactory:
             if quota is not None:
                 refusal = quota.admit(envelope.filt, len(data))
                 if refusal is not None:
+                    self.stats.deviceLinkClosedForLimit(quota.refusedLimit or "unknown")
                     logger.warning(
                         "vortex %s: closing device link %s (%s): %s",
                         self.vortexName,

@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
+from peek_logic_service.admin.diagnostics_pages import DiagnosticsAdmin
 from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
 from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.site import buildAdminSiteRoot
@@ -31,7 +32,8 @@ class AdminSiteExtension(ServiceExtensionBase):
     Logins are checked by ``check`` (logic's identity) and need the ``admin`` permission;
     ``vortexFactory`` gives this process's vortex once started; ``identityAdmin``, called
     once started, gives the Users and Roles pages' operations, ``devicesAdmin`` those of
-    the Logged in and Devices pages, ``pluginsAdmin`` the Plugins page's buttons.
+    the Logged in and Devices pages, ``pluginsAdmin`` the Plugins page's buttons,
+    ``diagnosticsAdmin`` the diagnostics download.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         identityAdmin: Callable[[], IdentityAdmin] | None = None,
         devicesAdmin: Callable[[], DevicesAdmin] | None = None,
         pluginsAdmin: Callable[[], PluginsAdmin] | None = None,
+        diagnosticsAdmin: Callable[[], DiagnosticsAdmin] | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._check = check
@@ -56,6 +59,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         self._identityAdmin = identityAdmin
         self._devicesAdmin = devicesAdmin
         self._pluginsAdmin = pluginsAdmin
+        self._diagnosticsAdmin = diagnosticsAdmin
         #: What the admin pages observe and push on the vortex, once started.
         self.liveData: AdminLiveData | None = None
         self._port: IListeningPort | None = None
@@ -90,6 +94,7 @@ class AdminSiteExtension(ServiceExtensionBase):
                 **(self._identityAdmin().resources(self.auth) if self._identityAdmin else {}),
                 **(self._devicesAdmin().resources(self.auth) if self._devicesAdmin else {}),
                 **(self._pluginsAdmin().resources(self.auth) if self._pluginsAdmin else {}),
+                **(self._diagnosticsAdmin().resources(self.auth) if self._diagnosticsAdmin else {}),
             },
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)

@@ -5,7 +5,8 @@ Public: ``/health``, ``/login``, ``/static/`` (the shell's scripts and styles) a
 ``/logout``, ``/api/session``, ``/api/plugin-pages``, ``/api/users``, ``/api/roles`` and
 ``/api/permissions`` (the Users and Roles pages, ``users_pages.py``), ``/api/live-sessions``
 and ``/api/devices`` (the Logged in and Devices pages, ``devices_pages.py``),
-``/api/plugins`` (the Plugins page's buttons, ``plugins_pages.py``), ``/vortexws``
+``/api/plugins`` (the Plugins page's buttons, ``plugins_pages.py``), ``/api/diagnostics``
+(the diagnostics zip, ``diagnostics_pages.py``), ``/vortexws``
 (the admin browser's vortex) and every plugin's admin pages at ``/<pluginName>/``.
 """
 

@@ -119,6 +119,11 @@ class CeleryTaskSubmitter:
         self._waiting: dict[str, tuple[str, Deferred[Any]]] = {}
         self._thread: threading.Thread | None = None
         self._stopped: Deferred[None] | None = None
+        #: Tasks accepted by ``submit`` (reactor thread), and of those, the ones whose
+        #: Deferred succeeded or failed (task error, publish error, timeout, stop, cancel).
+        self.submittedCount = 0
+        self.succeededCount = 0
+        self.failedCount = 0
 
     @property
     def pendingCount(self) -> int:
@@ -160,8 +165,20 @@ class CeleryTaskSubmitter:
         d: Deferred[Any] = Deferred(canceller=cancel)
         self._waiting[taskId] = (name, d)
         d.addTimeout(self._resultTimeout, self._reactor, onTimeoutCancel=timedOut)
+        d.addCallbacks(self._succeeded, self._failed)
+        self.submittedCount += 1
         self._commands.put(_Submit(taskId, name, tuple(args), dict(kwargs)))
         return d
+
+    def _succeeded(self, result: Any) -> Any:
+        """Count a task that succeeded; its result passes on unchanged."""
+        self.succeededCount += 1
+        return result
+
+    def _failed(self, failure: Failure) -> Failure:
+        """Count a task that failed; the failure passes on unchanged."""
+        self.failedCount += 1
+        return failure
 
     def stop(self) -> Deferred[None]:
         """Stop the thread; fail every pending Deferred with ``CeleryUnavailable``."""

@@ -27,6 +27,8 @@ LOGIC_ONLY: frozenset[str] = frozenset({"logic"})
 LOGIC_AND_WORKER: frozenset[str] = frozenset({"logic", "worker"})
 #: The services that connect to logic's data exchange as clients.
 CLIENT_SERVICE_KEYS: frozenset[str] = ALL_SERVICE_KEYS - LOGIC_ONLY
+#: The services without a web site, which serve /metrics on a listener of their own.
+METRICS_LISTENER_SERVICE_KEYS: frozenset[str] = frozenset({"agent", "worker"})
 
 #: The accepted values of ``logging.level`` (matched case-insensitively).
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -608,6 +610,34 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         "guide's LDAP directories page describes. bindPassword is secret: masked wherever "
         "the configuration is shown.",
         services=LOGIC_ONLY,
+    ),
+    ConfigKey(
+        path="metrics.bearerToken",
+        type=str,
+        default="",
+        description="Token a scraper on another host sends as 'Authorization: Bearer TOKEN' "
+        "to read /metrics (at least 16 characters); loopback needs none, and with none set "
+        "other hosts are refused.",
+        services=ALL_SERVICE_KEYS,
+        secret=True,
+    ),
+    ConfigKey(
+        path="metrics.sitePort",
+        type=int,
+        default=-1,
+        description="TCP port of the small listener serving /metrics for this service; -1 "
+        "turns it off, 0 lets the OS pick one.",
+        services=METRICS_LISTENER_SERVICE_KEYS,
+        minimum=-1,
+        maximum=65535,
+    ),
+    ConfigKey(
+        path="metrics.bindAddress",
+        type=str,
+        default="127.0.0.1",
+        description="Address the metrics listener listens on; 0.0.0.0 is every interface "
+        "(other hosts then need metrics.bearerToken).",
+        services=METRICS_LISTENER_SERVICE_KEYS,
     ),
 )
 

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from peek_platform.config import ServiceConfig
+from peek_platform.diagnostics.collector import registerDiagnostics
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.plugin.control_commands import PluginControlCommands
 from peek_platform.plugin.loader import PluginLoader
@@ -81,7 +82,8 @@ def assemble(
     Runs every extension's ``configure`` in order (a ``ConfigError`` propagates, nothing
     listens yet), asks them for their loader hooks, and builds the ``PluginLoader`` whose
     platform hooks come from ``composition.platformHook``, and adds the runtime plugin
-    control commands to ``ctx.commands``. Nothing is loaded or started.
+    control commands and ``diagnostics.collect`` to ``ctx.commands``. Nothing is loaded or
+    started.
     """
     ctx = ServiceContext(spec=spec, home=home, config=config, reactor=reactor)
     for extension in composition.extensions:
@@ -98,4 +100,5 @@ def assemble(
         extensions=loaderExtensions,
     )
     PluginControlCommands(ctx.loader, ctx.config.path).register(ctx.commands)
+    registerDiagnostics(ctx, composition.extensions)
     return ctx

@@ -33,6 +33,7 @@ from peek_platform.identity.login_rpc import (
     revalidateThroughLogic,
     stillAllowedRpc,
 )
+from peek_platform.metrics.extension import MetricsExtension
 from peek_platform.plugin.state import PluginStatus
 from peek_platform.process.assembly import ServiceComposition, SiteTrees
 from peek_platform.process.context import PlatformHookFactory, ServiceContext, ServiceExtensionBase
@@ -339,4 +340,5 @@ def appServiceComposition(
         )
         for site in spec.sites
     ]
-    return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites])
+    metrics = MetricsExtension(vortexFactory=lambda: vortex.factory, sites=appSites)
+    return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites, metrics])

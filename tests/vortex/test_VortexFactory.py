@@ -14,6 +14,7 @@ from peek_plugin_base.testing.ReactorWait import spinReactorUntil as spin
 from vortex.Payload import Payload
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadIO import PayloadIO
+from vortex.stats import LinkTraffic
 from vortex.transport import Backoff
 from vortex.VortexFactory import DEVICE_PREFIX, NoVortexException, VortexFactory
 
@@ -217,6 +218,10 @@ class FakeLink:
         self.peerAddress = address
         self.sent: list[bytes] = []
         self.send = self.sent.append
+
+    def traffic(self) -> LinkTraffic:
+        """Nothing counted (the factory keeps a closed link's counts)."""
+        return LinkTraffic()
 
 
 def reconnected() -> tuple[VortexFactory, FakeLink, FakeLink, list]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from time import perf_counter
 from typing import Any
 
 from twisted.internet import defer
@@ -85,6 +86,7 @@ class TupleActionProcessor:
         self._timeoutSeconds = timeoutSeconds
         self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self._responseKey = RESPONSE_KEY_PREFIX + tupleActionProcessorName
+        self._counts = factory.stats.actionCounts(tupleActionProcessorName)
         self._endpoint = PayloadEndpoint(
             {**(additionalFilt or {}), "key": ACTION_KEY_PREFIX + tupleActionProcessorName},
             self._process,
@@ -123,8 +125,12 @@ class TupleActionProcessor:
     ) -> defer.Deferred | None:
         responseFilt = dict(envelope.filt)
         responseFilt["key"] = self._responseKey
+        counts = self._counts
+        counts.calls += 1
+        started = perf_counter()
 
         def respondError(code: str, errorType: str, message: str) -> None:
+            counts.finish(perf_counter() - started, True)
             sendResponse(makeErrorMsg(responseFilt, code, errorType, message)).addErrback(
                 ignoreClosedLink
             )
@@ -174,6 +180,7 @@ class TupleActionProcessor:
             except VortexEncodeError as e:
                 failed(Failure(e))
                 return
+            counts.finish(perf_counter() - started, False)
             sendResponse(msg).addErrback(ignoreClosedLink)
 
         def failed(failure: Failure) -> None:

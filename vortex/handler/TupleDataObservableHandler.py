@@ -231,6 +231,7 @@ class TupleDataObservableHandler:
             payloadIO=factory.payloadIO,
         )
         self._removeOffline = factory.addOfflineListener(self._onOffline)
+        factory.stats.addObservable(self)
 
     # ---- plugin API ---------------------------------------------------------------
 
@@ -277,8 +278,13 @@ class TupleDataObservableHandler:
         group = self._selectors.get(tupleSelector.toJsonStr(), {})
         return sum(len(selector.subscribers) for selector in group.values())
 
+    def subscriptionCount(self) -> int:
+        """How many subscriptions the handler serves, over every selector (for metrics)."""
+        return len(self._subscriptions)
+
     def shutdown(self) -> None:
         """Stop answering requests and forget every subscription."""
+        self._factory.stats.removeObservable(self)
         self._endpoint.shutdown()
         self._removeOffline()
         self._selectors.clear()

@@ -121,6 +121,7 @@ class TupleDataObservableProxyHandler:
         )
         self._removeOnline = factory.addOnlineListener(self._onOnline)
         self._removeOffline = factory.addOfflineListener(self._onOffline)
+        factory.stats.addObservableProxy(self)
 
     def upstreamSubscriptionCount(self) -> int:
         """How many selectors hold an upstream subscription (for status pages and tests)."""
@@ -130,8 +131,13 @@ class TupleDataObservableProxyHandler:
         """How many device subscriptions are active (for status pages and tests)."""
         return len(self._subscriptions)
 
+    def cacheEntryCount(self) -> int:
+        """How many selectors hold cached upstream data (for metrics)."""
+        return sum(1 for selector in self._selectors.values() if selector.cache is not None)
+
     def shutdown(self) -> None:
         """Stop proxying: unsubscribe upstream, cancel timers, fail outstanding polls."""
+        self._factory.stats.removeObservableProxy(self)
         self._requestEndpoint.shutdown()
         self._dataEndpoint.shutdown()
         self._removeOnline()

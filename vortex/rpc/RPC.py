@@ -11,6 +11,7 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable
 from inspect import iscoroutine
+from time import perf_counter
 from typing import Any
 
 from twisted.internet import defer, threads
@@ -42,6 +43,7 @@ from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.RequestIdentity import currentIdentity, enterIdentity, leaveIdentity
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
+from vortex.stats import LatencyCounts
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
 __all__ = [
@@ -196,7 +198,11 @@ class _VortexRPC:
         return caller.call(list(args), kwargs)
 
     def _callLocally(self, listener: _Listener, args: list, kwargs: dict) -> defer.Deferred:
+        """Run the RPC here; counted as served here (it runs in this process)."""
+        listener.counts.calls += 1
+        started = perf_counter()
         d = self._invoke(listener.factory, listener.funcSelf, args, kwargs)
+        d.addBoth(_finishCall, listener.counts, started)
         d.addErrback(self._wrapLocalFailure)
         return d
 
@@ -218,6 +224,8 @@ class _Listener:
         self.rpc = rpc
         self.factory = factory
         self.funcSelf = funcSelf
+        #: The calls served here (``factory.stats``).
+        self.counts = factory.stats.rpcCounts(rpc.rpcName, served=True)
         self.endpoint = PayloadEndpoint(rpc._callFilt, self._onCall, payloadIO=factory.payloadIO)
 
     def _onCall(
@@ -229,7 +237,9 @@ class _Listener:
         **_: Any,
     ) -> defer.Deferred | None:
         rpc = self.rpc
-        reply = _Reply(rpc, envelope.filt, sendResponse)
+        counts = self.counts
+        counts.calls += 1
+        reply = _Reply(rpc, envelope.filt, sendResponse, counts)
         if not isValidId(reply.msgId):
             reply.error(ERROR_BAD_REQUEST, "ValueError", f"RPC {rpc.rpcName}: missing msgId")
             return None
@@ -294,13 +304,19 @@ class _Listener:
 class _Reply:
     """The answer to one call: its response filt is the call's, with the response key."""
 
-    __slots__ = ("_callFilt", "_rpc", "_sendResponse", "msgId")
+    __slots__ = ("_callFilt", "_counts", "_rpc", "_sendResponse", "_started", "msgId")
 
     def __init__(
-        self, rpc: _VortexRPC, callFilt: dict, sendResponse: Callable[[bytes], defer.Deferred]
+        self,
+        rpc: _VortexRPC,
+        callFilt: dict,
+        sendResponse: Callable[[bytes], defer.Deferred],
+        counts: LatencyCounts,
     ) -> None:
         self._rpc = rpc
         self._sendResponse = sendResponse
+        self._counts = counts
+        self._started = perf_counter()
         # As received: checked by isValidId before the call runs, echoed as is in errors.
         self.msgId: Any = callFilt.get("msgId")
         # The endpoint matched, so a call filt of one more item than the RPC's, that item
@@ -327,6 +343,7 @@ class _Reply:
         except VortexEncodeError as e:
             self.failure(Failure(e))
             return
+        self._counts.finish(perf_counter() - self._started, False)
         self._sendResponse(msg).addErrback(ignoreClosedLink)
 
     def failure(self, failure: Failure) -> None:
@@ -336,6 +353,7 @@ class _Reply:
 
     def error(self, code: str, errorType: str, message: str) -> None:
         """Send an error object with this code."""
+        self._counts.finish(perf_counter() - self._started, True)
         msg = makeErrorMsg(self._filt(), code, errorType, message)
         self._sendResponse(msg).addErrback(ignoreClosedLink)
 
@@ -350,6 +368,8 @@ class _Caller:
     def __init__(self, rpc: _VortexRPC, factory: VortexFactory) -> None:
         self.rpc = rpc
         self._factoryRef = weakref.ref(factory)
+        #: The calls made through this factory (``factory.stats``).
+        self.counts = factory.stats.rpcCounts(rpc.rpcName, served=False)
         self.pending = PendingRequests(factory.reactor, f"RPC {rpc.rpcName}")
         self.endpoint = PayloadEndpoint(
             {**rpc.additionalFilt, "key": rpc._responseKey},
@@ -371,11 +391,15 @@ class _Caller:
         rpc = self.rpc
         factory = self.factory
         name = rpc.listeningVortexName
+        counts = self.counts
+        counts.calls += 1
         if factory.isVortexNameLocal(name):
+            counts.finish(0.0, True)
             return defer.fail(
                 NoVortexException(f"RPC {rpc.rpcName} is not started in this vortex {name!r}")
             )
         if not factory.isVortexNameConnected(name):
+            counts.finish(0.0, True)
             return defer.fail(
                 NoVortexException(
                     f"RPC {rpc.rpcName}: vortex {name!r} is not connected to {factory.vortexName!r}"
@@ -385,8 +409,10 @@ class _Caller:
         try:
             msg = rpc._requestFilt.msg(msgId, [args, kwargs], currentIdentity())
         except VortexEncodeError as e:
+            counts.finish(0.0, True)
             return defer.fail(e)
         d = self.pending.add(msgId, rpc.timeoutSeconds)
+        d.addBoth(_finishCall, counts, perf_counter())
         try:
             factory.sendVortexMsgNow(msg, destVortexName=name)
         except NoVortexException as e:
@@ -416,3 +442,9 @@ class _Caller:
                     f"RPC {self.rpc.rpcName}: link to {name!r} lost ({reason})"
                 )
             )
+
+
+def _finishCall(result: Any, counts: LatencyCounts, started: float) -> Any:
+    """Record a call that settled (a Failure is an error); pass its result on unchanged."""
+    counts.finish(perf_counter() - started, isinstance(result, Failure))
+    return result

@@ -108,6 +108,12 @@ class VortexConnectionCore:
         self._deadAfterTicks = limits.missedHeartbeats
         self._paused = False
         self._pausedBytes = 0
+        #: Payload messages and bytes received and sent while open (not heartbeats or the
+        #: handshake): plain counters the factory's stats read (``vortex.stats``).
+        self.receivedMessages = 0
+        self.receivedBytes = 0
+        self.sentMessages = 0
+        self.sentBytes = 0
 
     # ---- state -------------------------------------------------------------------------
 
@@ -169,6 +175,8 @@ class VortexConnectionCore:
                     f"{self._maxMessageBytes} bytes",
                 )
             elif data:
+                self.receivedMessages += 1
+                self.receivedBytes += len(data)
                 self._deliver(data)
             return
         if self._state is _CLOSED:
@@ -231,6 +239,8 @@ class VortexConnectionCore:
                     abort=True,
                 )
                 return
+        self.sentMessages += 1
+        self.sentBytes += size
         self._write(data, True)
 
     def close(self, reason: str, code: int = hs.CLOSE_NORMAL) -> None:

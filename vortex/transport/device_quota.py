@@ -87,6 +87,7 @@ class DeviceLinkQuota:
         "_second",
         "_seconds",
         "_subscriptions",
+        "refusedLimit",
     )
 
     def __init__(self, limits: DeviceQuotaLimits, clock: IReactorTime) -> None:
@@ -99,6 +100,8 @@ class DeviceLinkQuota:
         self._subscriptions: dict[tuple[str, str], tuple[str, str]] = {}
         #: Selectors no longer subscribed (or only polled) → when; they count for a while.
         self._released: dict[tuple[str, str], float] = {}
+        #: The name of the limit the link broke (``ACTIONS_LIMIT_NAME``...), once it has.
+        self.refusedLimit: str | None = None
 
     def admit(self, filt: dict, size: int) -> str | None:
         """Count a message of ``size`` bytes with header ``filt``; None when it is within the
@@ -181,6 +184,7 @@ class DeviceLinkQuota:
 
     def _refusal(self, name: str, limit: int, what: str) -> str:
         """The reason for breaking limit ``name``: its key, configured value and what happened."""
+        self.refusedLimit = name
         return f"{self._limits.keyPrefix}{name} ({limit}) exceeded: {what}"
 
 

@@ -20,6 +20,7 @@ from autobahn.websocket.compress import (
 )
 from twisted.internet.interfaces import IReactorTime
 
+from vortex.stats import LinkTraffic
 from vortex.transport._autobahn_compat import AutobahnShortcuts
 from vortex.transport.connection_core import DeviceAdmission, VortexConnectionCore
 from vortex.transport.handshake import CLOSE_NORMAL, PeerIdentity
@@ -63,6 +64,13 @@ class VortexConnection:
     def isOpen(self) -> bool:
         """True until the link starts closing."""
         return self._core.isOpen
+
+    def traffic(self) -> LinkTraffic:
+        """Payload messages and bytes received and sent on this link so far."""
+        core = self._core
+        return LinkTraffic(
+            core.receivedMessages, core.receivedBytes, core.sentMessages, core.sentBytes
+        )
 
     @property
     def isCompressed(self) -> bool:

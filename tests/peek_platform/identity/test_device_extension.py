@@ -53,7 +53,7 @@ def startField(
     site = {"sitePort": 0, "bindAddress": "127.0.0.1", "deviceEnrolment": policy}
     config["httpServer"] = {"field": site}
     started(FIELD, composition.extensions, config)
-    client, site = composition.extensions
+    client, site, _metrics = composition.extensions
     assert isinstance(client, DataExchangeClientExtension)
     assert isinstance(site, AppSiteExtension) and site.auth is not None
     return client, site
