@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.diagnostics_pages import DiagnosticsAdmin
-from peek_logic_service.admin.extension import AdminSiteExtension
+from peek_logic_service.admin.extension import AdminSiteExtension, OverviewFigures
 from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_logic_service.celery.extension import LogicCeleryExtension
@@ -18,6 +18,12 @@ from peek_platform.process import ServiceComposition, ServiceContext, SiteTrees
 from peek_platform.services import ServiceSpec
 from peek_platform.storage.extension import StorageServiceExtension
 from peek_platform.vortex import DataExchangeServerExtension
+
+
+def tasksFinished(celery: LogicCeleryExtension) -> int:
+    """Celery tasks logic submitted that have finished, for the Overview's task rate."""
+    submitter = celery.submitter
+    return 0 if submitter is None else submitter.succeededCount + submitter.failedCount
 
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
@@ -44,6 +50,10 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
         devicesAdmin=lambda: DevicesAdmin(devices),
         pluginsAdmin=lambda: PluginsAdmin(lambda: operations.commands),
         diagnosticsAdmin=lambda: DiagnosticsAdmin(lambda: operations.commands),
+        overviewFigures=OverviewFigures(
+            devicesOnline=lambda: len(devices.registry.onlineDeviceIds()),
+            tasksFinished=lambda: tasksFinished(celery),
+        ),
     )
 
     metrics = MetricsExtension(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import IResource
 
 from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.diagnostics_pages import DiagnosticsAdmin
 from peek_logic_service.admin.live_data import AdminLiveData, SettingsStorageLike, StatusViewLike
+from peek_logic_service.admin.metrics_history import MetricsHistory
+from peek_logic_service.admin.pages import JsonResource
 from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.site import buildAdminSiteRoot
 from peek_logic_service.admin.users_pages import IdentityAdmin
@@ -26,6 +30,16 @@ from vortex.VortexFactory import VortexFactory
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Where the Overview charts' figures beyond logic's vortex come from."""
+
+    #: How many devices are online on the field and office sites now.
+    devicesOnline: Callable[[], int]
+    #: How many Celery tasks logic submitted have finished so far (succeeded or failed).
+    tasksFinished: Callable[[], int]
+
+
 class AdminSiteExtension(ServiceExtensionBase):
     """Logic ``ServiceExtension`` serving the admin site of ``adminSite``.
 
@@ -33,7 +47,8 @@ class AdminSiteExtension(ServiceExtensionBase):
     ``vortexFactory`` gives this process's vortex once started; ``identityAdmin``, called
     once started, gives the Users and Roles pages' operations, ``devicesAdmin`` those of
     the Logged in and Devices pages, ``pluginsAdmin`` the Plugins page's buttons,
-    ``diagnosticsAdmin`` the diagnostics download.
+    ``diagnosticsAdmin`` the diagnostics download; ``overviewFigures`` feeds the Overview's
+    charts (``metrics_history.py``).
     """
 
     def __init__(
@@ -49,6 +64,7 @@ class AdminSiteExtension(ServiceExtensionBase):
         devicesAdmin: Callable[[], DevicesAdmin] | None = None,
         pluginsAdmin: Callable[[], PluginsAdmin] | None = None,
         diagnosticsAdmin: Callable[[], DiagnosticsAdmin] | None = None,
+        overviewFigures: OverviewFigures | None = None,
     ) -> None:
         self.adminSite = adminSite
         self._check = check
@@ -60,6 +76,9 @@ class AdminSiteExtension(ServiceExtensionBase):
         self._devicesAdmin = devicesAdmin
         self._pluginsAdmin = pluginsAdmin
         self._diagnosticsAdmin = diagnosticsAdmin
+        self._overviewFigures = overviewFigures
+        #: The Overview page's charts' samples, once started (with ``overviewFigures``).
+        self.history: MetricsHistory | None = None
         #: What the admin pages observe and push on the vortex, once started.
         self.liveData: AdminLiveData | None = None
         self._port: IListeningPort | None = None
@@ -95,6 +114,7 @@ class AdminSiteExtension(ServiceExtensionBase):
                 **(self._devicesAdmin().resources(self.auth) if self._devicesAdmin else {}),
                 **(self._pluginsAdmin().resources(self.auth) if self._pluginsAdmin else {}),
                 **(self._diagnosticsAdmin().resources(self.auth) if self._diagnosticsAdmin else {}),
+                **self._startHistory(ctx),
             },
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
@@ -111,8 +131,22 @@ class AdminSiteExtension(ServiceExtensionBase):
             )
             self.liveData.start()
 
+    def _startHistory(self, ctx: ServiceContext) -> dict[bytes, IResource]:
+        """Start sampling the Overview's figures; ``/api/metrics-history`` serving them."""
+        figures = self._overviewFigures
+        if figures is None:
+            return {}
+        history = self.history = MetricsHistory(
+            self._vortexFactory, figures.devicesOnline, figures.tasksFinished, clock=ctx.reactor
+        )
+        history.start()
+        return {b"metrics-history": JsonResource(lambda request: history.document())}
+
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
         """Stop the admin pages' data and listening (a Deferred that fires once closed)."""
+        if self.history is not None:
+            self.history.stop()
+            self.history = None
         if self.auth is not None:
             self.auth.stopExpiryChecks()
         if self.liveData is not None:

@@ -145,3 +145,16 @@ def test_plugins_page_disables_and_enables_noop_on_field(context, login, platfor
     before = int(value.text_content())
     fieldPage.get_by_role("button", name="Increase Apples").click()
     expect(value).to_have_text(str(before + 1))
+
+
+def test_overview_draws_the_last_15_minutes_charts(context, login, screenshot):
+    """The Overview shows the four charts of logic's samples, each with a drawn line once
+    logic has taken a sample (every 10 s)."""
+    page = context.new_page()
+    login(page, path="/#/overview")
+    for chart in ("messages", "rpc", "devices", "tasks"):
+        expect(page.locator(f'svg[data-chart="{chart}"]')).to_be_visible()
+    line = page.locator('svg[data-chart="messages"] polyline')
+    expect(line).to_have_attribute("points", re.compile(r"^\d+(\.\d)?,\d+(\.\d)?"), timeout=25_000)
+    expect(page.locator(".chart-grid")).to_have_attribute("data-samples", re.compile(r"^[1-9]"))
+    screenshot(page, "admin-overview-charts")
