@@ -5,6 +5,7 @@ from __future__ import annotations
 from peek_logic_service.admin.devices_pages import DevicesAdmin
 from peek_logic_service.admin.diagnostics_pages import DiagnosticsAdmin
 from peek_logic_service.admin.extension import AdminSiteExtension, OverviewFigures
+from peek_logic_service.admin.plugin_upload import PluginUploadExtension
 from peek_logic_service.admin.plugins_pages import PluginsAdmin
 from peek_logic_service.admin.users_pages import IdentityAdmin
 from peek_logic_service.celery.extension import LogicCeleryExtension
@@ -28,13 +29,14 @@ def tasksFinished(celery: LogicCeleryExtension) -> int:
 
 def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
     """Data exchange server, storage, identity, devices, Celery submitter, platform status,
-    platform commands, admin, metrics (``/metrics`` on the admin site)."""
+    platform commands, plugin upload setting, admin, metrics (``/metrics`` on the admin site)."""
     vortex = DataExchangeServerExtension()
     celery = LogicCeleryExtension()
     # status.view is the live platform view (subscribe/snapshot) the admin site shows.
     status = PlatformStatusExtension(vortex)
     operations = PlatformCommandsExtension(vortex, status)
     storage = StorageServiceExtension()
+    upload = PluginUploadExtension()
     identity = IdentityServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     devices = DeviceServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     admin = AdminSiteExtension(
@@ -48,7 +50,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             identity.store, inThread=storage.inThread, permissions=identity.permissions
         ),
         devicesAdmin=lambda: DevicesAdmin(devices),
-        pluginsAdmin=lambda: PluginsAdmin(lambda: operations.commands),
+        pluginsAdmin=lambda: PluginsAdmin(lambda: operations.commands, upload),
         diagnosticsAdmin=lambda: DiagnosticsAdmin(lambda: operations.commands),
         overviewFigures=OverviewFigures(
             devicesOnline=lambda: len(devices.registry.onlineDeviceIds()),
@@ -86,6 +88,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             celery,
             status,
             operations,
+            upload,
             admin,
             metrics,
         ],

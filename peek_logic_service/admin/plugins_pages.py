@@ -5,6 +5,7 @@ service command ``plugin.<action>`` on that one service process (the uuid of the
 button is in), or with ``{"plugin": NAME, "service": KEY}`` on every service of that kind,
 through the same :class:`~peek_logic_service.operations.PlatformCommands` as ``peek plugin``
 (docs/admin/plugin-control.rst). Admin permission, same origin and CSRF as the other pages.
+``/api/plugins/upload`` is the wheel upload of ``plugin_upload.py``, when it is wired in.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from functools import partial
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.web.resource import IResource
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
 
+from peek_logic_service.admin.plugin_upload import PluginUploadExtension
 from peek_logic_service.admin.users_pages import (
     ApiCall,
     ApiError,
@@ -31,13 +34,22 @@ from peek_platform.web.site_auth import SiteAuth
 class PluginsAdmin:
     """The Plugins page's operations over logic's platform commands."""
 
-    def __init__(self, commands: Callable[[], PlatformCommands]) -> None:
+    def __init__(
+        self,
+        commands: Callable[[], PlatformCommands],
+        upload: PluginUploadExtension | None = None,
+    ) -> None:
         self._commands = commands
+        self._upload = upload
 
     def resources(self, auth: SiteAuth) -> dict[bytes, IResource]:
         """``/api/plugins``, to mount under the admin site's ``/api``."""
         routes = [Route(b"POST", action, partial(self.act, action)) for action in PLUGIN_ACTIONS]
-        return {b"plugins": IdentityApiResource(auth, routes)}
+        api = IdentityApiResource(auth, routes)
+        if self._upload is None:
+            return {b"plugins": api}
+        upload = self._upload.resource(auth, self._commands)
+        return {b"plugins": _PluginsApi(api, upload)}
 
     def act(self, action: str, call: ApiCall) -> Deferred[dict[str, Any]]:
         """Run ``plugin.<action>`` where the body says; the answers and a one-line message."""
@@ -59,6 +71,22 @@ class PluginsAdmin:
             return {"message": answerMessage(action, plugin, answers), "answers": answers}
 
         return d.addCallback(summarise)
+
+
+class _PluginsApi(Resource):
+    """``/api/plugins``: ``upload`` goes to the upload resource, the rest to the buttons'."""
+
+    isLeaf = True
+
+    def __init__(self, api: IResource, upload: IResource) -> None:
+        super().__init__()
+        self._api = api
+        self._upload = upload
+
+    def render(self, request: IRequest) -> bytes | int:
+        """Let the resource of the request's path answer it."""
+        target = self._upload if (request.postpath or [b""])[0] == b"upload" else self._api
+        return target.render(request)
 
 
 def answerMessage(action: str, plugin: str, answers: list[dict[str, Any]]) -> str:

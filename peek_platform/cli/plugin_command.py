@@ -10,6 +10,7 @@ from pathlib import Path
 from peek_platform.cli.base import EXIT_FAILURE, EXIT_OK, CommandFailed, UsageError, setHandler
 from peek_platform.cli.plugin_control_command import registerControl
 from peek_platform.cli.plugin_install_command import registerUninstall
+from peek_platform.cli.plugin_package_command import registerInstall
 from peek_platform.plugin.discovery import InstalledPlugin, findInstalledPlugins
 from peek_platform.scaffold.generator import (
     TEMPLATE_NAMING,
@@ -77,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setHandler(newParser, newPlugin)
     registerControl(commands)
     registerUninstall(commands)
+    registerInstall(commands)
 
 
 def listPlugins(args: argparse.Namespace) -> int:

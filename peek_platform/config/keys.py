@@ -370,6 +370,14 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         minimumExclusive=True,
     ),
     ConfigKey(
+        path="plugin.allowUpload",
+        type=bool,
+        default=False,
+        description="Let admins upload a plugin wheel on the admin site's Plugins page, which "
+        "installs or upgrades it with pip in logic's environment (code runs as the service).",
+        services=LOGIC_ONLY,
+    ),
+    ConfigKey(
         path="dataExchange.host",
         type=str,
         default="127.0.0.1",

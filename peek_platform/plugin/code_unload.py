@@ -9,6 +9,7 @@ reported as needing a service restart and is left running, never half-unloaded.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterable
 from types import ModuleType
@@ -63,10 +64,15 @@ def forgetPluginCode(
     packages: Iterable[str], registry: TupleRegistry = defaultTupleRegistry
 ) -> list[str]:
     """Drop the modules of ``packages`` from ``sys.modules`` and their tuple types from
-    ``registry``, so the next import runs their code again; the module names dropped."""
+    ``registry``, so the next import runs their code again; the module names dropped.
+
+    The import system's directory caches are cleared too, so a package upgraded in place
+    (``peek plugin upgrade``) is imported from the files now installed.
+    """
     owned = frozenset(packages)
     registry.forgetModules(owned)
     names = pluginModuleNames(owned)
     for name in names:
         sys.modules.pop(name, None)
+    importlib.invalidate_caches()
     return names

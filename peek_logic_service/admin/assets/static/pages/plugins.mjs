@@ -2,6 +2,8 @@
 // failed, why; buttons disable, enable and restart a plugin on that one service process
 // (POST /api/plugins/<action>, see plugins_pages.py). A plugin whose version differs
 // between services is flagged, and the slowest plugins to load and start are listed first.
+// When logic's plugin.allowUpload is true (GET /api/plugins/upload says so), a form uploads a
+// wheel that logic installs, or upgrades the installed plugin with (plugin_upload.py).
 
 import { el, errorNote, liveNote, observeAdmin } from "./live.mjs";
 import { callApi, say, statusLine } from "./identity.mjs";
@@ -34,9 +36,11 @@ class PluginsPage {
     this.status = statusLine("plugins-status");
     this.slowest = el("section", { "aria-labelledby": "plugins-slowest" });
     this.sections = el("div", { class: "service-sections" });
-    container.replaceChildren(this.note, this.status, this.slowest, this.sections);
+    this.uploadSection = el("div", { class: "plugin-upload" });
+    container.replaceChildren(this.note, this.status, this.uploadSection, this.slowest, this.sections);
     this.updates = 0;
     this.busy = false;
+    this.showUpload();
     this.stop = observeAdmin(
       "peek_platform.PlatformStatusTuple",
       (tuples) => this.show(tuples[0]?.services ?? []),
@@ -158,6 +162,53 @@ class PluginsPage {
       button.addEventListener("click", () => this.act(action, plugin.name, status, where));
       return button;
     });
+  }
+
+  async showUpload() {
+    const result = await callApi(this.adminFetch, "GET", "/api/plugins/upload");
+    if (!result.ok || !result.data.allowed) return;
+    const input = el("input", { type: "file", accept: ".whl", id: "plugin-wheel", required: "" });
+    const enable = el("input", { type: "checkbox", id: "plugin-wheel-enable" });
+    const form = el(
+      "form",
+      { "aria-labelledby": "plugins-upload" },
+      el("h2", { id: "plugins-upload" }, "Install or upgrade a plugin"),
+      el("label", { for: "plugin-wheel" }, "Plugin wheel (.whl) "),
+      input,
+      el("label", { for: "plugin-wheel-enable" }, enable, " enable a new plugin on every service"),
+      el("button", { type: "submit" }, "Upload and install"),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.upload(input.files[0], enable.checked, result.data.maxBytes);
+    });
+    this.uploadSection.replaceChildren(form);
+  }
+
+  async upload(file, enable, maxBytes) {
+    if (!file || this.busy) return;
+    if (file.size > maxBytes) {
+      say(this.status, false, `Not installed: ${file.name} is larger than the ${maxBytes} bytes allowed`);
+      return;
+    }
+    this.busy = true;
+    say(this.status, true, `Installing ${file.name}… (pip may take a minute)`);
+    try {
+      const response = await this.adminFetch(`/api/plugins/upload${enable ? "?enable=true" : ""}`, {
+        method: "POST",
+        body: file,
+        headers: { "Content-Type": "application/octet-stream", "X-Wheel-Filename": file.name },
+      });
+      let data;
+      try {
+        data = await response.json();
+      } catch {
+        data = { error: `the logic service answered ${response.status} ${response.statusText}` };
+      }
+      say(this.status, response.ok && data.ok, response.ok ? data.message : `Not installed: ${data.error}`);
+    } finally {
+      this.busy = false;
+    }
   }
 
   async act(action, pluginName, status, where) {
