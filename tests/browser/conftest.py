@@ -65,7 +65,11 @@ class Platform:
         for spec in ALL_SERVICES:
             document: dict = {"plugin": {"enabled": ENABLED.get(spec.key, ["peek_plugin_noop"])}}
             for key in keysForService(spec):
-                if key.type is int and key.path.lower().endswith("port"):
+                # The shared data exchange port and each site's own port; other listeners
+                # (metrics) keep their defaults, as a port shared by key would clash.
+                if key.path == "dataExchange.port" or (
+                    key.path.startswith("httpServer.") and key.path.endswith(".sitePort")
+                ):
                     ports.setdefault(key.path, freeTcpPort())
                     setDotted(document, key.path, ports[key.path])
                 if key.path.endswith(".bindAddress") and key.path.startswith("httpServer."):
@@ -112,6 +116,17 @@ class Platform:
             time.sleep(0.2)
         pytest.fail(f"{url} not healthy within {timeout} s ({last})")
 
+    def ensureRunning(self) -> None:
+        """Start every service that is not running (logic first), then wait until each one
+        started has started its plugins and the admin and field sites are healthy."""
+        started = [spec for spec in ALL_SERVICES if spec.key not in self.running]
+        for spec in started:
+            self.start(spec.key)
+        for spec in started:
+            self.running[spec.key].waitForLine(rf"{spec.vortexName} started: ")
+        self.waitHealthy("admin")
+        self.waitHealthy("field")
+
     def stopAll(self) -> None:
         """Stop every running service."""
         for key in list(self.running):
@@ -123,14 +138,20 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """All five services running, the sites healthy (field linked to logic)."""
     running = Platform(tmp_path_factory.mktemp("peek-browser-home"))
     try:
-        running.start("logic").waitForLine(r"admin site listening on")
-        for key in ("field", "office", "agent", "worker"):
-            running.start(key)
-        running.waitHealthy("admin")
-        running.waitHealthy("field")
+        running.ensureRunning()
         yield running
     finally:
         running.stopAll()
+
+
+@pytest.fixture(autouse=True)
+def allServicesRunning(platform: Platform) -> Iterator[None]:
+    """Every test starts with all five services running and leaves them so: a service a
+    test stopped and did not start again (it failed half-way) is started after it. Tests
+    therefore run alone and in any order."""
+    platform.ensureRunning()
+    yield
+    platform.ensureRunning()
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,5 @@
 """The noop plugin's field page in real Chromium on a phone-sized screen: live updates across
-pages, and the offline queue while logic is stopped.
-
-Runs after the admin tests (file order): the last test stops and restarts logic.
-"""
+pages, and the offline queue while logic is stopped (and started again)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ office sites' ``/vortexws``. Tests that stop or kill a service restart it before
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -26,8 +25,6 @@ LOCAL_PROCESSOR = "peek_plugin_msgtest.local"
 VALUE_TUPLE = "peek_plugin_msgtest.MsgTestValueTuple"
 #: An RPC's name is its module plus qualified name (docs/vortex/messaging.rst).
 COUNT_CALL_RPC = "peek_plugin_msgtest._private.logic.LogicRpc.LogicRpc.countCall"
-#: How long to keep listening after a first response, to catch a second one.
-GRACE_SECONDS = 1.0
 
 
 def valueTuple(board: str, value: int, text: str) -> dict:
@@ -81,11 +78,22 @@ def latestValue(driver: Any, device: str, board: str) -> dict | None:
     return updates[-1][0]
 
 
-def pushOnce(driver: Any, device: str, processor: str, tupleAction: dict) -> tuple[dict, dict]:
-    """Push an action; return its outcome and, after a grace period, responses per msgId."""
+def pushOnce(driver: Any, device: str, processor: str, tupleAction: dict) -> tuple[dict, list]:
+    """Push an action, then the same action again as a marker; return the first outcome and
+    the responses per msgId (first push, marker) once the marker's response has arrived.
+
+    Both travel the same links in order, so a second response to the first push, sent as
+    it was handled, would have arrived before the marker's: a count of 1 then means one.
+    """
     outcome = driver.call("push", link=device, processor=processor, action=tupleAction)
-    time.sleep(GRACE_SECONDS)
-    return outcome, driver.call("responseCounts", link=device, processor=processor)
+    marker = driver.call("push", link=device, processor=processor, action=tupleAction)
+    assert (marker["errorClass"], marker.get("code")) == (
+        outcome["errorClass"],
+        outcome.get("code"),
+    ), (outcome, marker)
+    counts = driver.call("responseCounts", link=device, processor=processor)
+    assert len(counts) == 2, counts
+    return outcome, list(counts.values())
 
 
 # ---- RPC --------------------------------------------------------------------------------
@@ -138,11 +146,11 @@ def test_rpc_times_out_in_both_directions(driver):
 def test_logic_rpc_refuses_field_when_it_accepts_only_the_agent(driver, msgPlatform):
     """Field calling logic's agent-only addInts is refused naming field; an open RPC works."""
     connectDevices(driver, msgPlatform, ["refuse-dev"])
-    refused, _ = pushOnce(
-        driver,
-        "refuse-dev",
-        LOCAL_PROCESSOR,
-        action("MsgTestCallLogicAction", rpcName="addInts", args=[1], kwargs={"kwval1": 2}),
+    refused = driver.call(
+        "push",
+        link="refuse-dev",
+        processor=LOCAL_PROCESSOR,
+        action=action("MsgTestCallLogicAction", rpcName="addInts", args=[1], kwargs={"kwval1": 2}),
     )
     [outcome] = refused["value"]
     assert outcome["errorClass"] == "VortexRPCError"
@@ -158,6 +166,8 @@ def test_logic_rpc_refuses_field_when_it_accepts_only_the_agent(driver, msgPlatf
     [outcome] = allowed["value"]
     assert outcome["errorClass"] is None, outcome
     assert "from-field" in driverRpc(driver, "counters", "none")["countedCalls"]
+    counts = driver.call("responseCounts", link="refuse-dev", processor=LOCAL_PROCESSOR)
+    assert list(counts.values()) == [1, 1]
 
 
 def test_device_cannot_call_a_logic_rpc(driver, msgPlatform):
@@ -187,7 +197,16 @@ def test_device_cannot_call_a_logic_rpc(driver, msgPlatform):
         },
         tuples=[["from-device-raw"], {}],
     )
-    time.sleep(GRACE_SECONDS)
+    # A marker on the same link: field handles its device's messages in order and would
+    # have forwarded the call to logic ahead of the marker, so once the marker's answer is
+    # back, any answer to the call would be too, and logic would have counted it.
+    marker = driver.call(
+        "push",
+        link="rpc-dev",
+        processor=PROCESSOR,
+        action=action("MsgTestSetValueAction", board="rpc-marker", value=1),
+    )
+    assert marker["errorClass"] is None, marker
     assert driver.call("received", link="rpc-dev", key=responseKey) == 0
     counted = driverRpc(driver, "counters", "none")["countedCalls"]
     assert "from-device-raw" not in counted and "from-device-api" not in counted
@@ -257,7 +276,7 @@ def test_action_without_delegate_gets_one_no_delegate_error(driver, msgPlatform)
     assert outcome["errorClass"] == "TupleActionError"
     assert outcome["code"] == "no-delegate"
     assert "peek_plugin_msgtest.MsgTestUnhandledAction" in outcome["remoteMessage"]
-    assert list(counts.values()) == [1]
+    assert counts == [1, 1]
 
 
 def test_action_with_raising_delegate_gets_one_exception_error(driver, msgPlatform):
@@ -269,7 +288,7 @@ def test_action_with_raising_delegate_gets_one_exception_error(driver, msgPlatfo
     assert outcome["errorClass"] == "TupleActionError"
     assert (outcome["code"], outcome["remoteType"]) == ("exception", "MsgTestError")
     assert "delegate refused: bad day" in outcome["remoteMessage"]
-    assert list(counts.values()) == [1]
+    assert counts == [1, 1]
 
 
 # ---- services going away ------------------------------------------------------------------
@@ -287,7 +306,7 @@ def test_action_through_field_while_logic_is_down_gets_one_not_connected_error(d
         msgPlatform.restartLogic()
     assert outcome["errorClass"] == "TupleActionError"
     assert outcome["code"] == "not-connected"
-    assert list(counts.values()) == [1]
+    assert counts == [1, 1]
 
 
 def test_devices_get_fresh_data_after_logic_sigkill_and_restart(driver, msgPlatform, waitUntil):

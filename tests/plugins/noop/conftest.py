@@ -3,7 +3,9 @@
 ``noopServices`` starts logic, then agent, field, office and worker, each as its own
 process with the noop plugin enabled, in homes under one temporary ``$PEEK_HOME_ROOT``
 (shared data exchange secret, a free data exchange port, web sites on OS-picked ports,
-embedded SQLite and Celery broker). It is started once per test module.
+the embedded Celery broker). It is started once per test module and database: logic's
+embedded SQLite, and for the tests of storage a real PostgreSQL database (then only logic
+and worker run, both on it).
 """
 
 from __future__ import annotations
@@ -44,9 +46,13 @@ def noopOnPath() -> Path:
 
 
 def writeServiceConfigs(
-    homeRoot: Path, pluginNames: Sequence[str], specs: Sequence[ServiceSpec] = ALL_SERVICES
+    homeRoot: Path,
+    pluginNames: Sequence[str],
+    specs: Sequence[ServiceSpec] = ALL_SERVICES,
+    databaseUrl: str = "",
 ) -> None:
-    """Write a config.json per service: the plugins, the secret, ports for the test."""
+    """Write a config.json per service: the plugins, the secret, ports for the test, and for
+    logic and worker ``sqlalchemy.connectUrl`` (empty: logic's embedded SQLite)."""
     dataExchangePort = freeTcpPort()
     for spec in specs:
         home = homeRoot / spec.homeDirName
@@ -62,6 +68,8 @@ def writeServiceConfigs(
             config["httpServer"] = {spec.key: {"sitePort": 0, "bindAddress": "127.0.0.1"}}
         if spec.key == WORKER.key:
             config["celery"] = {"workerConcurrency": 1}
+        if databaseUrl and spec.key in (LOGIC.key, WORKER.key):
+            config["sqlalchemy"] = {"connectUrl": databaseUrl}
         (home / "config.json").write_text(json.dumps(config), encoding="utf-8")
 
 
@@ -84,6 +92,8 @@ class RunningPlatform:
     #: The environment the services run with (for helper processes of the tests).
     env: dict[str, str]
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    #: The SQLAlchemy URL of logic's database (the embedded SQLite file by default).
+    databaseUrl: str = ""
 
     def start(self, spec: ServiceSpec) -> ServiceProcess:
         """Start ``spec``'s command with its home under ``homeRoot``."""
@@ -99,18 +109,28 @@ class RunningPlatform:
 
 
 def startPlatform(
-    homeRoot: Path, pluginName: str, pythonPath: Sequence[Path] = ()
+    homeRoot: Path,
+    pluginName: str,
+    pythonPath: Sequence[Path] = (),
+    databaseUrl: str = "",
+    specs: Sequence[ServiceSpec] = ALL_SERVICES,
 ) -> RunningPlatform:
-    """Start logic, wait until it has started its plugins, then start the other four."""
-    writeServiceConfigs(homeRoot, [pluginName])
+    """Start logic, wait until it has started its plugins, then start the others of
+    ``specs`` (all five by default).
+
+    Logic and worker use ``databaseUrl``, or logic's embedded SQLite when it is empty.
+    """
+    others = [spec for spec in (AGENT, FIELD, OFFICE, WORKER) if spec in specs]
+    writeServiceConfigs(homeRoot, [pluginName], [LOGIC, *others], databaseUrl=databaseUrl)
     env = serviceEnv(homeRoot, pythonPath)
-    platform = RunningPlatform(homeRoot, env)
+    embedded = f"sqlite:///{homeRoot / LOGIC.homeDirName / 'peek.sqlite'}"
+    platform = RunningPlatform(homeRoot, env, databaseUrl=databaseUrl or embedded)
     try:
         logic = platform.start(LOGIC)
         logic.waitForLine(rf"{LOGIC.vortexName} started: ")
-        for spec in (AGENT, FIELD, OFFICE, WORKER):
+        for spec in others:
             platform.start(spec)
-        for spec in (AGENT, FIELD, OFFICE, WORKER):
+        for spec in others:
             platform.services[spec.key].waitForLine(rf"{spec.vortexName} started: ")
     except BaseException:
         platform.stopAll()
@@ -119,10 +139,29 @@ def startPlatform(
 
 
 @pytest.fixture(scope="module")
-def noopServices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """Logic, agent, field, office and worker running the noop plugin of this checkout."""
+def noopServices(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    """The noop plugin of this checkout on real services; a test names the database by
+    parametrising this fixture indirectly with ``"sqlite"`` or ``"postgresql"`` (SQLite when
+    it does not).
+
+    On logic's embedded SQLite all five run: logic, agent, field, office and worker. On a new
+    database of the session's PostgreSQL server only the two that use storage run: logic
+    and worker.
+    """
+    database = getattr(request, "param", "sqlite")
+    databaseUrl = ""
+    specs: Sequence[ServiceSpec] = ALL_SERVICES
+    if database == "postgresql":
+        databaseUrl = request.getfixturevalue("peekPostgresServer").createDatabase()
+        specs = (LOGIC, WORKER)
     platform = startPlatform(
-        tmp_path_factory.mktemp("noop-root"), "peek_plugin_noop", [NOOP_PROJECT_DIR]
+        tmp_path_factory.mktemp(f"noop-root-{database}"),
+        "peek_plugin_noop",
+        [NOOP_PROJECT_DIR],
+        databaseUrl=databaseUrl,
+        specs=specs,
     )
     yield platform
     platform.stopAll()
