@@ -18,7 +18,7 @@ from twisted.internet import defer, threads
 from twisted.internet.defer import Deferred
 
 from peek_logic_service.admin.config_view import configTuple
-from peek_logic_service.admin.log_tail import LogFileWatcher, readTail
+from peek_logic_service.admin.log_tail import TAIL_BYTES, TAIL_LINES, LogFileWatcher
 from peek_logic_service.admin.tuples import (
     ADMIN_BROWSER_IDENTITY,
     ADMIN_FILT,
@@ -29,6 +29,7 @@ from peek_logic_service.admin.tuples import (
     AdminPluginSettingTuple,
 )
 from peek_platform.config import ServiceConfig
+from peek_platform.log_files import readLogTail
 from peek_platform.storage.plugin_settings import PluginSettingsStore, PluginSettingValue
 from peek_platform.vortex.tuples import PlatformStatusTuple
 from peek_plugin_base.settings.PluginSetting import PluginSettingError
@@ -180,7 +181,12 @@ class AdminLiveData:
 
     def _logTail(self) -> Deferred[list[AdminLogTailTuple]]:
         d = threads.deferToThreadPool(
-            self._clock, self._clock.getThreadPool(), readTail, self._logPath
+            self._clock,
+            self._clock.getThreadPool(),
+            readLogTail,
+            self._logPath,
+            TAIL_LINES,
+            TAIL_BYTES,
         )
         return d.addCallback(
             lambda lines: [

@@ -1,8 +1,8 @@
-"""The Logs page's data: the newest lines of a log file, and a watcher that sees it grow."""
+"""The Logs page's data: how many of the newest log lines it shows, and a watcher that sees
+the file grow."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,22 +14,6 @@ TAIL_LINES = 200
 TAIL_BYTES = 256 * 1024
 #: How often the log file is checked for new lines (seconds).
 WATCH_INTERVAL_SECONDS = 1.0
-
-
-def readTail(path: Path, lines: int = TAIL_LINES, maxBytes: int = TAIL_BYTES) -> list[str]:
-    """The last ``lines`` lines of ``path`` (none when it does not exist yet)."""
-    try:
-        with path.open("rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            start = max(0, size - maxBytes)
-            f.seek(start)
-            data = f.read()
-    except FileNotFoundError:
-        return []
-    text = data.decode("utf-8", "replace").splitlines()
-    if start > 0 and text:
-        text = text[1:]  # the first line was cut by the seek
-    return text[-lines:]
 
 
 def _fileStamp(path: Path) -> tuple[int, int, int] | None:

@@ -15,7 +15,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
@@ -25,6 +24,7 @@ from twisted.python.failure import Failure
 from peek_platform.diagnostics.redaction import ConfigRedactor
 from peek_platform.diagnostics.stacks import threadStacks
 from peek_platform.diagnostics.versions import versionsDocument
+from peek_platform.log_files import readLogTail
 from peek_platform.plugin.state import PluginStatus
 from vortex.VortexFactory import NoVortexException, VortexFactory
 
@@ -48,22 +48,6 @@ LOG_BYTES = 512 * 1024
 MAX_LINKS = 1000
 #: Characters of metrics text kept at most.
 MAX_METRICS_CHARS = 1024 * 1024
-
-
-def readLogTail(path: Path, lines: int = LOG_LINES, maxBytes: int = LOG_BYTES) -> list[str]:
-    """The last ``lines`` lines within the last ``maxBytes`` of ``path``; none if absent."""
-    try:
-        with path.open("rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            start = max(0, size - maxBytes)
-            f.seek(start)
-            data = f.read(maxBytes)
-    except FileNotFoundError:
-        return []
-    text = data.decode("utf-8", "replace").splitlines()
-    if start > 0 and text:
-        text = text[1:]  # the first line was cut by the seek
-    return text[-lines:]
 
 
 class DiagnosticsCollector:
@@ -103,7 +87,10 @@ class DiagnosticsCollector:
                 "collectedAt": time.time(),
             },
             "config": config,
-            "log": {"path": str(logPath), "lines": redactor.scrubLines(readLogTail(logPath))},
+            "log": {
+                "path": str(logPath),
+                "lines": redactor.scrubLines(readLogTail(logPath, LOG_LINES, LOG_BYTES)),
+            },
             "versions": versionsDocument(statuses),
             "plugins": [_statusDocument(status, redactor) for status in statuses],
             "links": self._links(factory),

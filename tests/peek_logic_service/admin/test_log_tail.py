@@ -2,20 +2,21 @@
 
 from twisted.internet.task import Clock
 
-from peek_logic_service.admin.log_tail import LogFileWatcher, readTail
+from peek_logic_service.admin.log_tail import LogFileWatcher
+from peek_platform.log_files import readLogTail
 
 
 def test_tail_is_the_last_lines_without_a_cut_first_line(tmp_path):
     """Only whole lines from the end; a line cut by the byte limit is dropped."""
     path = tmp_path / "peek-logic.log"
     path.write_text("".join(f"line {i:03d}\n" for i in range(100)), encoding="utf-8")
-    assert readTail(path, lines=3) == ["line 097", "line 098", "line 099"]
-    assert readTail(path, lines=100, maxBytes=25) == ["line 098", "line 099"]
+    assert readLogTail(path, lines=3, maxBytes=4096) == ["line 097", "line 098", "line 099"]
+    assert readLogTail(path, lines=100, maxBytes=25) == ["line 098", "line 099"]
 
 
 def test_missing_log_file_has_no_lines(tmp_path):
     """A log file that does not exist yet gives an empty tail."""
-    assert readTail(tmp_path / "absent.log") == []
+    assert readLogTail(tmp_path / "absent.log", lines=10, maxBytes=4096) == []
 
 
 def test_watcher_reports_growth_once_per_change(tmp_path):

@@ -8,11 +8,12 @@ from twisted.internet.task import Clock
 
 from peek_platform.diagnostics.collector import (
     DIAGNOSTICS_COMMAND,
+    LOG_BYTES,
     LOG_LINES,
     NO_METRICS,
     DiagnosticsCollector,
-    readLogTail,
 )
+from peek_platform.log_files import readLogTail
 from peek_platform.process.commands import ServiceCommandError
 from peek_platform.services import LOGIC
 from vortex.PayloadIO import PayloadIO
@@ -123,9 +124,9 @@ def test_metrics_come_from_the_metrics_command_when_there_is_one(peekServiceCont
 
 def test_read_log_tail_bounds(tmp_path):
     """A missing file has no lines; a long file gives its newest lines within the bytes."""
-    assert readLogTail(tmp_path / "none.log") == []
+    assert readLogTail(tmp_path / "none.log", LOG_LINES, LOG_BYTES) == []
     path = tmp_path / "big.log"
     path.write_text("".join(f"{n:05d}\n" for n in range(10000)), encoding="utf-8")
-    assert readLogTail(path, lines=3) == ["09997", "09998", "09999"]
+    assert readLogTail(path, lines=3, maxBytes=LOG_BYTES) == ["09997", "09998", "09999"]
     tail = readLogTail(path, lines=5000, maxBytes=600)
     assert tail[-1] == "09999" and len(tail) == 99  # 600 bytes, the cut first line dropped
