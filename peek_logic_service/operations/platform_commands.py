@@ -24,12 +24,12 @@ from peek_platform.vortex.service_commands import (
     PLATFORM_COMMAND_FILT,
     PLATFORM_COMMAND_REPLY_FILT,
     ServiceCommandClient,
+    singleDocument,
 )
 from peek_platform.vortex.tuples import ServiceStatusTuple
 from vortex.Payload import Payload
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
-from vortex.SerialiseUtil import VortexDecodeError
 from vortex.VortexFactory import DEVICE_PREFIX, VortexFactory
 
 logger = logging.getLogger(__name__)
@@ -166,13 +166,7 @@ class PlatformCommandEndpoint:
 
 def parseRequest(envelope: PayloadEnvelope) -> dict[str, Any]:
     """A request's fields checked: requestId, command, args, service, timeout."""
-    try:
-        tuples = envelope.decodePayload().tuples
-    except VortexDecodeError as e:
-        raise ServiceCommandError(f"undecodable request: {e}") from e
-    if len(tuples) != 1 or not isinstance(tuples[0], dict):
-        raise ServiceCommandError("a platform command is one JSON object")
-    document = tuples[0]
+    document = singleDocument(envelope)
     command, args, service = (
         document.get("command"),
         document.get("args", {}),

@@ -55,7 +55,7 @@ class CommandRequest:
     @classmethod
     def fromEnvelope(cls, envelope: PayloadEnvelope) -> CommandRequest:
         """Decode a request; ``ServiceCommandError`` names what is malformed."""
-        document = _singleDocument(envelope)
+        document = singleDocument(envelope)
         requestId, command, args = (document.get(k) for k in ("requestId", "command", "args"))
         if not isinstance(requestId, str) or not isinstance(command, str):
             raise ServiceCommandError("a command needs string 'requestId' and 'command'")
@@ -186,7 +186,7 @@ class ServiceCommandClient:
 
     def _onAnswer(self, envelope: PayloadEnvelope, vortexUuid: str, **kwargs: Any) -> None:
         try:
-            document = _singleDocument(envelope)
+            document = singleDocument(envelope)
         except ServiceCommandError as e:
             logger.error("Ignored a malformed service command answer from %s: %s", vortexUuid, e)
             return
@@ -205,7 +205,7 @@ class ServiceCommandClient:
                 self._settle(requestId, ServiceCommandError(f"the link dropped: {reason}"))
 
 
-def _singleDocument(envelope: PayloadEnvelope) -> dict[str, Any]:
+def singleDocument(envelope: PayloadEnvelope) -> dict[str, Any]:
     """The one JSON object a command or answer payload carries."""
     try:
         tuples = envelope.decodePayload().tuples
