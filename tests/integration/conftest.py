@@ -35,7 +35,8 @@ SECRET = "integration-test-secret-0123456789"
 #: Where every service of these tests listens and connects.
 LOOPBACK = "127.0.0.1"
 
-#: Test plugins written into a temp dir; both run on every service, in this load order.
+#: Test plugins written into a temp dir; both run on every service, in this load order (the
+#: second requires the first).
 TEST_PLUGINS: tuple[str, ...] = ("peek_plugin_itest_first", "peek_plugin_itest_second")
 #: A test plugin whose ``stop()`` never finishes, for the forced-exit path.
 HANGING_PLUGIN = "peek_plugin_itest_hangs"
@@ -109,6 +110,8 @@ def writeTestPlugins(directory: Path) -> Path:
             "plugin": {"title": name, "packageName": name, "version": "0.0.1"},
             "requiresServices": ["logic", "field", "office", "agent", "worker"],
         }
+        if name == TEST_PLUGINS[1]:
+            metadata["requiresPlugins"] = [TEST_PLUGINS[0]]
         (package / "plugin_package.json").write_text(json.dumps(metadata), encoding="utf-8")
     return directory
 

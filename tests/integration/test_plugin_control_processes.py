@@ -107,6 +107,35 @@ def test_restart_on_every_service_answers_for_each(platform, testPlugins):
     assert {key: enabledIn(home) for key, home in platform.homes.items()} == before
 
 
+def test_disabling_a_required_plugin_stops_its_dependant_first(platform, testPlugins):
+    """Disable first on field: second (which requires it) stops and unloads before it, the
+    answer names second, and enable brings both back, first before second."""
+    field = platform.commands[FIELD.key]
+    first, second = testPlugins.first, testPlugins.second
+    mark = len(field.lines)
+
+    result = peek(platform, "plugin", "disable", first, "--service", "field", "--json")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [answer] = json.loads(result.stdout)
+    assert (answer["result"]["state"], answer["result"]["dependants"]) == ("disabled", [second])
+    steps = [
+        field.waitForLine(rf"ITEST {name} {step}", after=mark).string
+        for name, step in ((second, "stop"), (second, "unload"), (first, "stop"), (first, "unload"))
+    ]
+    assert [field.lines.index(line, mark) for line in steps] == sorted(
+        field.lines.index(line, mark) for line in steps
+    )
+
+    mark = len(field.lines)
+    result = peek(platform, "plugin", "enable", first, "--service", "field")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"also restarted: {second}" in result.stdout
+    firstStart = field.waitForLine(rf"ITEST {first} start", after=mark).string
+    secondStart = field.waitForLine(rf"ITEST {second} start", after=mark).string
+    assert field.lines.index(firstStart, mark) < field.lines.index(secondStart, mark)
+
+
 def test_a_plugin_running_nowhere_exits_1_saying_so(platform):
     """A name no service runs: every service says there is nothing to do, exit status 1."""
     result = peek(platform, "plugin", "disable", "peek_plugin_not_here")
