@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from peek_platform.config import loadServiceConfig
@@ -10,9 +11,14 @@ from peek_platform.launcher import (
     buildArgumentParser,
     childCommands,
     relayLine,
+    shareDataExchangeSecret,
     writeFirstRunConfigs,
 )
-from peek_platform.services import ALL_SERVICES, LOGIC, homeRoot
+from peek_platform.services import AGENT, ALL_SERVICES, LOGIC, ServiceSpec, homeRoot
+from peek_platform.vortex.settings import SECRET_KEY, writeSecret
+
+LOGIC_SECRET = "logic-secret-of-more-than-16-chars"
+OTHER_SECRET = "another-secret-of-more-than-16-chars"
 
 
 def test_first_run_writes_a_valid_config_for_each_service(tmp_path: Path):
@@ -84,3 +90,73 @@ def test_relay_prefixes_each_line_with_padded_key():
     relay("logic", "hello")
     relay("office", "world")
     assert out == ["logic  | hello\n", "office | world\n"]
+
+
+def secretOf(root: Path, spec: ServiceSpec) -> str:
+    """The data exchange secret in the service's config.json under root."""
+    return loadServiceConfig(spec, root / spec.homeDirName, writeBack=False)[SECRET_KEY]
+
+
+def test_first_run_configs_share_one_new_secret(tmp_path: Path):
+    """Every first-run config.json gets the same, newly generated data exchange secret."""
+    writeFirstRunConfigs(tmp_path)
+    secrets = {secretOf(tmp_path, spec) for spec in ALL_SERVICES}
+    assert len(secrets) == 1
+    assert len(secrets.pop()) >= 16
+
+
+def test_first_run_configs_take_logics_existing_secret(tmp_path: Path):
+    """Configs written next to an existing logic config get logic's secret."""
+    existing = tmp_path / LOGIC.homeDirName / "config.json"
+    existing.parent.mkdir()
+    existing.write_text(json.dumps({"dataExchange": {"secret": LOGIC_SECRET}}))
+    writeFirstRunConfigs(tmp_path)
+    assert {secretOf(tmp_path, spec) for spec in ALL_SERVICES} == {LOGIC_SECRET}
+
+
+def test_share_secret_copies_logics_secret_into_configs_without_one(tmp_path: Path):
+    """Existing configs without a secret get logic's; only those files are reported."""
+    writeFirstRunConfigs(tmp_path, secret="")
+    logicConfig = loadServiceConfig(LOGIC, tmp_path / LOGIC.homeDirName, writeBack=False)
+    writeSecret(logicConfig, LOGIC_SECRET)
+    changed = shareDataExchangeSecret(tmp_path)
+    others = [spec for spec in ALL_SERVICES if spec is not LOGIC]
+    assert changed == [tmp_path / spec.homeDirName / "config.json" for spec in others]
+    assert {secretOf(tmp_path, spec) for spec in ALL_SERVICES} == {LOGIC_SECRET}
+    assert shareDataExchangeSecret(tmp_path) == []
+
+
+def test_share_secret_gives_logic_another_services_secret(tmp_path: Path):
+    """Logic without a secret takes one another service already has, and so do the rest."""
+    writeFirstRunConfigs(tmp_path, secret="")
+    agentHome = tmp_path / AGENT.homeDirName
+    writeSecret(loadServiceConfig(AGENT, agentHome, writeBack=False), LOGIC_SECRET)
+    changed = shareDataExchangeSecret(tmp_path)
+    assert tmp_path / LOGIC.homeDirName / "config.json" in changed
+    assert agentHome / "config.json" not in changed
+    assert {secretOf(tmp_path, spec) for spec in ALL_SERVICES} == {LOGIC_SECRET}
+
+
+def test_share_secret_leaves_a_different_secret_alone_with_a_warning(tmp_path: Path, caplog):
+    """A config whose secret differs from logic's is not rewritten; a WARNING names it."""
+    writeFirstRunConfigs(tmp_path, secret=LOGIC_SECRET)
+    agentHome = tmp_path / AGENT.homeDirName
+    writeSecret(loadServiceConfig(AGENT, agentHome, writeBack=False), OTHER_SECRET)
+    with caplog.at_level(logging.WARNING, logger="peek_platform.launcher"):
+        assert shareDataExchangeSecret(tmp_path) == []
+    assert secretOf(tmp_path, AGENT) == OTHER_SECRET
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert str(agentHome / "config.json") in caplog.text
+
+
+def test_share_secret_reports_a_commented_config_it_cannot_fill(tmp_path: Path, caplog):
+    """A config without a secret that has comments is left byte for byte; an ERROR says why."""
+    writeFirstRunConfigs(tmp_path, secret=LOGIC_SECRET)
+    agentConfig = tmp_path / AGENT.homeDirName / "config.json"
+    commented = '{\n  // the agent\n  "plugin": {"enabled": []}\n}\n'
+    agentConfig.write_text(commented)
+    with caplog.at_level(logging.WARNING, logger="peek_platform.launcher"):
+        assert shareDataExchangeSecret(tmp_path) == []
+    assert agentConfig.read_text() == commented
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert SECRET_KEY in caplog.text

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
-from twisted.internet import defer
+from twisted.internet import defer, reactor
 from twisted.internet.testing import MemoryReactorClock
 
 from peek_logic_service.admin.live_data import AdminLiveData
-from peek_logic_service.admin.tuples import AdminPluginSettingTuple
+from peek_logic_service.admin.tuples import (
+    ADMIN_FILT,
+    ADMIN_OBSERVABLE_NAME,
+    SET_PLUGIN_SETTING_ACTION,
+    AdminPluginSettingTuple,
+)
 from peek_platform.config import loadServiceConfig
 from peek_platform.services import LOGIC
 from peek_platform.storage.plugin_settings import PluginSettingValue
 from peek_plugin_base.settings.PluginSetting import PluginSetting, PluginSettingError
+from vortex.handler.MessageUtil import ERROR_REFUSED, TupleActionError
+from vortex.handler.TupleActionPushClient import TupleActionPushClient
 from vortex.PayloadIO import PayloadIO
 from vortex.TupleAction import TupleGenericAction
 from vortex.VortexFactory import VortexFactory
@@ -106,3 +118,76 @@ def test_unknown_action_key_is_refused(live):
     delegate, _ = live.processor._delegates[TupleGenericAction.tupleName()]
     with pytest.raises(ValueError, match="unknown action 'drop'"):
         delegate.processTupleAction(TupleGenericAction(key="drop", data={}))
+
+
+def _loadLinkedVortexes() -> Any:
+    """Import tests/vortex/rpc/linkedvortexes.py once, under its own module name."""
+    module = sys.modules.get("linkedvortexes")
+    if module is None:
+        path = Path(__file__).parents[2] / "vortex" / "rpc" / "linkedvortexes.py"
+        spec = importlib.util.spec_from_file_location("linkedvortexes", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["linkedvortexes"] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+links = _loadLinkedVortexes()
+
+
+@pytest.fixture
+def linkedLive(tmp_path):
+    """AdminLiveData on logic's vortex listening on loopback, and the link builder."""
+    vortexes = links.Vortexes()
+    logic = vortexes.server(links.LOGIC)
+    data = AdminLiveData(
+        logic,
+        statusView=None,
+        storage=FakeStorage(),
+        config=loadServiceConfig(LOGIC, tmp_path),
+        logPath=tmp_path / "peek-logic.log",
+        pluginTitle=lambda name: name.upper(),
+        clock=reactor,
+    )
+    yield data, vortexes
+    data.shutdown()
+    vortexes.shutdown()
+
+
+def _pushSetting(factory, value):
+    """Push setPluginSetting(limit=value) to logic's admin processor from factory."""
+    client = TupleActionPushClient(
+        links.LOGIC, ADMIN_OBSERVABLE_NAME, ADMIN_FILT, vortexFactory=factory
+    )
+    action = TupleGenericAction(
+        key=SET_PLUGIN_SETTING_ACTION,
+        data={"pluginName": "peek_plugin_x", "name": "limit", "value": value},
+    )
+    return client.pushAction(action)
+
+
+def test_settings_action_from_an_admin_browser_is_saved(linkedLive):
+    """A setPluginSetting action over an admin browser's link is stored and answered."""
+    live, vortexes = linkedLive
+    browser = vortexes.client("peek-admin-app", links.LOGIC, device=True)
+    result = links.settle(_pushSetting(browser, 9))
+    assert [(t.name, t.value) for t in result] == [("limit", 9)]
+    assert live._storage.settingsStore.values == {"limit": 9}
+
+
+@pytest.mark.parametrize(
+    ("name", "device"),
+    [(links.AGENT, False), ("peek-field-app", True)],
+    ids=["service", "other-device"],
+)
+def test_settings_action_from_anyone_but_an_admin_browser_is_refused(linkedLive, name, device):
+    """The admin processor refuses a setPluginSetting action from a service or from another
+    app's device link, naming the sender, and stores nothing."""
+    live, vortexes = linkedLive
+    sender = vortexes.client(name, links.LOGIC, device=device)
+    with pytest.raises(TupleActionError) as refused:
+        links.settle(_pushSetting(sender, 9))
+    assert refused.value.code == ERROR_REFUSED
+    assert name in refused.value.remoteMessage
+    assert live._storage.settingsStore.values == {}

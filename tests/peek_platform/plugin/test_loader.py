@@ -377,6 +377,85 @@ def test_import_error_is_failed_with_traceback(writer, makeLoader, resultOf):
     assert "Traceback" in status.traceback and "import peek_no_such" in status.traceback
 
 
+def test_plugin_raising_any_exception_on_import_fails_alone(writer, makeLoader, resultOf):
+    """A package raising a non-ImportError at import is FAILED; the other plugins run."""
+    bad = writer.write("importboom", initSource="raise RuntimeError('no config at import')\n")
+    good = writer.write("good")
+    loader = makeLoader(LOGIC, [bad, good])
+    resultOf(loader.loadAll())
+    resultOf(loader.startAll())
+    status = loader.plugin(bad).status
+    assert status.state is PluginState.FAILED
+    assert status.reason == "import failed: RuntimeError: no config at import"
+    assert "no config at import" in status.traceback
+    assert stateOf(loader, good) is PluginState.STARTED
+
+
+def test_entry_hook_raising_in_its_constructor_fails_alone(writer, makeLoader, resultOf, sites):
+    """An entry hook whose constructor raises is FAILED as "construct failed", what the
+    platform registered for it is released, and the other plugins run."""
+    construct = """\
+def __init__(self, *args):
+    super().__init__(*args)
+    from twisted.web.resource import Resource
+    self.platform.addAdminResource(b"api", Resource())
+    raise RuntimeError("no constructing")
+"""
+    bad = writer.write("ctorboom", classBody=construct)
+    good = writer.write("good")
+    loader = makeLoader(LOGIC, [bad, good])
+    resultOf(loader.loadAll())
+    resultOf(loader.startAll())
+    status = loader.plugin(bad).status
+    assert status.state is PluginState.FAILED
+    assert status.reason == "construct failed: RuntimeError: no constructing"
+    assert "no constructing" in status.traceback
+    assert ("ctorboom", "load") not in writer.events()
+    assert sites["admin"].pluginNames() == []
+    assert stateOf(loader, good) is PluginState.STARTED
+
+
+@pytest.mark.parametrize(
+    ("initSource", "methods", "reason", "line"),
+    [
+        (
+            "raise RuntimeError('at import')\n",
+            None,
+            "import failed: RuntimeError: at import",
+            "raise RuntimeError('at import')",
+        ),
+        (
+            None,
+            {"load": "raise RuntimeError('in load')"},
+            "load failed: RuntimeError: in load",
+            "raise RuntimeError('in load')",
+        ),
+        (
+            None,
+            {"stop": "raise RuntimeError('in stop')"},
+            "stop failed: RuntimeError: in stop",
+            "raise RuntimeError('in stop')",
+        ),
+    ],
+    ids=["import", "load", "stop"],
+)
+def test_plugin_failure_is_logged_at_error_with_its_traceback(
+    writer, makeLoader, resultOf, caplog, initSource, methods, reason, line
+):
+    """A failing plugin logs one ERROR record naming the plugin and the reason, followed by
+    the traceback down to the raising line."""
+    name = writer.write("logged", initSource=initSource, methods=methods)
+    loader = makeLoader(LOGIC, [name])
+    with caplog.at_level(logging.INFO, logger=LOADER_LOG):
+        runAll(loader, resultOf)
+    failures = [r for r in caplog.records if reason in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].levelno == logging.ERROR
+    message = failures[0].getMessage()
+    assert message.startswith(f"{name}: {reason}\nTraceback")
+    assert line in message
+
+
 def test_uninstalled_plugin_is_failed_with_advice(writer, makeLoader, resultOf):
     """An enabled name with no installed package says to install or disable it."""
     name = writer.name("ghost")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import uuid
 
 import pytest
 from twisted.internet.testing import MemoryReactorClock
@@ -11,7 +13,7 @@ from twisted.internet.testing import MemoryReactorClock
 from peek_platform.config import loadServiceConfig
 from peek_platform.launcher import firstRunConfig
 from peek_platform.process import assemble, serviceComposer, siteTrees
-from peek_platform.services import ALL_SERVICES, FIELD, LOGIC, SiteSpec
+from peek_platform.services import AGENT, ALL_SERVICES, FIELD, LOGIC, SiteSpec
 from peek_platform.web.app_shell import SITE_TITLES
 from peek_platform.web.app_site import AppSiteExtension
 
@@ -96,3 +98,64 @@ def test_platform_hooks_come_from_the_composition(spec, tmp_path):
     composition = serviceComposer(spec)(spec, siteTrees(spec))
     hook = composition.platformHook(ctx, "peek_plugin_x")
     assert type(hook).__module__ == f"peek_{spec.key}_service.platform_hook"
+
+
+HUNG_PLUGIN = """\
+from twisted.internet import defer
+
+from peek_plugin_base.agent.PluginAgentEntryHookABC import PluginAgentEntryHookABC
+
+
+class EntryHook(PluginAgentEntryHookABC):
+    def load(self):
+        return defer.Deferred()
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def unload(self):
+        pass
+
+
+def peekAgentEntryHook():
+    return EntryHook
+"""
+
+
+def test_configured_lifecycle_deadline_reaches_the_plugin_loader(tmp_path, monkeypatch):
+    """plugin.lifecycleDeadlineSeconds from config.json is the deadline the assembled
+    service's loader gives a plugin's load(), on the service's reactor clock."""
+    name = f"peek_plugin_hung_{uuid.uuid4().hex[:10]}"
+    site = tmp_path / "site-packages"
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text(HUNG_PLUGIN)
+    packageJson = {
+        "plugin": {"title": "Hung", "packageName": name, "version": "1.0.0"},
+        "requiresServices": ["agent"],
+    }
+    (site / name / "plugin_package.json").write_text(json.dumps(packageJson))
+    monkeypatch.syspath_prepend(str(site))
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = {
+        "dataExchange": {"secret": SECRET},
+        "plugin": {"enabled": [name], "lifecycleDeadlineSeconds": 7},
+    }
+    (home / "config.json").write_text(json.dumps(settings))
+    config = loadServiceConfig(AGENT, home)
+    reactor = MemoryReactorClock()
+    composition = serviceComposer(AGENT)(AGENT, siteTrees(AGENT))
+    ctx = assemble(AGENT, home, config, composition, reactor=reactor)
+    try:
+        loading = ctx.loader.loadAll()
+        reactor.advance(6.9)
+        assert not loading.called
+        reactor.advance(0.1)
+        assert loading.called
+        status = ctx.loader.plugin(name).status
+        assert status.reason == "load did not finish within the 7 s deadline and was cancelled"
+    finally:
+        sys.modules.pop(name, None)

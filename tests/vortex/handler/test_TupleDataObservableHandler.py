@@ -5,20 +5,25 @@ from __future__ import annotations
 import threading
 
 import pytest
-from linkedvortexes import AGENT, LOGIC, settle, spinUntil
+from linkedvortexes import AGENT, FIELD, LOGIC, settle, spinUntil
 from twisted.internet import defer
 
 from vortex.handler.MessageUtil import (
     ERROR_EXCEPTION,
     ERROR_UNKNOWN_TUPLE,
+    PendingRequests,
     TupleObserveError,
 )
 from vortex.handler.TupleDataObservableHandler import (
+    DATA_KEY_PREFIX,
+    REQUEST_KEY_PREFIX,
     TupleDataObservableHandler,
     TuplesProviderABC,
+    sendObservableRequest,
 )
 from vortex.handler.TupleDataObserverClient import TupleDataObserverClient
 from vortex.Payload import Payload
+from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.Tuple import Tuple, TupleField, addTupleType
 from vortex.TupleSelector import TupleSelector
 from vortex.VortexFactory import NoVortexException
@@ -257,3 +262,215 @@ def test_duplicate_provider_is_an_error(observed):
     _, _, handler, _, _ = observed
     with pytest.raises(ValueError, match=CounterTuple.tupleName()):
         handler.addTupleProvider(CounterTuple.tupleName(), CounterProvider())
+
+
+# ---- several subscribers, ended and replaced subscriptions, idle selectors --------------
+
+OTHER_SELECTOR = TupleSelector(CounterTuple.tupleName(), {"other": True})
+
+
+@addTupleType
+class GaugeTuple(Tuple):
+    """A second observed tuple type, to tell selectors of different tuple names apart."""
+
+    __tupleType__ = "tests.handler.GaugeTuple"
+    value = TupleField()
+
+
+class GaugeProvider(CounterProvider):
+    """Serves a GaugeTuple instead of a CounterTuple."""
+
+    def makeVortexMsg(self, filt, tupleSelector):
+        self.calls += 1
+        return Payload(filt, tuples=[GaugeTuple(value=self.value)]).toVortexMsg()
+
+
+class RawObserver:
+    """Sends observable requests with chosen subIds from a factory and records every data
+    message it gets back, unfiltered (the client would drop data for subIds it forgot)."""
+
+    def __init__(self, factory) -> None:
+        self._factory = factory
+        self.received: list[tuple[str, TupleSelector, int]] = []
+        self._endpoint = PayloadEndpoint(
+            {**FILT, "key": DATA_KEY_PREFIX + OBSERVABLE},
+            self._onData,
+            payloadIO=factory.payloadIO,
+        )
+
+    def send(self, op: str, subId: str, tupleSelector: TupleSelector) -> None:
+        """Send one subscribe/unsubscribe/poll request to the logic service."""
+        requestFilt = {**FILT, "key": REQUEST_KEY_PREFIX + OBSERVABLE}
+        polls = PendingRequests(self._factory.reactor, "raw observer")
+        sendObservableRequest(self._factory, LOGIC, requestFilt, op, subId, tupleSelector, polls)
+
+    def _onData(self, envelope, **_) -> None:
+        tuples = envelope.decodePayload().tuples
+        self.received.append((envelope.filt["subId"], envelope.filt["tupleSelector"], tuples))
+
+    def subIds(self) -> list[str]:
+        """The subIds of the data messages received so far, in order."""
+        return [subId for subId, _, _ in self.received]
+
+    def shutdown(self) -> None:
+        self._endpoint.shutdown()
+
+
+@pytest.fixture
+def raw(observed):
+    """A RawObserver on the agent of ``observed``."""
+    _, agent, _, _, _ = observed
+    observer = RawObserver(agent)
+    yield observer
+    observer.shutdown()
+
+
+def test_notify_reaches_every_subscriber_of_a_selector(observed, vortexes):
+    """Two subscribers of one selector, on two links, both get every notified update."""
+    _, _, handler, provider, client = observed
+    second = TupleDataObserverClient(
+        LOGIC,
+        OBSERVABLE,
+        additionalFilt=FILT,
+        vortexFactory=vortexes.client(FIELD, LOGIC),
+    )
+    first: list = []
+    other: list = []
+    client.subscribeToTupleSelector(SELECTOR, first.append)
+    second.subscribeToTupleSelector(SELECTOR, other.append)
+    spinUntil(lambda: first and other)
+    assert handler.subscriberCount(SELECTOR) == 2
+    provider.value = 1
+    handler.notifyOfTupleUpdate(SELECTOR)
+    spinUntil(lambda: len(first) == 2 and len(other) == 2)
+    provider.value = 2
+    handler.notifyOfTupleUpdateForTuple(CounterTuple.tupleName())
+    spinUntil(lambda: len(first) == 3 and len(other) == 3)
+    assert values(first) == values(other) == [0, 1, 2]
+
+
+def test_notify_reaches_every_subscription_of_one_link(observed):
+    """Two subscriptions of one selector from one client both get a notified update."""
+    _, _, handler, provider, client = observed
+    first: list = []
+    other: list = []
+    client.subscribeToTupleSelector(SELECTOR, first.append)
+    client.subscribeToTupleSelector(SELECTOR, other.append)
+    spinUntil(lambda: first and other)
+    provider.value = 4
+    handler.notifyOfTupleUpdate(SELECTOR)
+    spinUntil(lambda: len(first) == 2 and len(other) == 2)
+    assert values(first) == values(other) == [0, 4]
+
+
+def test_no_data_for_a_subscription_ended_while_the_provider_ran(observed, raw):
+    """A subscription ended during its provider call gets none of that call's data; a
+    subscription started meanwhile gets the next call's data."""
+    _, _, handler, provider, _ = observed
+    provider.hold = True
+    raw.send("subscribe", "ended", SELECTOR)
+    spinUntil(lambda: provider.held)
+    raw.send("unsubscribe", "ended", SELECTOR)
+    spinUntil(lambda: handler.subscriberCount(SELECTOR) == 0)
+    raw.send("subscribe", "later", SELECTOR)
+    spinUntil(lambda: handler.subscriberCount(SELECTOR) == 1)
+    provider.hold = False
+    provider.held.pop(0).callback(None)
+    # One link delivers in order: data for "ended" would arrive before that for "later".
+    spinUntil(lambda: raw.received)
+    assert raw.subIds() == ["later"]
+    assert provider.calls == 2
+
+
+def test_resubscribing_a_subId_replaces_its_old_subscription(observed, raw):
+    """A subscribe reusing a live subId moves it: the old selector loses it and its
+    updates no longer reach that subId."""
+    _, _, handler, provider, _ = observed
+    raw.send("subscribe", "moved", SELECTOR)
+    spinUntil(lambda: len(raw.received) == 1)
+    raw.send("subscribe", "moved", OTHER_SELECTOR)
+    spinUntil(lambda: len(raw.received) == 2)
+    assert handler.subscriberCount(SELECTOR) == 0
+    assert handler.subscriberCount(OTHER_SELECTOR) == 1
+    assert handler.subscriptionCount() == 1
+    handler.notifyOfTupleUpdate(SELECTOR)
+    handler.notifyOfTupleUpdate(OTHER_SELECTOR)
+    spinUntil(lambda: len(raw.received) == 3)
+    assert [selector for _, selector, _ in raw.received] == [
+        SELECTOR,
+        OTHER_SELECTOR,
+        OTHER_SELECTOR,
+    ]
+    assert provider.calls == 3
+
+
+def test_selectors_without_subscribers_are_dropped(observed, raw, vortexes):
+    """Once its last subscription ends (by unsubscribe, a move or link loss) a selector is
+    forgotten, so selectors do not pile up over time."""
+    logic, _, handler, provider, _ = observed
+    provider.hold = True
+    raw.send("subscribe", "a", SELECTOR)
+    spinUntil(lambda: provider.held)
+    raw.send("unsubscribe", "a", SELECTOR)
+    spinUntil(lambda: handler.subscriberCount(SELECTOR) == 0)
+    assert len(handler._selectors) == 1  # its provider call is still in flight
+    provider.hold = False
+    provider.held.pop(0).callback(None)
+    assert handler._selectors == {}
+    raw.send("subscribe", "b", SELECTOR)
+    raw.send("subscribe", "b", OTHER_SELECTOR)
+    spinUntil(lambda: len(raw.received) == 2)
+    assert list(handler._selectors) == [OTHER_SELECTOR.toJsonStr()]
+    raw.send("unsubscribe", "b", OTHER_SELECTOR)
+    spinUntil(lambda: handler.subscriptionCount() == 0)
+    assert handler._selectors == {}
+    raw.send("subscribe", "c", SELECTOR)
+    spinUntil(lambda: len(raw.received) == 3)
+    vortexes.drop(logic, AGENT)
+    assert handler.subscriptionCount() == 0
+    assert handler._selectors == {}
+
+
+def test_notify_for_a_tuple_name_leaves_other_tuples_alone(observed, raw):
+    """notifyOfTupleUpdateForTuple calls the providers of selectors naming that tuple only."""
+    _, _, handler, counters, _ = observed
+    gauges = GaugeProvider()
+    handler.addTupleProvider(GaugeTuple.tupleName(), gauges)
+    gaugeSelector = TupleSelector(GaugeTuple.tupleName(), {})
+    raw.send("subscribe", "counter", SELECTOR)
+    raw.send("subscribe", "gauge", gaugeSelector)
+    spinUntil(lambda: len(raw.received) == 2)
+    handler.notifyOfTupleUpdateForTuple(CounterTuple.tupleName())
+    spinUntil(lambda: len(raw.received) == 3)
+    assert (counters.calls, gauges.calls) == (2, 1)
+    assert raw.received[-1][0] == "counter"
+    handler.notifyOfTupleUpdateForTuple(GaugeTuple.tupleName())
+    spinUntil(lambda: len(raw.received) == 4)
+    assert (counters.calls, gauges.calls) == (2, 2)
+    assert raw.received[-1][0] == "gauge"
+
+
+def test_provider_runs_on_the_reactor_thread_for_a_notify_from_another_thread(observed):
+    """A notify from a non-reactor thread is marshalled: the provider call and the send run
+    on the reactor thread, for both notify methods."""
+    _, _, handler, provider, client = observed
+    threads: list = []
+    serve = provider.makeVortexMsg
+
+    def recordingMakeVortexMsg(filt, tupleSelector):
+        threads.append(threading.current_thread())
+        return serve(filt, tupleSelector)
+
+    provider.makeVortexMsg = recordingMakeVortexMsg
+    received: list = []
+    client.subscribeToTupleSelector(SELECTOR, received.append)
+    spinUntil(lambda: received)
+    for notify, arg in (
+        (handler.notifyOfTupleUpdate, SELECTOR),
+        (handler.notifyOfTupleUpdateForTuple, CounterTuple.tupleName()),
+    ):
+        thread = threading.Thread(target=notify, args=(arg,))
+        thread.start()
+        thread.join()
+    spinUntil(lambda: len(received) == 3)
+    assert threads == [threading.main_thread()] * 3

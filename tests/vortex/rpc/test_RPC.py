@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from linkedvortexes import AGENT, FIELD, LOGIC, settle, spinUntil
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
@@ -18,7 +18,7 @@ from vortex.handler.MessageUtil import (
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.rpc.RPC import RPCAlreadyStartedError, VortexRPCError, vortexRPC
 from vortex.Tuple import Tuple, TupleField, addTupleType
-from vortex.VortexFactory import NoVortexException
+from vortex.VortexFactory import NoVortexException, VortexFactory
 
 
 @addTupleType
@@ -87,6 +87,52 @@ def test_call_times_out(logicAgent):
     hang.start(vortexFactory=logic)
     with pytest.raises(VortexTimeoutError):
         settle(hang.using(agent)())
+
+
+class ClockedReactor:
+    """The global reactor for sockets and threads, with a task.Clock for every timer."""
+
+    def __init__(self, clock: task.Clock) -> None:
+        self._clock = clock
+
+    def seconds(self) -> float:
+        return self._clock.seconds()
+
+    def callLater(self, delay, callable, *args, **kwargs):
+        return self._clock.callLater(delay, callable, *args, **kwargs)
+
+    def getDelayedCalls(self):
+        return self._clock.getDelayedCalls()
+
+    def __getattr__(self, name):
+        return getattr(reactor, name)
+
+
+def test_call_times_out_at_its_own_deadline(vortexes):
+    """An unanswered call fails with a timeout naming its timeoutSeconds exactly when that
+    much time has passed on the caller's reactor clock, not before and not later."""
+    clock = task.Clock()
+    logic = vortexes.server(LOGIC)
+    agent = VortexFactory(AGENT, reactor=ClockedReactor(clock))
+    vortexes.factories.append(agent)
+    vortexes.connect(agent, LOGIC)
+    calls: list = []
+
+    @vortexRPC(LOGIC, timeoutSeconds=5)
+    def hang():
+        calls.append(1)
+        return defer.Deferred()
+
+    hang.start(vortexFactory=logic)
+    results: list = []
+    hang.using(agent)().addBoth(results.append)
+    spinUntil(lambda: calls)
+    clock.advance(4.99)
+    assert results == []
+    clock.advance(0.01)
+    assert len(results) == 1
+    assert results[0].check(VortexTimeoutError)
+    assert "within 5 s" in results[0].getErrorMessage()
 
 
 def test_call_to_unconnected_vortex_fails_at_once(vortexes):
