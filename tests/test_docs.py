@@ -174,6 +174,19 @@ def test_command_help_is_the_real_help_of_a_console_script() -> None:
     assert commandHelpExt.commandHelpText("sphinx-build") == direct.stdout.strip("\n")
 
 
+def test_batched_help_is_each_commands_own_help(tmp_path: Path) -> None:
+    """The help of console scripts run together in one interpreter is exactly each one's
+    help run alone; a failing command and a program that is no console script are left
+    to the directive's single run."""
+    commands = ["peek plugin disable", "run_peek_platform", "peek no-such-command", "ls"]
+    texts = commandHelpExt.consoleScriptHelpTexts(commands)
+    assert sorted(texts) == ["peek plugin disable", "run_peek_platform"]
+    for command in texts:
+        assert texts[command] == commandHelpExt.commandHelpText(command)
+    (tmp_path / "page.rst").write_text(".. command-help:: peek  status\n\ntext\n")
+    assert commandHelpExt.documentedCommands(tmp_path) == ["peek status"]
+
+
 def test_command_help_runs_subcommands(pathWithFakePeek: Path) -> None:
     """``fakepeek config check`` shows the help of that subcommand, found on PATH."""
     text = commandHelpExt.commandHelpText("fakepeek config check")
