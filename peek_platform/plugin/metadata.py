@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,14 @@ def _parse(pluginName: str, path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise PluginValidationError(pluginName, f"{path}: cannot be read as UTF-8: {e}") from e
     try:
-        document = jsoncfg.loads(text)
+        # Strict JSON is parsed ~100 times faster by the standard library; json-cfg parses
+        # what it refuses (comments, duplicate keys) and gives the line and column.
+        document: Any = json.loads(text, object_pairs_hook=_uniqueKeysObject)
+    except ValueError:
+        document = None
+    try:
+        if document is None:
+            document = jsoncfg.loads(text)
     except jsoncfg.JSONConfigParserException as e:
         raise PluginValidationError(
             pluginName,
@@ -206,6 +214,14 @@ class _Checker:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail(f'"{key}" must be a list of strings, not {value!r}')
         return list(value)
+
+
+def _uniqueKeysObject(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object as a dict; ``ValueError`` on a duplicate key (json-cfg reports it)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("duplicate key")
+    return document
 
 
 def _plain(value: Any) -> Any:

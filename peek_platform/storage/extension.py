@@ -20,9 +20,15 @@ from peek_platform.config import ServiceConfig
 from peek_platform.platform_hook import PLUGIN_DATA_DIR
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase, ServiceReactor
 from peek_platform.storage.db_config import dbSettingsFromConfig
+from peek_platform.storage.migration_check import (
+    HEADS_CACHE_FILE,
+    AlembicHeadsCache,
+    migrateUnlessAtHead,
+)
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.storage.plugin_install import (
     installDbConnection,
+    isRecordedAt,
     loadInstallHooks,
     runInstallSteps,
 )
@@ -64,11 +70,13 @@ class StorageServiceExtension(ServiceExtensionBase):
         self._pluginDbs: dict[str, DbConnection] = {}
         self._pluginSettings: dict[str, tuple[PluginSetting, ...]] = {}
         self._migrationLock = DeferredLock()
+        self._headsCache = AlembicHeadsCache(None)
 
     def configure(self, ctx: ServiceContext) -> ServiceConfig:
         """Resolve the database URL and engine settings (the embedded SQLite by default)."""
         self._url, self._engineArgs = dbSettingsFromConfig(ctx.config, ctx.spec, ctx.home)
         self._home = Path(ctx.home)
+        self._headsCache = AlembicHeadsCache(self._home / HEADS_CACHE_FILE)
         self._reactor = ctx.reactor
         return ctx.config
 
@@ -101,7 +109,12 @@ class StorageServiceExtension(ServiceExtensionBase):
         """Connect and migrate the platform schema (settings, users) before plugins load."""
         self._platformDb = self.newDbConnection(platformMetadata, PLATFORM_ALEMBIC_DIR)
         self._settingsStore = PluginSettingsStore(self._platformDb)
-        return self._migrationLock.run(self.inThread, self._platformDb.migrate)
+        return self._migrationLock.run(self.inThread, self.migrate, self._platformDb)
+
+    def migrate(self, db: DbConnection) -> None:
+        """Bring ``db``'s schema to head, skipping Alembic when it is at the remembered head
+        of unchanged scripts (``migration_check``; blocking)."""
+        migrateUnlessAtHead(db, self._headsCache)
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[PluginStorageLoaderExtension]:
         """The per-plugin hook: migrate and attach storage and settings before ``load()``."""
@@ -161,7 +174,7 @@ class StorageServiceExtension(ServiceExtensionBase):
             checkMetadataSchema(storage, storageHook.dbMetadata)
             db = self.newDbConnection(storageHook.dbMetadata, storage.alembicDir)
             try:
-                await self._migrationLock.run(self.inThread, db.migrate)
+                await self._migrationLock.run(self.inThread, self.migrate, db)
             except Exception as e:
                 await self.inThread(db.dispose)
                 raise PluginStorageError(plugin.name, str(e)) from e
@@ -189,6 +202,8 @@ class StorageServiceExtension(ServiceExtensionBase):
         """Run the plugin's pending install or upgrade hooks and record its version (blocking)."""
         if self._url is None or self._home is None:
             raise RuntimeError("storage is not configured: configure has not run")
+        if isRecordedAt(self.platformDb, pluginName, version):
+            return
         db = installDbConnection(
             self._url, self._engineArgs, storage, isReactorThread=self._isReactorThread
         )

@@ -169,6 +169,21 @@ def recordedVersion(conn: Connection, pluginName: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def isRecordedAt(db: DbConnection, pluginName: str, version: str) -> bool:
+    """Whether the record already holds ``version``, so no hook is pending (blocking).
+
+    Read without the migration lock: it only says yes when the committed record is at
+    ``version``, which is what ``runInstallSteps`` would find under the lock too.
+    """
+    db.checkNotReactorThread("install record read")
+    with db.dbEngine.connect() as conn:
+        recorded = recordedVersion(conn, pluginName)
+    try:
+        return recorded is not None and Version(recorded) == Version(version)
+    except InvalidVersion:
+        return False
+
+
 def runInstallSteps(
     db: DbConnection,
     pluginName: str,

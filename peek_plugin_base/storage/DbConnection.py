@@ -183,14 +183,16 @@ class DbConnection:
             ensureSchemaExists(conn, self._schema)
             yield conn
 
-    def migrate(self) -> None:
+    def migrate(self) -> tuple[str, ...]:
         """Upgrade the schema to the newest revision, all in one transaction (blocking).
 
         Two processes never migrate at once; the second waits, then finds head and does
         nothing. On failure everything is rolled back and ``MigrationError`` names the
         schema and carries Alembic's error. With ``enableCreateAll`` an empty schema gets
         ``metadata.create_all()`` and is stamped at head instead of running each revision.
+        Returns the revisions the schema is at afterwards: the scripts' heads.
         """
+        reached: list[str] = []
 
         def upgrade(conn: Connection, config: Config) -> None:
             if self._enableCreateAll and self._isFreshSchema(conn):
@@ -198,10 +200,12 @@ class DbConnection:
                 command.stamp(config, "heads")
             else:
                 command.upgrade(config, "heads")
+            reached.extend(self._storedRevisions(conn))
 
         self._runAlembic("migration", upgrade)
         if self._enableForeignKeys:
             self.checkForeignKeys(self.dbEngine)
+        return tuple(sorted(reached))
 
     def downgrade(self, revision: str) -> None:
         """Downgrade the schema to ``revision`` in one transaction (blocking)."""
@@ -228,8 +232,12 @@ class DbConnection:
         with self.dbEngine.connect() as conn:
             if not inspect(conn).has_table("alembic_version", schema=self._schema):
                 return ()
-            context = MigrationContext.configure(conn, opts={"version_table_schema": self._schema})
-            return tuple(context.get_current_heads())
+            return self._storedRevisions(conn)
+
+    def _storedRevisions(self, conn: Connection) -> tuple[str, ...]:
+        """The rows of the schema's Alembic version table, read on ``conn``."""
+        context = MigrationContext.configure(conn, opts={"version_table_schema": self._schema})
+        return tuple(context.get_current_heads())
 
     def headRevisions(self) -> tuple[str, ...]:
         """The newest revisions of the scripts in ``alembicDir``."""

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from peek_plugin_base.testing.FreePort import freeTcpPort
@@ -44,13 +45,20 @@ def findPostgresBinDir() -> Path:
 class PostgreSQLTestServer:
     """One temporary PostgreSQL cluster; ``start()``, ``createDatabase()``, ``stop()``."""
 
-    def __init__(self, user: str = "postgres", startTimeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        user: str = "postgres",
+        startTimeout: float = 30.0,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        """``settings``: extra server settings (``-c name=value``), e.g. ``max_connections``."""
         self._binDir = findPostgresBinDir()
         self._runAs = user if os.geteuid() == 0 else None
         self._startTimeout = startTimeout
         self._dir = Path(tempfile.mkdtemp(prefix="peek-pg-"))
         self._process: subprocess.Popen | None = None
         self._databases = 0
+        self._settings = dict(settings or {})
         self.port = freeTcpPort()
         self.user = user if self._runAs else pwd.getpwuid(os.geteuid()).pw_name
 
@@ -97,6 +105,7 @@ class PostgreSQLTestServer:
                 "127.0.0.1",
                 "-c",
                 "fsync=off",
+                *(f"-c{name}={value}" for name, value in self._settings.items()),
             ),
             stdout=subprocess.DEVNULL,
             stderr=logFd,

@@ -65,6 +65,13 @@ def test_invalid_json_reports_line_and_column(tmp_path):
     assert message.startswith(f"{tmp_path / 'plugin_package.json'}:2:13: invalid JSON")
 
 
+def test_duplicate_key_is_refused_with_line_and_column(tmp_path):
+    """A key given twice is refused with its position, though strict JSON would take it."""
+    message = refusal(tmp_path, text='{\n  "a": 1,\n  "a": 2\n}')
+    assert message.startswith(f"{tmp_path / 'plugin_package.json'}:3:")
+    assert "Duplicate key" in message
+
+
 def test_missing_title_is_refused(tmp_path):
     """plugin.title is required."""
     document = validDocument()
