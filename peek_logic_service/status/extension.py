@@ -32,6 +32,7 @@ class PlatformStatusExtension(ServiceExtensionBase):
             self._vortex.identity,
             loader.statuses,
             subscribe=loader.addStatusListener,
+            clock=ctx.reactor,
         )
         self._service.start()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 
 from peek_logic_service.status.view import PlatformStatusView
 from peek_platform.plugin.state import PluginStatus
@@ -76,6 +77,7 @@ class PlatformStatusService:
         statuses: Callable[[], Iterable[PluginStatus]],
         *,
         subscribe: Subscribe,
+        clock: IReactorTime | None = None,
     ) -> None:
         self.view = view
         self._factory = factory
@@ -84,6 +86,7 @@ class PlatformStatusService:
             statuses,
             lambda plugins: view.updateLocal(identity.statusTuple(plugins)),
             subscribe=subscribe,
+            clock=clock,
         )
         self._endpoints: list[PayloadEndpoint] = []
         self._unsubscribe: Callable[[], None] | None = None

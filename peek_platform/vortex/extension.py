@@ -253,6 +253,7 @@ class DataExchangeClientExtension(_VortexExtension):
             self.identity,
             loader.statuses,
             subscribe=loader.addStatusListener,
+            clock=ctx.reactor,
         )
         self._reporter.start()
         self._commandServer = ServiceCommandServer(factory, ctx.commands)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
 from peek_platform import __version__
 from peek_platform.plugin.state import PluginStatus
 from peek_platform.vortex.tuples import (
@@ -65,6 +67,9 @@ def pluginStatusTuples(statuses: Iterable[PluginStatus]) -> list[PluginStatusTup
     ]
 
 
+#: Seconds of plugin status changes a watcher with a clock looks at once.
+STATUS_COALESCE_SECONDS = 0.1
+
 #: Subscribes a change listener; returns the function that unsubscribes it.
 Subscribe = Callable[[Callable[[], None]], Callable[[], None]]
 
@@ -73,7 +78,10 @@ class LoaderStatusWatcher:
     """Calls ``onChange(plugins)`` when the loader's plugin statuses change.
 
     ``subscribe`` is the loader's ``addStatusListener``: the loader says when a plugin
-    changed state, and the watcher reports only if the reported fields really differ.
+    changed state, and the watcher reports only if the reported fields really differ. With
+    a ``clock``, the changes of ``coalesceSeconds`` are looked at once: a service starting
+    hundreds of plugins changes states thousands of times, and reading every plugin's status
+    on each change would cost time growing with the square of the plugins.
     """
 
     def __init__(
@@ -82,10 +90,15 @@ class LoaderStatusWatcher:
         onChange: Callable[[list[PluginStatusTuple]], Any],
         *,
         subscribe: Subscribe,
+        clock: IReactorTime | None = None,
+        coalesceSeconds: float = STATUS_COALESCE_SECONDS,
     ) -> None:
         self._statuses = statuses
         self._onChange = onChange
         self._subscribe = subscribe
+        self._clock = clock
+        self._coalesceSeconds = coalesceSeconds
+        self._pending: IDelayedCall | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._last: list[PluginStatusTuple] | None = None
 
@@ -103,17 +116,32 @@ class LoaderStatusWatcher:
             self._last = plugins
             self._onChange(list(plugins))
 
+    def _changed(self) -> None:
+        """The loader says a status changed: look now, or once the coalescing delay ends."""
+        if self._clock is None:
+            self.check()
+        elif self._pending is None:
+            self._pending = self._clock.callLater(self._coalesceSeconds, self._checkLater)
+
+    def _checkLater(self) -> None:
+        self._pending = None
+        self.check()
+
     def start(self) -> None:
         """Report the statuses now and after every change."""
         if self._unsubscribe is None:
-            self._unsubscribe = self._subscribe(self.check)
+            self._unsubscribe = self._subscribe(self._changed)
             self.check()
 
     def stop(self) -> None:
-        """Stop following changes."""
+        """Stop following changes (a look still pending is cancelled)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._pending is not None:
+            if self._pending.active():
+                self._pending.cancel()
+            self._pending = None
 
 
 class StatusReporter:
@@ -127,11 +155,14 @@ class StatusReporter:
         *,
         subscribe: Subscribe,
         logicName: str = peekLogicName,
+        clock: IReactorTime | None = None,
     ) -> None:
         self._factory = factory
         self._identity = identity
         self._logicName = logicName
-        self._watcher = LoaderStatusWatcher(statuses, lambda _: self.report(), subscribe=subscribe)
+        self._watcher = LoaderStatusWatcher(
+            statuses, lambda _: self.report(), subscribe=subscribe, clock=clock
+        )
         self._unsubscribe: Callable[[], None] | None = None
         #: Reports sent so far (for operators' debugging and the tests).
         self.reportsSent = 0

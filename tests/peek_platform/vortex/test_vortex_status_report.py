@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from peek_platform.plugin.state import PluginState, PluginStatus
-from peek_platform.vortex.status_report import LoaderStatusWatcher, ServiceIdentity, StatusReporter
+from peek_platform.vortex.status_report import (
+    STATUS_COALESCE_SECONDS,
+    LoaderStatusWatcher,
+    ServiceIdentity,
+    StatusReporter,
+)
 from peek_platform.vortex.tuples import STATUS_REPORT_FILT, ServiceStatusTuple
 from vortex.PayloadEnvelope import PayloadEnvelope
 
@@ -67,6 +72,31 @@ def test_watcher_reports_at_start_and_only_real_changes():
     assert [p.state for p in seen[-1]] == ["failed"] and len(seen) == 2
     watcher.stop()
     assert notifier.listeners == []
+
+
+def test_watcher_with_a_clock_looks_once_per_burst_of_changes():
+    """With a clock, many changes within the coalescing delay make one look at the loader
+    and one report, after the delay; stop cancels a look still pending."""
+    notifier, current, seen, reads = Notifier(), statuses(), [], []
+
+    def read():
+        reads.append(1)
+        return current
+
+    clock = task.Clock()
+    watcher = LoaderStatusWatcher(read, seen.append, subscribe=notifier.subscribe, clock=clock)
+    watcher.start()
+    assert (len(reads), len(seen)) == (1, 1)
+    current[:] = statuses(PluginState.FAILED)
+    for _ in range(50):
+        notifier.changed()
+    assert (len(reads), len(seen)) == (1, 1)
+    clock.advance(STATUS_COALESCE_SECONDS)
+    assert (len(reads), [p.state for p in seen[-1]]) == (2, ["failed"])
+    notifier.changed()
+    watcher.stop()
+    clock.advance(STATUS_COALESCE_SECONDS)
+    assert len(reads) == 2 and clock.getDelayedCalls() == []
 
 
 def test_reporter_sends_status_on_link_up_and_on_change():
