@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,10 @@ def test_celery_tasks_submitted_succeeded_failed_and_in_flight():
     app = Celery(
         "metrics-test", set_as_current=False, broker="memory://", backend="cache+memory://"
     )
+    # The in-memory broker is one per process: a queue of its own keeps other tests' task
+    # messages out of this one's.
+    queueName = f"metrics-test-{uuid.uuid4().hex}"
+    app.conf.task_default_queue = queueName
     clock = ThreadedClock()
     submitter = CeleryTaskSubmitter(app, clock, resultTimeoutSeconds=10, pollIntervalSeconds=0.005)
     registry = CollectorRegistry()
@@ -127,7 +132,7 @@ def test_celery_tasks_submitted_succeeded_failed_and_in_flight():
         ids = []
         results = [submitter.submit("plugin.tasks.t", n) for n in range(3)]
         with app.connection_for_read() as connection:
-            taskQueue = connection.SimpleQueue("celery")
+            taskQueue = connection.SimpleQueue(queueName)
             for _ in results:
                 message = taskQueue.get(timeout=WAIT_SECONDS)
                 message.ack()
