@@ -22,7 +22,7 @@ from peek_platform.testing.ServiceProcess import ServiceProcess
 from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: Seconds any single wait may take.
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 30.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

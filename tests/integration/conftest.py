@@ -29,7 +29,7 @@ from peek_platform.testing.ServiceProcess import ServiceProcess, consoleScript, 
 from peek_plugin_base.testing.FreePort import freeTcpPortBlock, heldTcpPort
 
 #: Seconds any single wait in these tests may take before it fails.
-WAIT_SECONDS = 15.0
+WAIT_SECONDS = 30.0
 #: The data exchange secret written into every config (at least 16 characters).
 SECRET = "integration-test-secret-0123456789"
 #: Where every service of these tests listens and connects.

@@ -44,7 +44,7 @@ DRIVER_SCRIPT = Path(__file__).with_name("several_hosts_driver.py")
 #: Seconds a service may take to start (a worker's Celery child is the slowest).
 START_SECONDS = 30.0
 #: Seconds any other single wait may take.
-WAIT_SECONDS = 15.0
+WAIT_SECONDS = 30.0
 #: The task plugin: logic submits ``whoAmI`` until it has seen this many worker nodes.
 TASK_PLUGIN = "peek_plugin_hoststest"
 NOOP_PLUGIN = "peek_plugin_noop"

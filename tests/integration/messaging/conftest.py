@@ -37,7 +37,7 @@ SECRET = "messaging-acceptance-secret-0123456789"
 #: Data exchange heartbeat of every service (and of the driver's link to logic).
 HEARTBEAT_SECONDS = 1
 #: Seconds any single wait may take before the test fails.
-WAIT_SECONDS = 15.0
+WAIT_SECONDS = 30.0
 #: The services these tests run, in start order.
 SERVICES: tuple[ServiceSpec, ...] = (LOGIC, FIELD, OFFICE, AGENT)
 
