@@ -13,7 +13,6 @@ failed with its error in ``peek status`` and the admin; its service keeps runnin
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from peek_platform.config import ConfigError, loadServiceConfig
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.services import ALL_SERVICES, ServiceSpec
 
 logger = logging.getLogger(__name__)
@@ -83,16 +83,6 @@ def syntaxErrors(root: Path, names: Iterable[str]) -> list[str]:
         except (OSError, ValueError):
             continue  # removed, or not text: the import will say more than we can
     return errors
-
-
-def pluginSourceDirectory(pluginName: str) -> Path | None:
-    """Where ``pluginName``'s package is, found without importing it; None if not installed."""
-    try:
-        spec = importlib.util.find_spec(pluginName)
-    except (ImportError, ValueError):
-        return None
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    return Path(locations[0]) if locations else None
 
 
 def enabledPlugins(root: Path, specs: Iterable[ServiceSpec] = ALL_SERVICES) -> list[str]:
@@ -158,7 +148,7 @@ class DevReloader:
         for name in self._plugins():
             watched = self._watched.get(name)
             if watched is None:
-                directory = pluginSourceDirectory(name)
+                directory = packageDirectory(name)
                 if directory is not None:
                     self._watched[name] = _Watched(directory, snapshot(directory))
                 continue

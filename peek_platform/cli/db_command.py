@@ -7,7 +7,6 @@ Plugin authors never edit an alembic.ini: the database URL comes from the logic 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 
 from peek_platform.cli.base import EXIT_OK, CommandFailed, UsageError, setHandler
 from peek_platform.config import ConfigError, loadServiceConfig
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.plugin.errors import PluginError
 from peek_platform.plugin.metadata import readPluginMetadata
 from peek_platform.services import LOGIC
@@ -124,10 +124,9 @@ def _pluginTarget(name: str, url: str, engineArgs: dict[str, Any]) -> _Target:
 
 def _optionalPluginTarget(name: str, url: str, engineArgs: dict[str, Any]) -> _Target | None:
     """The target of plugin ``name``, ``None`` without storage; ``UsageError`` if not installed."""
-    spec = importlib.util.find_spec(name) if name.isidentifier() else None
-    if spec is None or not spec.submodule_search_locations:
+    rootDir = packageDirectory(name)
+    if rootDir is None:
         raise UsageError(f"unknown plugin {name!r}: no such package is installed")
-    rootDir = Path(next(iter(spec.submodule_search_locations)))
     try:
         metadata = readPluginMetadata(name, rootDir)
         storage = pluginStorage(name, rootDir, metadata.raw)

@@ -8,7 +8,6 @@ hooks run (``peek_platform.storage.plugin_install``), as logic does before ``loa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from peek_platform.cli.base import EXIT_OK, CommandFailed, UsageError, setHandler
 from peek_platform.config import ConfigError, ServiceConfig, loadServiceConfig
 from peek_platform.platform_hook import PLUGIN_DATA_DIR
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.plugin.errors import PluginError
 from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata
 from peek_platform.scaffold.names import PluginNameError, PluginNaming
@@ -80,10 +80,9 @@ class PluginData:
         except ConfigError as e:
             raise UsageError(str(e)) from e
         if rootDir is None:
-            spec = importlib.util.find_spec(pluginName)
-            if spec is None or not spec.submodule_search_locations:
+            rootDir = packageDirectory(pluginName)
+            if rootDir is None:
                 raise UsageError(f"unknown plugin {pluginName!r}: no such package is installed")
-            rootDir = Path(next(iter(spec.submodule_search_locations)))
         try:
             metadata = readPluginMetadata(pluginName, rootDir)
             storage = pluginStorage(pluginName, rootDir, metadata.raw)

@@ -8,7 +8,6 @@ logic's ``config.json``); any other name is refused, listing the known ones.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from peek_platform.identity.permissions import (
     knownPermissions,
 )
 from peek_platform.identity.store import RoleRecord
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.plugin.errors import PluginError
 from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata
 
@@ -107,14 +107,12 @@ def enabledPluginMetadata(home: Path | None) -> tuple[list[PluginMetadata], list
     found: list[PluginMetadata] = []
     problems: list[str] = []
     for name in config["plugin.enabled"]:
-        spec = importlib.util.find_spec(name) if name.isidentifier() else None
-        if spec is None or not spec.submodule_search_locations:
+        rootDir = packageDirectory(name)
+        if rootDir is None:
             problems.append(f"{name}: enabled on logic but not installed")
             continue
         try:
-            found.append(
-                readPluginMetadata(name, Path(next(iter(spec.submodule_search_locations))))
-            )
+            found.append(readPluginMetadata(name, rootDir))
         except PluginError as e:
             problems.append(str(e))
     return found, problems

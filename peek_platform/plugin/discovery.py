@@ -54,12 +54,23 @@ def findInstalledPlugins(searchPath: list[str] | None = None) -> list[InstalledP
     return [found[name] for name in sorted(found)]
 
 
+def packageDirectory(name: str) -> Path | None:
+    """The directory of the installed package ``name``, found without importing it; None
+    when no package of that name is installed (or the name is no identifier)."""
+    spec = importlib.util.find_spec(name) if name.isidentifier() else None
+    return _packageDirOf(spec)
+
+
+def _packageDirOf(spec: importlib.machinery.ModuleSpec | None) -> Path | None:
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
 def _describe(name: str, spec: importlib.machinery.ModuleSpec | None) -> InstalledPlugin:
     """Locate the package directory and read its metadata, recording any error."""
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    if not locations:
+    rootDir = _packageDirOf(spec)
+    if rootDir is None:
         return InstalledPlugin(name, None, None, f"{name}: package directory not found")
-    rootDir = Path(locations[0])
     try:
         metadata = readPluginMetadata(name, rootDir)
     except PluginError as e:

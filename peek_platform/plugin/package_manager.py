@@ -11,7 +11,6 @@ runs here with logic's config instead.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.plugin.metadata import PluginMetadata, readPluginMetadata, runsOnService
 from peek_platform.plugin.packages import (
     PACKAGE_CACHE_DIR,
@@ -300,7 +300,7 @@ class PluginPackageManager:
 
 def _installedMetadata(pluginName: str) -> PluginMetadata:
     """The ``plugin_package.json`` of installed ``pluginName``, read from its directory."""
-    spec = importlib.util.find_spec(pluginName)
-    if spec is None or not spec.submodule_search_locations:
+    rootDir = packageDirectory(pluginName)
+    if rootDir is None:
         raise PluginPackageError(f"{pluginName} is not importable after installing it")
-    return readPluginMetadata(pluginName, Path(next(iter(spec.submodule_search_locations))))
+    return readPluginMetadata(pluginName, rootDir)

@@ -8,13 +8,13 @@ A test keeps those copies identical to ``plugins/peek-plugin-noop/``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from peek_platform.plugin.discovery import packageDirectory
 from peek_platform.scaffold.names import PluginNaming, renamer
 
 #: The plugin every new plugin is copied from.
@@ -50,14 +50,14 @@ class ProjectExistsError(ScaffoldError):
 
 def findTemplatePackageDir(packageName: str = TEMPLATE_NAMING.packageName) -> Path:
     """Directory of the installed template plugin package, found without importing it."""
-    spec = importlib.util.find_spec(packageName)
-    if spec is None or not spec.submodule_search_locations:
+    rootDir = packageDirectory(packageName)
+    if rootDir is None:
         raise ScaffoldError(
             f"the template plugin {packageName!r} is not installed; install it with "
             f"'pip install {packageName.replace('_', '-')}' (or 'pip install -e "
             f"plugins/{packageName.replace('_', '-')}' in a Peek checkout)"
         )
-    return Path(next(iter(spec.submodule_search_locations)))
+    return rootDir
 
 
 def _isSkipped(relPath: PurePosixPath) -> bool:
