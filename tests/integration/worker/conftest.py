@@ -109,6 +109,7 @@ def slowOnFirstAttempt(self, markerDir, seconds):
 
 @celeryApp.task(bind=True)
 def sleepThenReturn(self, seconds, value):
+    print("WITEST sleepThenReturn running", flush=True)
     time.sleep(seconds)
     return value
 
