@@ -91,6 +91,8 @@ def test_editing_a_plugin_restarts_it_on_its_services(homeRoot, processes, freeP
         launcher.waitForLine(rf"^{spec.key}\s* \| .*DEVTEST start one")
     launcher.waitForLine(rf"dev: watching {PLUGIN} \(")
     launcher.waitForLine(rf"{FIELD.vortexName} started: ")
+    # A reload reaches the services linked to logic at that moment.
+    launcher.waitForLine(rf"^logic\s* \| .*data exchange link up with {FIELD.vortexName}")
 
     mark = len(launcher.lines)
     writePlugin(package, "two")
