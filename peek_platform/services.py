@@ -82,6 +82,16 @@ class SiteSpec:
         return f"httpServer.{self.name}.sessionMaxHours"
 
     @property
+    def offlineAppKey(self) -> str:
+        """The dotted config key saying whether browsers keep the (app) site offline."""
+        return f"httpServer.{self.name}.offlineApp"
+
+    @property
+    def offlineStorageBudgetKey(self) -> str:
+        """The dotted config key of each plugin's offline tuple budget per user, in MiB."""
+        return f"httpServer.{self.name}.offlineStoragePerPluginMB"
+
+    @property
     def deviceLinksKey(self) -> str:
         """The dotted config key of the device links one address may hold (app sites)."""
         return f"httpServer.{self.name}.deviceLinksPerAddress"

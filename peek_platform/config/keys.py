@@ -259,6 +259,26 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
                 minimumExclusive=True,
             ),
             ConfigKey(
+                path=site.offlineAppKey,
+                type=bool,
+                default=True,
+                description=f"Browsers keep {site.description} (shell, vortex client and "
+                "plugin files) for offline use with a service worker; false makes them "
+                "remove it and its caches at their next online visit.",
+                services=services,
+            ),
+            ConfigKey(
+                path=site.offlineStorageBudgetKey,
+                type=float,
+                default=20,
+                description=f"MiB of observed data each plugin of {site.description} may "
+                "keep per user on a device for offline use; beyond it the least recently "
+                "used entries are evicted.",
+                services=services,
+                minimum=0,
+                minimumExclusive=True,
+            ),
+            ConfigKey(
                 path=site.deviceLinksKey,
                 type=int,
                 default=100,

@@ -45,6 +45,12 @@ from peek_platform.web.device_pages import devicePages
 from peek_platform.web.health import HealthResource, pluginsStartedCheck, vortexLinkCheck
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
 from peek_platform.web.login_pages import LoginResource, LogoutResource
+from peek_platform.web.offline_app import (
+    AppInfoResource,
+    OfflineSettings,
+    ServiceWorkerResource,
+    appManifest,
+)
 from peek_platform.web.session_links import SessionLinks
 from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
@@ -78,6 +84,17 @@ def pluginTitleLookup(loader: PluginLoader | None) -> Callable[[str], str]:
         return metadata.title if metadata is not None else pluginName
 
     return title
+
+
+def pluginVersionLookup(loader: PluginLoader | None) -> Callable[[str], str]:
+    """A function giving a plugin's ``plugin.version``, or ``"0"`` when unknown."""
+
+    def version(pluginName: str) -> str:
+        plugin = loader.plugin(pluginName) if loader is not None else None
+        metadata = getattr(plugin, "metadata", None)
+        return metadata.version if metadata is not None else "0"
+
+    return version
 
 
 def deviceVortexResource(
@@ -142,12 +159,25 @@ def buildAppSiteRoot(
     auth: SiteAuth | None = None,
     title: str = "Peek",
     vortexJsDir: Path = VORTEX_JS_DIR,
+    pluginVersion: Callable[[str], str] = lambda name: "0",
+    offline: OfflineSettings | None = None,
 ) -> WebSiteRoot:
     """The root of a field or office site (``/vortexws`` is mounted separately).
 
     With ``auth`` the shell, plugin apps, ``/api`` and ``/vortexws`` need a login; the
-    health page, the login page and the static files stay public.
+    health page, the login page, the static files, the app manifest and the service worker
+    stay public (they name no user).
     """
+
+    def manifest() -> dict[str, object]:
+        return appManifest(
+            siteResources,
+            pluginVersion=pluginVersion,
+            settings=offline if offline is not None else OfflineSettings(),
+            vortexJsDir=vortexJsDir,
+            serviceName=serviceName,
+        )
+
     health = HealthResource(
         serviceName,
         [pluginsStartedCheck(statuses), vortexLinkCheck(LOGIC.vortexName, vortexFactory)],
@@ -156,6 +186,8 @@ def buildAppSiteRoot(
         b"health": health,
         b"static": StaticDirectory(str(APP_ASSETS_DIR)),
         b"vortex": vortexJsResource(vortexJsDir),
+        b"app-info.json": AppInfoResource(manifest),
+        b"service-worker.js": ServiceWorkerResource(manifest),
     }
     protected: dict[bytes, IResource] = {}
     if auth is not None:
@@ -246,6 +278,13 @@ class AppSiteExtension(ServiceExtensionBase):
             vortexFactory=self._vortexFactory,
             auth=self.auth,
             title=self.site.title,
+            pluginVersion=pluginVersionLookup(loader),
+            offline=OfflineSettings(
+                enabled=bool(ctx.config[self.site.offlineAppKey]),
+                storageBudgetBytes=int(
+                    float(ctx.config[self.site.offlineStorageBudgetKey]) * 1024 * 1024
+                ),
+            ),
         )
         self._port = listenSite(ctx.reactor, newSite(root, ctx.reactor), address)
         self.root = root

@@ -125,6 +125,14 @@ export class VortexClient {
     this._transport.stop();
   }
 
+  /**
+   * Link at once instead of after the backoff delay, if waiting to relink: call it when
+   * the browser's `online` event says the network is back.
+   */
+  relinkNow() {
+    this._transport.relinkNow();
+  }
+
   /** True while the link to the service is up. */
   get isOnline() {
     return this._transport.isOpen;

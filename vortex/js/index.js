@@ -23,6 +23,19 @@ export {
   OfflineActionQueue,
   defaultQueueStore,
 } from "./offlineQueue.js";
+export {
+  DEFAULT_STORAGE_BUDGET_BYTES,
+  TupleDataOfflineObserver,
+  TupleOfflineStorage,
+  TupleOfflineStorageNameService,
+  ageText,
+  dataTimeText,
+  deleteUserOfflineStorage,
+  entriesToEvict,
+  isQuotaError,
+  offlineDatabaseName,
+  tupleSelectorKey,
+} from "./offlineStorage.js";
 export { VortexTransport, resolveVortexUrl } from "./transport.js";
 export {
   GenericTuple,

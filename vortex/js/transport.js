@@ -197,6 +197,13 @@ export class VortexTransport {
     if (this._ws !== null) this._drop(CLOSE_GOING_AWAY, reason);
   }
 
+  /** Link at once if waiting to reconnect (the browser says its network is back). */
+  relinkNow() {
+    if (this._stopped || this._reconnectTimer === null) return;
+    this._clearTimer("_reconnectTimer");
+    this._connect();
+  }
+
   /** Send one payload message; throws VortexNotConnectedError when no link is open. */
   send(bytes) {
     if (!this._open) throw new VortexNotConnectedError(`vortex ${this.url} is not connected`);

@@ -253,6 +253,8 @@ class _Ctx:
             f"httpServer.{key}.subscriptionsPerDeviceLink": 1000,
             f"httpServer.{key}.actionsPerDeviceLinkPerSecond": 200,
             f"httpServer.{key}.bytesPerDeviceLinkPerSecond": 4 * 1024 * 1024,
+            f"httpServer.{key}.offlineApp": True,
+            f"httpServer.{key}.offlineStoragePerPluginMB": 20,
         }
 
 

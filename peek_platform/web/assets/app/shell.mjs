@@ -1,7 +1,16 @@
-// Peek field and office app shell: keeps the connection status line current.
+// Peek field and office app shell: keeps the connection status line current, registers the
+// service worker that keeps the app for offline use, and forgets this browser's copy of the
+// user's data when they log out (docs/admin/offline-data.rst).
 //
 // The status comes from the site's GET /health (see docs/admin/web.rst); it says whether
 // this service is up and linked to the Peek logic service.
+
+import {
+  appInfo,
+  appSession,
+  forgetSignedInUser,
+  registerServiceWorker,
+} from "/static/peek-app.mjs";
 
 const POLL_MILLISECONDS = 15000;
 
@@ -43,4 +52,16 @@ const element = document.getElementById("link-status");
 if (element) {
   refresh(element);
   setInterval(() => refresh(element), POLL_MILLISECONDS);
+}
+
+appInfo().then(registerServiceWorker);
+const logoutForm = document.querySelector("form.logout-form");
+if (logoutForm) {
+  // Remember who is signed in, for offline use of the app.
+  appSession().catch((error) => console.warn("Peek: cannot read the session:", error));
+  logoutForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await forgetSignedInUser();
+    logoutForm.submit(); // submit() fires no submit event, so this runs once
+  });
 }

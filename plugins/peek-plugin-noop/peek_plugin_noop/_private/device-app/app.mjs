@@ -1,11 +1,14 @@
 // The noop page of the field and office apps: the items, live, with buttons that act on them.
 //
-// It observes the noop observable (proxied by this service to logic) and pushes actions
-// with the offline queue, so a button pressed without a network, or while this service
-// cannot reach logic, is sent once both are back. Logic acts for the logged-in user: each
-// item shows who changed it last, and changing a value needs the plugin's edit permission.
+// It observes the noop observable (proxied by this service to logic) through the offline
+// observer, so the page shows the items kept in the browser at once (also with no network:
+// the service worker keeps the page itself), then live data; and it pushes actions with the
+// offline queue, so a button pressed without a network, or while this service cannot reach
+// logic, is sent once both are back. Logic acts for the logged-in user: each item shows who
+// changed it last, and changing a value needs the plugin's edit permission.
 
-import { TupleSelector, VortexClient } from "/vortex/js/index.js";
+import { TupleSelector, ageText, dataTimeText } from "/vortex/js/index.js";
+import { openPluginApp } from "/static/peek-app.mjs";
 import {
   NoopIncrementActionTuple,
   NoopItemTuple,
@@ -28,11 +31,6 @@ async function readHealth() {
   }
 }
 
-/** The browser vortex name for the service that sent `health` (field unless office). */
-function appVortexName(health) {
-  return health?.service === "peek-office-service" ? "peek-office-app" : "peek-field-app";
-}
-
 const statusLine = document.getElementById("link-status");
 const lastChange = document.getElementById("last-change");
 const message = document.getElementById("message");
@@ -44,15 +42,25 @@ function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
 }
 
-/** Whether the page can reach logic now, and how many changes wait to be answered. */
-function showStatus(online, waitingCount) {
+/**
+ * Whether the page can reach logic now, how old the items shown are (`savedAt`, ms; null
+ * before any), whether the login session ended, and how many changes wait to be answered.
+ */
+function showStatus({ online, savedAt, loginRequired, waitingCount }) {
   const waiting = waitingCount ? ` ${waitingCount} change(s) waiting to be sent.` : "";
   statusLine.dataset.state = online ? "online" : "offline";
-  setText(
-    statusLine,
-    (online ? "Online." : "Offline: changes are kept and sent when the service is back.") +
-      waiting,
-  );
+  let text = "Online.";
+  if (!online) {
+    const now = Date.now();
+    const data =
+      savedAt === null
+        ? "Offline"
+        : `Offline — data from ${dataTimeText(savedAt, now)} (${ageText(now - savedAt)} old)`;
+    text = loginRequired
+      ? `${data}. Your login has ended: log in again to send changes.`
+      : `${data}. Changes are kept and sent when the service is back.`;
+  }
+  setText(statusLine, text + waiting);
 }
 
 function button(text, label, focusKey, onClick) {
@@ -117,17 +125,25 @@ function refusalText(description, error) {
 }
 
 async function main() {
-  const health = await readHealth();
-  const vortex = new VortexClient({ vortexName: appVortexName(health) });
+  const [health, app] = await Promise.all([readHealth(), openPluginApp("peek_plugin_noop")]);
+  const { vortex, observer } = app;
   // Online needs both links: this page to its service, and that service to logic.
   let linkedToService = false;
   let linkedToLogic = health?.linkedToLogic !== false;
+  let loginRequired = false;
+  let savedAt = null;
   let unanswered = 0;
   const refreshStatus = () =>
-    showStatus(linkedToService && linkedToLogic, Math.max(vortex.queuedActionCount, unanswered));
+    showStatus({
+      online: linkedToService && linkedToLogic,
+      savedAt,
+      loginRequired,
+      waitingCount: Math.max(vortex.queuedActionCount, unanswered),
+    });
 
   vortex.onStatus((status) => {
     linkedToService = status.online;
+    loginRequired = status.status === "login-required";
     refreshStatus();
   });
   setInterval(async () => {
@@ -165,10 +181,16 @@ async function main() {
     refreshStatus();
   });
 
-  vortex.observe(
+  // The items kept in this browser come first (marked cached, with their age), then live.
+  observer.observe(
     noopObservableName,
     new TupleSelector(NoopItemTuple.tupleType, {}),
-    (items) => renderItems(items, push),
+    (items, info) => {
+      savedAt = info.savedAt;
+      list.dataset.source = info.cached ? "cached" : "live";
+      renderItems(items, push);
+      refreshStatus();
+    },
     { additionalFilt: noopFilt, onError: (error) => setText(message, error.message) },
   );
 }
