@@ -230,6 +230,13 @@ test("a link refused for want of a login reports login-required and is not retri
   }
 });
 
+test("the default backoff waits at most 2 s however long the server was down", () => {
+  const backoff = new Backoff({ random: () => 1 });
+  const delays = Array.from({ length: 50 }, () => backoff.nextDelayMs());
+  assert.deepEqual(delays.slice(0, 3), [500, 1000, 2000]);
+  assert.equal(Math.max(...delays), 2000);
+});
+
 test("backoff delays are full-jitter under a capped exponential ceiling and reset", () => {
   let next = 1;
   const backoff = new Backoff({ initialMs: 500, capMs: 10_000, random: () => next });

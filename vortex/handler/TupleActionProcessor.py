@@ -6,6 +6,7 @@ Message shapes: ``docs/vortex/messaging.rst`` (section Tuple actions).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from time import perf_counter
 from typing import Any
@@ -42,6 +43,9 @@ RESPONSE_KEY_PREFIX = "vortex.action.response:"
 
 #: How long a delegate may take before the action is answered with a timeout error.
 DEFAULT_PROCESS_TIMEOUT_SECONDS = 30.0
+#: Actions (by uuid and user) a processor remembers to recognise one pushed again: a device
+#: re-sends an action whose answer a dropped link lost, and it must not be applied twice.
+RECENT_ACTIONS = 10_000
 
 
 class TupleActionProcessorDelegateABC(ABC):
@@ -60,6 +64,12 @@ class TupleActionProcessor:
     than timeoutSeconds). ``requiredPermissions`` here guard every action; those given to
     :meth:`setDelegate` guard that type's actions too. A delegate runs with the request's
     identity current (``vortex.RequestIdentity.currentIdentity``).
+
+    An action pushed again with the same ``uuid`` by the same user (a device's offline queue
+    re-sends one whose answer it did not get) is not given to the delegate again: while the
+    first is running the repeat waits for its outcome; once it succeeded the repeat gets the
+    same result (the last ``RECENT_ACTIONS`` are remembered). A failed action is forgotten,
+    so pushing it again tries again.
     """
 
     def __init__(
@@ -87,6 +97,7 @@ class TupleActionProcessor:
         self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self._responseKey = RESPONSE_KEY_PREFIX + tupleActionProcessorName
         self._counts = factory.stats.actionCounts(tupleActionProcessorName)
+        self._recent = _RecentActions(RECENT_ACTIONS)
         self._endpoint = PayloadEndpoint(
             {**(additionalFilt or {}), "key": ACTION_KEY_PREFIX + tupleActionProcessorName},
             self._process,
@@ -189,10 +200,64 @@ class TupleActionProcessor:
                 error["error"], error["type"], f"{self._where}, {tupleName}: {error['message']}"
             )
 
+        # Only a real uuid identifies an action; one without is never taken for a repeat.
+        key = None
+        if isinstance(action.uuid, str) and action.uuid:
+            key = (action.uuid, identity.userId if identity is not None else None)
+            earlier = self._recent.outcome(key)
+            if earlier is not None:
+                earlier.addCallbacks(succeeded, failed)
+                return earlier
         d = defer.maybeDeferred(runAs, identity, delegate.processTupleAction, action)
         d.addTimeout(self._timeoutSeconds, self._clock)
+        if key is not None:
+            self._recent.track(key, d)
         d.addCallbacks(succeeded, failed)
         return d
+
+
+class _RecentActions:
+    """The outcome of recent actions by (uuid, user id): running, or succeeded with a result."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        #: By key: ``[False, waiters]`` while running, ``[True, result]`` once it succeeded.
+        self._entries: OrderedDict[tuple[Any, str | None], list] = OrderedDict()
+
+    def outcome(self, key: tuple[Any, str | None]) -> defer.Deferred | None:
+        """A Deferred of the remembered action's outcome, or None when it is not known."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        done, value = entry
+        if done:
+            return defer.succeed(value)
+        waiter: defer.Deferred = defer.Deferred()
+        value.append(waiter)
+        return waiter
+
+    def track(self, key: tuple[Any, str | None], running: defer.Deferred) -> None:
+        """Remember ``running`` (a delegate's outcome) under ``key`` until it fails, or
+        until ``size`` newer actions have pushed it out."""
+        waiters: list[defer.Deferred] = []
+        entry = self._entries[key] = [False, waiters]
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+        def settled(result: Any) -> Any:
+            current = self._entries.get(key) is entry
+            if isinstance(result, Failure):
+                if current:
+                    del self._entries[key]
+                for waiter in waiters:
+                    waiter.errback(result)
+            else:
+                entry[:] = [True, result]
+                for waiter in waiters:
+                    waiter.callback(result)
+            return result
+
+        running.addBoth(settled)
 
 
 def _resultTuples(result: Any) -> list:

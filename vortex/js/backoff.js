@@ -1,9 +1,10 @@
 /**
  * Reconnect delays: capped exponential backoff with full jitter (docs/vortex/transport.rst).
- * Attempt n waits a uniform random time in [0, min(capMs, initialMs * factor ** n)].
+ * Attempt n waits a uniform random time in [0, min(capMs, initialMs * factor ** n)]. The default
+ * cap (2 s) has a page link again within 2 s of its server being back, however long it was down.
  */
 export class Backoff {
-  constructor({ initialMs = 500, factor = 2, capMs = 10_000, random = Math.random } = {}) {
+  constructor({ initialMs = 500, factor = 2, capMs = 2_000, random = Math.random } = {}) {
     if (!(initialMs > 0 && initialMs <= capMs) || !(factor >= 1)) {
       throw new RangeError(
         `Backoff needs 0 < initialMs <= capMs and factor >= 1, got initialMs=${initialMs}` +

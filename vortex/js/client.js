@@ -54,7 +54,7 @@ function randomHex(bytes) {
  * `defaultTupleRegistry`), `offlineStore` (for the offline action queue; default IndexedDB,
  * else localStorage, else memory), `autoStart` (default true), `heartbeatMs` (5000),
  * `missedHeartbeats` (3), `handshakeTimeoutMs` (10000), `backoff` (`{initialMs: 500,
- * capMs: 10000}`), `queueBackoff` (`{initialMs: 250, capMs: 2000}`: retries of queued
+ * capMs: 2000}`), `queueBackoff` (`{initialMs: 250, capMs: 2000}`: retries of queued
  * actions the service could not forward; short, so an action goes out soon after the
  * service relinks upstream), `WebSocketImpl`, `timers` (setTimeout/clearTimeout, for tests).
  */

@@ -309,3 +309,63 @@ def test_proxy_times_out_with_one_error(vortexes):
     assert info.value.code == ERROR_TIMEOUT
     spinBriefly()
     assert site.counter.count == 1
+
+
+class Gate(TupleActionProcessorDelegateABC):
+    """Counts its calls and answers each only when the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.waiting: list[defer.Deferred] = []
+
+    def processTupleAction(self, tupleAction):
+        self.calls += 1
+        d = defer.Deferred()
+        self.waiting.append(d)
+        return d
+
+    def open(self, total: int) -> None:
+        for d in self.waiting:
+            d.callback([ResultTuple(total=total)])
+        self.waiting.clear()
+
+
+def test_action_pushed_again_while_running_is_applied_once(vortexes):
+    """A device re-sending an action (same uuid) before the first push was answered gets
+    the first one's result for both pushes; the delegate runs once."""
+    logic = vortexes.server(LOGIC)
+    agent = vortexes.client(AGENT, LOGIC)
+    gate = Gate()
+    TupleActionProcessor(PROCESSOR, additionalFilt=FILT, defaultDelegate=gate, vortexFactory=logic)
+    client = TupleActionPushClient(LOGIC, PROCESSOR, additionalFilt=FILT, vortexFactory=agent)
+    counter = ResponseCounter(agent)
+    same = action(3)
+    first, second = client.pushAction(same), client.pushAction(same)
+    spinUntil(lambda: gate.calls >= 1)
+    spinBriefly()
+    gate.open(3)
+    assert settle(first) == settle(second) == [ResultTuple(total=3)]
+    spinBriefly()
+    assert (gate.calls, counter.count) == (1, 2)
+
+
+def test_action_pushed_again_after_its_answer_is_not_applied_again(direct):
+    """An action pushed again after it succeeded (its answer lost on the way) is answered
+    with the same result and not given to the delegate a second time; a new action is."""
+    _, adder, client, _ = direct
+    same = action(5)
+    assert settle(client.pushAction(same)) == [ResultTuple(total=5)]
+    assert settle(client.pushAction(same)) == [ResultTuple(total=5)]
+    assert adder.total == 5
+    assert settle(client.pushAction(action(1))) == [ResultTuple(total=6)]
+
+
+def test_failed_action_pushed_again_is_tried_again(direct):
+    """A failed action is not remembered: pushing it again gives it to the delegate again."""
+    _, adder, client, _ = direct
+    same = action(4)
+    adder.mode = "raise"
+    with pytest.raises(TupleActionError):
+        settle(client.pushAction(same))
+    adder.mode = "now"
+    assert settle(client.pushAction(same)) == [ResultTuple(total=4)]

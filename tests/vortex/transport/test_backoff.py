@@ -23,6 +23,15 @@ def test_ceiling_grows_exponentially_and_is_capped():
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
 
 
+def test_default_policy_reconnects_within_two_seconds_after_a_long_outage():
+    """However many attempts failed while the server was down, the default policy's next
+    wait is at most 2 s: a device links again soon after its field service is back."""
+    backoff = Backoff(rng=_MaxRandom())
+    delays = [backoff.nextDelay() for _ in range(50)]
+    assert max(delays) == 2.0
+    assert delays[:3] == [0.5, 1.0, 2.0]
+
+
 def test_delays_are_full_jitter_within_the_ceiling():
     """Each delay is drawn from [0, ceiling] and the draws differ (jitter)."""
     backoff = Backoff(rng=random.Random(1234))

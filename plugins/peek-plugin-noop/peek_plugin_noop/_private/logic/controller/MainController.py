@@ -120,7 +120,10 @@ class MainController(TupleActionProcessorDelegateABC):
 
     @staticmethod
     def _itemRow(session: Session, itemId: Any) -> NoopItemTuple:
-        row = session.get(NoopItemTuple, itemId)
+        # Locked until the commit: two actions changing one item at once on PostgreSQL would
+        # otherwise both read the old value and one change would be lost (SQLite's
+        # transactions here begin IMMEDIATE, so they already wait for each other).
+        row = session.get(NoopItemTuple, itemId, with_for_update=True)
         if row is None:
             raise UnknownItemError(f"peek_plugin_noop: there is no NoopItem with id {itemId!r}")
         return row
