@@ -79,6 +79,8 @@ def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
         "deviceEnrolment": "auto",
         "sessionIdleMinutes": 480,
         "sessionMaxHours": 24,
+        "offlineApp": True,
+        "offlineStoragePerPluginMB": 20,
         "deviceLinksPerAddress": 100,
         "newDeviceLinksPerAddressPerMinute": 300,
         "subscriptionsPerDeviceLink": 1000,
