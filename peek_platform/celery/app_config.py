@@ -2,7 +2,10 @@
 
 Delivery rules: tasks are acknowledged after they finish (``task_acks_late``) and a task
 whose pool process died is put back on the queue (``task_reject_on_worker_lost``), so a
-killed worker's task runs again. Only JSON crosses the broker and the result store.
+killed worker's task runs again. A worker that cannot store a result because the result
+store is unreachable (Redis restarting) tries again with a growing delay for about two
+minutes, instead of failing the task with the connection error. Only JSON crosses the
+broker and the result store.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from peek_platform.celery.settings import CelerySettings
 #: Extra seconds beyond the task time limit before Redis re-delivers an unacknowledged
 #: task (a task held longer than the visibility timeout would otherwise run twice).
 VISIBILITY_MARGIN_SECONDS = 60
+#: Tries of a worker to store a result while the result store is unreachable (Celery sleeps
+#: up to 10 s, at random, between two; about two minutes in all).
+RESULT_STORE_RETRIES = 30
 
 
 def celeryConf(settings: CelerySettings, includes: Sequence[str] = ()) -> dict[str, Any]:
@@ -36,6 +42,8 @@ def celeryConf(settings: CelerySettings, includes: Sequence[str] = ()) -> dict[s
         "result_accept_content": ["json"],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": RESULT_STORE_RETRIES,
         "task_time_limit": settings.taskTimeLimitSeconds,
         "worker_concurrency": settings.workerConcurrency,
         "worker_prefetch_multiplier": settings.prefetchMultiplier,

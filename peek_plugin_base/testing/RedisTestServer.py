@@ -2,6 +2,8 @@
 
 Runs ``redis-server`` on a free localhost port as a child process, without persistence
 (``--save ''``, ``--appendonly no``), in a temporary working directory removed on ``stop()``.
+With ``persistent=True`` it keeps an append-only file instead (written out at a stop), so
+``restart()`` brings the same data back on the same port, as a restarted production Redis.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ class RedisTestServer:
     It listens on ``port``, or on a free port the OS picks when that is ``None``.
     """
 
-    def __init__(self, startTimeout: float = 10.0, port: int | None = None) -> None:
+    def __init__(
+        self, startTimeout: float = 10.0, port: int | None = None, persistent: bool = False
+    ) -> None:
         self._binary = findRedisServer()
+        self._persistent = persistent
         self._startTimeout = startTimeout
         self._dir = Path(tempfile.mkdtemp(prefix="peek-redis-"))
         self._process: subprocess.Popen | None = None
@@ -46,7 +51,7 @@ class RedisTestServer:
 
     def start(self) -> None:
         """Start the server; return once it accepts connections."""
-        with open(self._dir / "redis.log", "wb") as logFd:
+        with open(self._dir / "redis.log", "ab") as logFd:
             self._process = subprocess.Popen(
                 [
                     str(self._binary),
@@ -56,8 +61,11 @@ class RedisTestServer:
                     "127.0.0.1",
                     "--save",
                     "",
-                    "--appendonly",
-                    "no",
+                    *(
+                        ("--appendonly", "yes", "--appendfsync", "everysec")
+                        if self._persistent
+                        else ("--appendonly", "no")
+                    ),
                 ],
                 cwd=self._dir,
                 stdout=logFd,
@@ -108,8 +116,18 @@ class RedisTestServer:
         if reply != "+OK":
             raise RuntimeError(f"FLUSHALL on redis 127.0.0.1:{self.port} answered {reply!r}")
 
+    def restart(self) -> None:
+        """Stop the server (clients see their connections close) and start it again on the
+        same port; with ``persistent`` the data survives."""
+        self._terminate()
+        self.start()
+
     def stop(self) -> None:
         """Stop the server and delete its files."""
+        self._terminate()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
@@ -118,4 +136,3 @@ class RedisTestServer:
                 self._process.kill()
                 self._process.wait()
         self._process = None
-        shutil.rmtree(self._dir, ignore_errors=True)

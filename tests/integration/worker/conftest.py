@@ -254,3 +254,40 @@ def deployment(
         p for p in (str(taskPluginDir), env.get("PYTHONPATH", "")) if p
     )
     return Deployment(root, request.param, celery, env, processes, writeServiceConfig, refusedPort)
+
+
+@pytest.fixture
+def restartableResultStoreDeployment(
+    tmp_path: Path,
+    taskPluginDir: Path,
+    processes: Any,
+    writeServiceConfig: Callable[..., Path],
+    refusedPort: int,
+) -> Iterator[tuple[Deployment, RedisTestServer]]:
+    """A deployment whose result store is a Redis of its own that keeps its data across
+    ``restart()`` (the broker is another Redis), and that result store. Logic gives up on a
+    result after 120 s, so a lost one fails in bounded time."""
+    broker = RedisTestServer()
+    results = RedisTestServer(persistent=True)
+    broker.start()
+    try:
+        results.start()
+        celery = {"brokerUrl": broker.url(0), "resultUrl": results.url(0)}
+        root = tmp_path / "root"
+        settings = {f"celery.{key}": url for key, url in celery.items()}
+        writeServiceConfig(
+            LOGIC,
+            root / LOGIC.homeDirName,
+            settings={**settings, "celery.resultTimeoutSeconds": 120},
+        )
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(taskPluginDir), env.get("PYTHONPATH", "")) if p
+        )
+        yield (
+            Deployment(root, "redis", celery, env, processes, writeServiceConfig, refusedPort),
+            results,
+        )
+    finally:
+        results.stop()
+        broker.stop()
