@@ -427,7 +427,8 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         type=dict,
         default={},
         description="Keyword arguments for sqlalchemy.create_engine, e.g. "
-        '{"pool_size": 20, "max_overflow": 50}.',
+        '{"pool_size": 20, "max_overflow": 50}. On PostgreSQL all plugins on logic share '
+        "one engine, so its pool (default 5 + 10 overflow) bounds logic's server connections.",
         services=LOGIC_AND_WORKER,
     ),
     ConfigKey(

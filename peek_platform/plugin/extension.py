@@ -18,6 +18,12 @@ class LoaderExtension(Protocol):
     (also when the plugin failed after ``beforeLoad`` succeeded), to undo ``beforeLoad``.
     Both may return ``None``, a Deferred or a coroutine. They are platform code, so no
     deadline applies to them (a migration may legitimately take long).
+
+    An extension may also define ``beforeLoadAll(plugins)``, called once by ``loadAll``
+    with the plugins about to load (metadata read, entry hooks not built yet), before the
+    first ``beforeLoad``: it may do in one go what would otherwise cost a round trip per
+    plugin (storage reads every schema version at once). If it fails, the failure is
+    logged and every plugin's ``beforeLoad`` still runs, so it must only be a shortcut.
     """
 
     def beforeLoad(self, plugin: LoadedPlugin) -> Deferred[None] | None:

@@ -417,7 +417,28 @@ class PluginLoader:
             if plugin.status.state is PluginState.PENDING:
                 self._fail(plugin, reason, error=PluginDependencyError(name, reason))
         self._order += [name for name in self._enabled if name not in self._order]
+        await self._beforeLoadAll()
         await self._advance()
+
+    async def _beforeLoadAll(self) -> None:
+        """Call each extension's optional ``beforeLoadAll`` with the plugins about to load;
+        a failure is only logged (each plugin's ``beforeLoad`` still runs)."""
+        pending = [
+            self._plugins[name]
+            for name in self._order
+            if self._plugins[name].status.state is PluginState.PENDING
+        ]
+        for extension in self._extensions:
+            beforeLoadAll = getattr(extension, "beforeLoadAll", None)
+            if beforeLoadAll is None or not pending:
+                continue
+            outcome = await self._call(partial(beforeLoadAll, pending))
+            if isinstance(outcome, _Failed):
+                logger.warning(
+                    "%s.beforeLoadAll failed, each plugin is prepared on its own: %s",
+                    type(extension).__name__,
+                    outcome.failure.getTraceback(),
+                )
 
     async def _startAll(self) -> None:
         self._startRequested = True

@@ -3,11 +3,17 @@
 Migrations run one plugin at a time in the reactor's thread pool (never on the reactor
 thread); the loader waits on the Deferred. A failing migration fails only its plugin. After
 its migration, a plugin's pending install or upgrade hooks run (``plugin_install``).
+
+Before the first plugin loads, ``beforeLoadAll`` reads every plugin's schema version and
+install record in one go: a plugin found at its remembered head and recorded at its version
+then needs no database round trip of its own to load. On PostgreSQL every connection shares
+one engine, so its pool bounds the server connections however many plugins there are.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -24,12 +30,15 @@ from peek_platform.storage.migration_check import (
     HEADS_CACHE_FILE,
     AlembicHeadsCache,
     migrateUnlessAtHead,
+    schemasAtHead,
 )
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_platform.storage.plugin_install import (
     installDbConnection,
     isRecordedAt,
+    isSameVersion,
     loadInstallHooks,
+    recordedVersions,
     runInstallSteps,
 )
 from peek_platform.storage.plugin_settings import (
@@ -47,9 +56,11 @@ from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHoo
 from peek_plugin_base.logic.PluginLogicStorageEntryHookABC import PluginLogicStorageEntryHookABC
 from peek_plugin_base.settings.PluginSetting import PluginSetting, parseSettingDeclarations
 from peek_plugin_base.storage.DbConnection import DbConnection
+from peek_plugin_base.storage.DbEngine import createDbEngine, sqliteDatabasePath
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
+    from sqlalchemy.engine import Engine
 
     from peek_platform.plugin.loader import LoadedPlugin
 
@@ -71,6 +82,13 @@ class StorageServiceExtension(ServiceExtensionBase):
         self._pluginSettings: dict[str, tuple[PluginSetting, ...]] = {}
         self._migrationLock = DeferredLock()
         self._headsCache = AlembicHeadsCache(None)
+        #: The one engine of a server database (PostgreSQL), shared by every connection.
+        self._sharedEngine: Engine | None = None
+        self._sharedEngineLock = threading.Lock()
+        #: From ``beforeLoadAll``, used once by each plugin's ``prepare``: the schemas found
+        #: at their remembered heads and the recorded data version of each plugin read.
+        self._schemasAtHead: set[str] = set()
+        self._recordedVersions: dict[str, str | None] = {}
 
     def configure(self, ctx: ServiceContext) -> ServiceConfig:
         """Resolve the database URL and engine settings (the embedded SQLite by default)."""
@@ -91,6 +109,17 @@ class StorageServiceExtension(ServiceExtensionBase):
         """Run ``fn`` in the reactor's thread pool; Deferred of its result."""
         return threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(), fn, *args)
 
+    def sharedEngine(self) -> Engine | None:
+        """The engine every connection shares on a server database (created on first use;
+        it does not connect until used); ``None`` on SQLite, where each schema's connection
+        needs its own engine to attach the schema's file."""
+        if self._url is None:
+            raise RuntimeError("storage is not configured: configure has not run")
+        with self._sharedEngineLock:
+            if self._sharedEngine is None and sqliteDatabasePath(self._url) is None:
+                self._sharedEngine = createDbEngine(self._url, self._engineArgs)
+            return self._sharedEngine
+
     def newDbConnection(self, metadata: MetaData, alembicDir: str | Path) -> DbConnection:
         """A connection to the configured database for one schema (revisions always run)."""
         if self._url is None:
@@ -103,6 +132,7 @@ class StorageServiceExtension(ServiceExtensionBase):
             enableCreateAll=False,
             reactor=self._reactor,
             isReactorThread=self._isReactorThread,
+            engine=self.sharedEngine(),
         )
 
     def startBeforePlugins(self, ctx: ServiceContext) -> Deferred[None]:
@@ -121,16 +151,20 @@ class StorageServiceExtension(ServiceExtensionBase):
         return [PluginStorageLoaderExtension(self)]
 
     def stopAfterPlugins(self, ctx: ServiceContext) -> Deferred[None] | None:
-        """Close every connection once all plugins have unloaded."""
+        """Close every connection once all plugins have unloaded, then the shared engine."""
         dbs = [*self._pluginDbs.values(), *([self._platformDb] if self._platformDb else [])]
         self._pluginDbs.clear()
         self._platformDb = None
-        if not dbs:
+        engine, self._sharedEngine = self._sharedEngine, None
+        self._forgetPrecheck()
+        if not dbs and engine is None:
             return None
 
         def disposeAll() -> None:
             for db in dbs:
                 db.dispose()
+            if engine is not None:
+                engine.dispose()
 
         return self.inThread(disposeAll)
 
@@ -145,6 +179,43 @@ class StorageServiceExtension(ServiceExtensionBase):
         """Every loaded plugin's declared settings with their current values (for admins)."""
         declared = [s for settings in self._pluginSettings.values() for s in settings]
         return self.inThread(self.settingsStore.readAll, declared)
+
+    def startAfterPlugins(self, ctx: ServiceContext) -> None:
+        """Forget what ``beforeLoadAll`` read: a plugin loaded later is checked afresh."""
+        self._forgetPrecheck()
+
+    def _forgetPrecheck(self) -> None:
+        self._schemasAtHead = set()
+        self._recordedVersions = {}
+
+    def beforeLoadAll(self, plugins: Sequence[LoadedPlugin]) -> Deferred[None]:
+        """Read the schema version and install record of all ``plugins`` at once, so that
+        ``prepare`` can skip the database for each one found current (see the module)."""
+        checks: list[tuple[str, str]] = []
+        for plugin in plugins:
+            if plugin.metadata is None or plugin.rootDir is None:
+                continue
+            try:
+                storage = pluginStorage(plugin.name, plugin.rootDir, plugin.metadata.raw)
+            except PluginStorageError:
+                continue  # prepare() reports it
+            if storage is not None:
+                checks.append((storage.schema, str(storage.alembicDir)))
+        names = [plugin.name for plugin in plugins]
+
+        def readAll() -> tuple[set[str], dict[str, str]]:
+            url = self._url
+            if url is None:
+                raise RuntimeError("storage is not configured: configure has not run")
+            atHead = schemasAtHead(checks, self._headsCache, url, self.sharedEngine())
+            return atHead, recordedVersions(self.platformDb)
+
+        def remember(found: tuple[set[str], dict[str, str]]) -> None:
+            atHead, recorded = found
+            self._schemasAtHead = atHead
+            self._recordedVersions = {name: recorded.get(name) for name in names}
+
+        return self.inThread(readAll).addCallback(remember)
 
     async def prepare(self, plugin: LoadedPlugin) -> None:
         """Check and migrate one plugin's storage, run its install hooks, attach storage and
@@ -173,19 +244,24 @@ class StorageServiceExtension(ServiceExtensionBase):
                 )
             checkMetadataSchema(storage, storageHook.dbMetadata)
             db = self.newDbConnection(storageHook.dbMetadata, storage.alembicDir)
+            if storage.schema in self._schemasAtHead:
+                self._schemasAtHead.discard(storage.schema)
+            else:
+                try:
+                    await self._migrationLock.run(self.inThread, self.migrate, db)
+                except Exception as e:
+                    await self.inThread(db.dispose)
+                    raise PluginStorageError(plugin.name, str(e)) from e
+        recorded = self._recordedVersions.pop(plugin.name, None)
+        if not isSameVersion(recorded, metadata.version):
             try:
-                await self._migrationLock.run(self.inThread, self.migrate, db)
-            except Exception as e:
-                await self.inThread(db.dispose)
-                raise PluginStorageError(plugin.name, str(e)) from e
-        try:
-            await self._migrationLock.run(
-                self.inThread, self._install, plugin.name, metadata.version, storage, hooks
-            )
-        except Exception:
-            if db is not None:
-                await self.inThread(db.dispose)
-            raise
+                await self._migrationLock.run(
+                    self.inThread, self._install, plugin.name, metadata.version, storage, hooks
+                )
+            except Exception:
+                if db is not None:
+                    await self.inThread(db.dispose)
+                raise
         if storage is not None and db is not None:
             _logicPlatform(plugin).pluginStorage = db
             self._pluginDbs[plugin.name] = db
@@ -205,7 +281,11 @@ class StorageServiceExtension(ServiceExtensionBase):
         if isRecordedAt(self.platformDb, pluginName, version):
             return
         db = installDbConnection(
-            self._url, self._engineArgs, storage, isReactorThread=self._isReactorThread
+            self._url,
+            self._engineArgs,
+            storage,
+            isReactorThread=self._isReactorThread,
+            engine=self.sharedEngine(),
         )
         try:
             steps = runInstallSteps(

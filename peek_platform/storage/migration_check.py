@@ -20,10 +20,21 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
 from peek_plugin_base.storage.DbConnection import DbConnection
+from peek_plugin_base.storage.DbEngine import (
+    SQLITE_BUSY_TIMEOUT,
+    sqliteDatabasePath,
+    sqliteSchemaPath,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +124,68 @@ def migrateUnlessAtHead(db: DbConnection, cache: AlembicHeadsCache) -> bool:
     if reached:
         cache.remember(db.alembicDir, fingerprint, reached)
     return True
+
+
+def readSchemaRevisions(
+    url: str, engine: Engine | None, schemas: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """The ``alembic_version`` rows of each of ``schemas`` (empty when never migrated),
+    read in one go without the migration lock (blocking).
+
+    On SQLite each schema's file is read directly (attaching them all to one connection
+    is not possible: SQLite attaches at most ten); elsewhere one connection of ``engine``
+    reads every schema.
+    """
+    schemas = list(schemas)
+    if sqliteDatabasePath(url) is not None:
+        return {schema: _sqliteRevisions(sqliteSchemaPath(url, schema)) for schema in schemas}
+    if engine is None:
+        raise ValueError("reading schema revisions from a server database needs its engine")
+    found: dict[str, tuple[str, ...]] = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for schema in schemas:
+            if not inspector.has_table("alembic_version", schema=schema):
+                found[schema] = ()
+                continue
+            context = MigrationContext.configure(conn, opts={"version_table_schema": schema})
+            found[schema] = tuple(context.get_current_heads())
+    return found
+
+
+def _sqliteRevisions(path: Path) -> tuple[str, ...]:
+    """The ``alembic_version`` rows of one SQLite schema file (empty when it has none)."""
+    if not path.exists():
+        return ()
+    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
+    try:
+        hasTable = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        if hasTable is None:
+            return ()
+        return tuple(row[0] for row in conn.execute("SELECT version_num FROM alembic_version"))
+    finally:
+        conn.close()
+
+
+def schemasAtHead(
+    checks: Sequence[tuple[str, str | Path]],
+    cache: AlembicHeadsCache,
+    url: str,
+    engine: Engine | None,
+) -> set[str]:
+    """Of ``checks`` (schema, Alembic directory), the schemas that ``migrateUnlessAtHead``
+    would skip: unchanged scripts and the committed revisions at their remembered heads.
+    One read for all (blocking); the others must take the full path."""
+    remembered: dict[str, tuple[str, ...]] = {}
+    for schema, alembicDir in checks:
+        heads = cache.heads(alembicDir, alembicFingerprint(alembicDir))
+        if heads is not None:
+            remembered[schema] = heads
+    current = readSchemaRevisions(url, engine, remembered)
+    return {
+        schema
+        for schema, heads in remembered.items()
+        if sorted(current.get(schema, ())) == sorted(heads)
+    }

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from twisted.python import threadable
 
@@ -94,8 +94,10 @@ def installDbConnection(
     storage: PluginStorage | None,
     *,
     isReactorThread: Callable[[], bool] = threadable.isInIOThread,
+    engine: Engine | None = None,
 ) -> DbConnection:
-    """A connection seeing the plugin's schema (if any) and the platform's, for the hooks."""
+    """A connection seeing the plugin's schema (if any) and the platform's, for the hooks;
+    ``engine`` is a shared engine to use (PostgreSQL, where every schema is visible)."""
     if storage is None:
         return DbConnection(
             url,
@@ -104,6 +106,7 @@ def installDbConnection(
             dict(engineArgs),
             enableCreateAll=False,
             isReactorThread=isReactorThread,
+            engine=engine,
         )
     return DbConnection(
         url,
@@ -113,6 +116,7 @@ def installDbConnection(
         enableCreateAll=False,
         isReactorThread=isReactorThread,
         attachSchemas=[PLATFORM_SCHEMA],
+        engine=engine,
     )
 
 
@@ -169,6 +173,23 @@ def recordedVersion(conn: Connection, pluginName: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def recordedVersions(db: DbConnection) -> dict[str, str]:
+    """The data version of every installed plugin, in one read (blocking; no lock)."""
+    db.checkNotReactorThread("install record read")
+    table = pluginInstallTable
+    with db.dbEngine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.plugin_name, table.c.version)).all()
+    return {name: version for name, version in rows}
+
+
+def isSameVersion(recorded: str | None, version: str) -> bool:
+    """Whether a recorded data version is ``version`` (so no install hook is pending)."""
+    try:
+        return recorded is not None and Version(recorded) == Version(version)
+    except InvalidVersion:
+        return False
+
+
 def isRecordedAt(db: DbConnection, pluginName: str, version: str) -> bool:
     """Whether the record already holds ``version``, so no hook is pending (blocking).
 
@@ -178,10 +199,7 @@ def isRecordedAt(db: DbConnection, pluginName: str, version: str) -> bool:
     db.checkNotReactorThread("install record read")
     with db.dbEngine.connect() as conn:
         recorded = recordedVersion(conn, pluginName)
-    try:
-        return recorded is not None and Version(recorded) == Version(version)
-    except InvalidVersion:
-        return False
+    return isSameVersion(recorded, version)
 
 
 def runInstallSteps(

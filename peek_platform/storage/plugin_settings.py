@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -27,14 +28,37 @@ class PluginSettingValue:
 
 
 class PluginSettingsStore:
-    """Reads and writes plugin settings through the platform schema's connection (blocking)."""
+    """Reads and writes plugin settings through the platform schema's connection (blocking).
+
+    Values read are remembered: logic is the only process that writes settings, always
+    through this store, and a write forgets the value it replaces, so a read after a write
+    sees it. This spares a query per use, such as a plugin reading a setting per action. A
+    read that raced a write is not remembered (``_writes`` moved on meanwhile).
+    """
 
     def __init__(self, platformDb: DbConnection) -> None:
         self._db = platformDb
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, str], PluginSettingValue] = {}
+        #: How many writes have finished, so a read can tell that one finished meanwhile.
+        self._writes = 0
 
     def read(self, setting: PluginSetting) -> PluginSettingValue:
         """The current value of ``setting`` (its default when none is stored)."""
         self._db.checkNotReactorThread("plugin setting read")
+        key = (setting.pluginName, setting.name)
+        with self._lock:
+            known = self._known.get(key)
+            writes = self._writes
+        if known is not None and known.setting == setting:
+            return known
+        value = self._readStored(setting)
+        with self._lock:
+            if self._writes == writes:
+                self._known[key] = value
+        return value
+
+    def _readStored(self, setting: PluginSetting) -> PluginSettingValue:
         table = pluginSettingTable
         with self._db.dbEngine.connect() as conn:
             stored = conn.execute(
@@ -69,6 +93,9 @@ class PluginSettingsStore:
                     plugin_name=setting.pluginName, name=setting.name, value_json=encoded
                 )
             )
+        with self._lock:
+            self._writes += 1
+            self._known.pop((setting.pluginName, setting.name), None)
 
     def readAll(self, settings: Iterable[PluginSetting]) -> list[PluginSettingValue]:
         """Current values of ``settings``, in the given order."""

@@ -67,8 +67,12 @@ def pluginStatusTuples(statuses: Iterable[PluginStatus]) -> list[PluginStatusTup
     ]
 
 
-#: Seconds of plugin status changes a watcher with a clock looks at once.
+#: Seconds of plugin status changes a watcher with a clock looks at once (at least).
 STATUS_COALESCE_SECONDS = 0.1
+
+#: A watcher with a clock waits at least this many times as long as its last look took, so
+#: looking costs at most about 1/20 of the reactor however many plugins there are.
+STATUS_LOOK_SHARE = 20
 
 #: Subscribes a change listener; returns the function that unsubscribes it.
 Subscribe = Callable[[Callable[[], None]], Callable[[], None]]
@@ -81,7 +85,9 @@ class LoaderStatusWatcher:
     changed state, and the watcher reports only if the reported fields really differ. With
     a ``clock``, the changes of ``coalesceSeconds`` are looked at once: a service starting
     hundreds of plugins changes states thousands of times, and reading every plugin's status
-    on each change would cost time growing with the square of the plugins.
+    on each change would cost time growing with the square of the plugins. A look costs
+    time growing with the plugins, so the delay also grows to ``STATUS_LOOK_SHARE`` times
+    the last look's duration: a start of N plugins then spends time linear in N on it.
     """
 
     def __init__(
@@ -101,6 +107,8 @@ class LoaderStatusWatcher:
         self._pending: IDelayedCall | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._last: list[PluginStatusTuple] | None = None
+        #: Seconds the last look took, by ``clock`` (0 without one).
+        self._lastLookSeconds = 0.0
 
     @property
     def current(self) -> list[PluginStatusTuple]:
@@ -121,11 +129,15 @@ class LoaderStatusWatcher:
         if self._clock is None:
             self.check()
         elif self._pending is None:
-            self._pending = self._clock.callLater(self._coalesceSeconds, self._checkLater)
+            delay = max(self._coalesceSeconds, STATUS_LOOK_SHARE * self._lastLookSeconds)
+            self._pending = self._clock.callLater(delay, self._checkLater)
 
     def _checkLater(self) -> None:
         self._pending = None
+        assert self._clock is not None  # only scheduled with a clock
+        began = self._clock.seconds()
         self.check()
+        self._lastLookSeconds = self._clock.seconds() - began
 
     def start(self) -> None:
         """Report the statuses now and after every change."""

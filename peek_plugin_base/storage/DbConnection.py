@@ -80,6 +80,10 @@ class DbConnection:
     ``metadata`` must be schema qualified (``MetaData(schema="pl_tutorial")``); the
     Alembic version table lives in that schema. Sessions and migrations refuse to run on
     the reactor thread (``isReactorThread``); use ``deferToThread``.
+
+    ``engine`` is an engine shared with other connections to the same database (the
+    platform passes one per PostgreSQL URL, so many plugins share one bounded pool): it is
+    used instead of creating one, and ``dispose()`` leaves it open for its owner to close.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class DbConnection:
         reactor: Any = None,
         isReactorThread: Callable[[], bool] = threadable.isInIOThread,
         attachSchemas: Iterable[str] = (),
+        engine: Engine | None = None,
     ) -> None:
         self._dbConnectString = dbConnectString
         self._metadata = metadata
@@ -106,7 +111,8 @@ class DbConnection:
         self._isReactorThread = isReactorThread
         self._attachSchemas = [self._schema, *(s for s in attachSchemas if s != self._schema)]
         self._lock = threading.Lock()
-        self._engine: Engine | None = None
+        self._sharedEngine = engine
+        self._engine: Engine | None = engine
         self._sessionMaker: _TrackingSessionMaker | None = None
 
     @property
@@ -283,12 +289,12 @@ class DbConnection:
             self._sessionMaker.closeAll()
 
     def dispose(self) -> None:
-        """Close all sessions and the engine's pooled connections."""
+        """Close all sessions and the engine's pooled connections (not a shared engine's)."""
         self.closeAllSessions()
         with self._lock:
-            if self._engine is not None:
+            if self._engine is not None and self._engine is not self._sharedEngine:
                 self._engine.dispose()
-                self._engine = None
+            self._engine = self._sharedEngine
             self._sessionMaker = None
 
     def checkForeignKeys(self, engine: Engine) -> None:

@@ -9,10 +9,23 @@ A deferred SQLite transaction that reads and then writes fails at once with "dat
 locked" when another process writes at the same time (SQLite cannot upgrade its lock
 without risking a deadlock); an ``IMMEDIATE`` one waits up to the busy timeout instead, at
 the price of serialising every transaction. Engines choose with ``sqliteBegin``.
+
+Within one process, ``IMMEDIATE`` and ``EXCLUSIVE`` transactions on one SQLite database
+first queue on a lock of the process (:class:`SqliteWriteGate`), held until their commit or
+rollback: SQLite's own busy handler makes a waiting connection sleep in growing steps (up to
+100 ms), so threads of one process contending through it waited far longer than the
+transactions took. Other processes (the worker's) still wait through the busy timeout.
+Commits are ``synchronous = NORMAL``, the setting SQLite recommends with write-ahead
+logging: a commit does not wait for the disk; the database stays consistent, and only a
+power loss or an operating system crash (not a crash of the process) can undo the last
+commits.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +44,88 @@ POSTGRESQL_DEFAULT_DRIVER = "postgresql+psycopg2"
 
 #: Seconds a SQLite connection waits for another writer before failing.
 SQLITE_BUSY_TIMEOUT = 30
+
+
+#: ``BEGIN`` modes that take SQLite's write lock at once, so they queue on the write gate.
+_WRITING_BEGIN_MODES = frozenset({"IMMEDIATE", "EXCLUSIVE"})
+
+
+class SqliteWriteGate:
+    """One process's queue for the write lock of one SQLite database file.
+
+    A transaction that begins ``IMMEDIATE`` holds the gate from before its ``BEGIN`` until
+    its commit or rollback, so the threads of a process take SQLite's write lock one after
+    the other, each as soon as the previous one lets go. Waiting for the gate is bounded by
+    the busy timeout; after that the ``BEGIN`` runs anyway and SQLite decides, as without
+    the gate (so a thread beginning a second write transaction while it holds one cannot
+    hang for ever).
+    """
+
+    _gates: dict[tuple[int, str], SqliteWriteGate] = {}
+    _gatesLock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: ``threading.get_ident()`` of the thread that holds the gate, or None.
+        self._owner: int | None = None
+
+    @classmethod
+    def forDatabase(cls, databasePath: Path) -> SqliteWriteGate:
+        """The gate of the database file at ``databasePath`` (one per file and process: a
+        forked worker pool process gets its own, never one its parent held at the fork)."""
+        key = (os.getpid(), str(databasePath))
+        with cls._gatesLock:
+            gate = cls._gates.get(key)
+            if gate is None:
+                gate = cls._gates[key] = cls()
+            return gate
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for the gate, at most ``timeout`` seconds; True when it is now held.
+
+        A thread already holding it gets False at once: its second transaction goes to
+        SQLite, which makes it wait for the first as it did without the gate.
+        """
+        me = threading.get_ident()
+        if self._owner == me or not self._lock.acquire(timeout=timeout):
+            return False
+        self._owner = me
+        return True
+
+    def release(self) -> None:
+        """Let the next transaction in."""
+        self._owner = None
+        self._lock.release()
+
+
+class _GatedSqliteConnection(sqlite3.Connection):
+    """A pysqlite connection that lets go of its write gate when its transaction ends."""
+
+    heldGate: SqliteWriteGate | None = None
+
+    def releaseGate(self) -> None:
+        """Release the gate this connection holds, if any."""
+        gate, self.heldGate = self.heldGate, None
+        if gate is not None:
+            gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.releaseGate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.releaseGate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.releaseGate()
 
 
 def sqliteDatabasePath(url: str | URL) -> Path | None:
@@ -78,17 +173,22 @@ def createDbEngine(
 
     connectArgs = dict(args.pop("connect_args", {}))
     connectArgs.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    connectArgs.setdefault("factory", _GatedSqliteConnection)
     databasePath.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args=connectArgs, **args)
     schemaFiles = {name: sqliteSchemaPath(url, name) for name in attachSchemas}
-    _installSqliteEvents(engine, schemaFiles)
+    gate = SqliteWriteGate.forDatabase(databasePath)
+    _installSqliteEvents(engine, schemaFiles, gate, SQLITE_BUSY_TIMEOUT)
     if sqliteBegin:
         return engine.execution_options(**{SQLITE_BEGIN_OPTION: sqliteBegin})
     return engine
 
 
-def _installSqliteEvents(engine: Engine, schemaFiles: dict[str, Path]) -> None:
-    """Attach schema files on connect and make transactions (including DDL) explicit."""
+def _installSqliteEvents(
+    engine: Engine, schemaFiles: dict[str, Path], gate: SqliteWriteGate, gateTimeout: float
+) -> None:
+    """Attach schema files on connect and make transactions (including DDL) explicit;
+    writing transactions queue on ``gate`` first."""
 
     @event.listens_for(engine, "connect")
     def _onConnect(dbapiConnection: Any, connectionRecord: Any) -> None:
@@ -100,9 +200,11 @@ def _installSqliteEvents(engine: Engine, schemaFiles: dict[str, Path]) -> None:
             # Write-ahead logging: readers and the one writer do not block each other, so
             # logic and the worker processes sharing these files rarely see "locked".
             cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
             for name, path in schemaFiles.items():
                 cursor.execute(f'ATTACH DATABASE ? AS "{name}"', (str(path),))
                 cursor.execute(f'PRAGMA "{name}".journal_mode = WAL')
+                cursor.execute(f'PRAGMA "{name}".synchronous = NORMAL')
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -114,4 +216,17 @@ def _installSqliteEvents(engine: Engine, schemaFiles: dict[str, Path]) -> None:
             raise ValueError(
                 f"{SQLITE_BEGIN_OPTION}={mode!r}: use DEFERRED, IMMEDIATE or EXCLUSIVE"
             )
-        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+        dbapiConnection = conn.connection.dbapi_connection
+        if mode not in _WRITING_BEGIN_MODES or not isinstance(
+            dbapiConnection, _GatedSqliteConnection
+        ):
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+            return
+        dbapiConnection.releaseGate()  # a transaction that ended without commit/rollback
+        if gate.acquire(gateTimeout):
+            dbapiConnection.heldGate = gate
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            dbapiConnection.releaseGate()
+            raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -76,6 +77,23 @@ def test_plugins_and_config_pages(context, login):
     expect(secret).to_contain_text("(hidden)")
     expect(page.locator("#page-content")).not_to_contain_text("browser-test-data-exchange-secret")
     expect(page.locator('tr[data-key="admin.recoveryPassword"]')).to_contain_text("(hidden)")
+
+
+def test_plugins_page_lists_the_slowest_to_load_and_start_first(context, login):
+    """The "Slowest to load and start" table lists plugins of every service by load plus
+    start time, slowest first (the shown values are rounded to ms, hence the 1 ms slack)."""
+    page = context.new_page()
+    login(page, path="/#/plugins")
+    rows = page.locator("table.slowest tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(rows.filter(has_text="logic (")).not_to_have_count(0)
+    expect(rows.filter(has_text="field (")).not_to_have_count(0)
+    cells = rows.evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('td')].slice(1).map(c => c.textContent))"
+    )
+    totals = [sum(int(value.removesuffix(" ms")) for value in row) for row in cells]
+    assert len(totals) >= 2
+    assert all(earlier + 1 >= later for earlier, later in itertools.pairwise(totals)), totals
 
 
 def test_setting_saved_in_admin_page_reaches_the_plugin(context, login, platform, screenshot):

@@ -583,6 +583,48 @@ def test_extension_prepares_before_load_and_fails_only_its_plugin(
     ]
 
 
+class BatchExtension:
+    """A loader extension with ``beforeLoadAll``: records what it is given and when."""
+
+    def __init__(self, journal: list, fail: bool = False) -> None:
+        self.journal = journal
+        self.fail = fail
+
+    def beforeLoadAll(self, plugins):
+        self.journal.append(("all", tuple(p.name for p in plugins), plugins[0].entryHook))
+        if self.fail:
+            raise RuntimeError("batch read failed")
+
+    def beforeLoad(self, plugin):
+        self.journal.append(("one", plugin.name))
+
+    def afterUnload(self, plugin):
+        pass
+
+
+def test_before_load_all_runs_once_before_the_first_plugin_loads(writer, makeLoader, resultOf):
+    """beforeLoadAll gets every plugin about to load, in load order and before any entry
+    hook is built, once; a plugin skipped on this service is not among them."""
+    b = writer.write("b", requires=["a"])
+    a = writer.write("a")
+    skipped = writer.write("skipped", services=["field"])
+    journal: list = []
+    loader = makeLoader(LOGIC, [b, a, skipped], extensions=[BatchExtension(journal)])
+    resultOf(loader.loadAll())
+    assert journal == [("all", (a, b), None), ("one", a), ("one", b)]
+
+
+def test_failing_before_load_all_is_only_logged(writer, makeLoader, resultOf, caplog):
+    """A failing beforeLoadAll is a lost shortcut: every plugin is still prepared and loads."""
+    a = writer.write("a")
+    journal: list = []
+    loader = makeLoader(LOGIC, [a], extensions=[BatchExtension(journal, fail=True)])
+    resultOf(loader.loadAll())
+    assert stateOf(loader, a) is PluginState.LOADED
+    assert journal[1:] == [("one", a)]
+    assert "BatchExtension.beforeLoadAll failed" in caplog.text
+
+
 def test_status_listeners_hear_every_state_change(writer, makeLoader, resultOf):
     """Each state change (a failure with its reason too) calls listeners until unsubscribed."""
     good = writer.write("good")

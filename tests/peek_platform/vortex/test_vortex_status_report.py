@@ -7,6 +7,7 @@ from twisted.internet import defer, task
 from peek_platform.plugin.state import PluginState, PluginStatus
 from peek_platform.vortex.status_report import (
     STATUS_COALESCE_SECONDS,
+    STATUS_LOOK_SHARE,
     LoaderStatusWatcher,
     ServiceIdentity,
     StatusReporter,
@@ -97,6 +98,33 @@ def test_watcher_with_a_clock_looks_once_per_burst_of_changes():
     watcher.stop()
     clock.advance(STATUS_COALESCE_SECONDS)
     assert len(reads) == 2 and clock.getDelayedCalls() == []
+
+
+def test_watcher_waits_longer_after_a_slow_look():
+    """A look that took long (many plugins) delays the next one to STATUS_LOOK_SHARE times
+    its duration, so watching hundreds of plugins start costs time linear in their number."""
+    notifier, current, reads = Notifier(), statuses(), []
+    clock = task.Clock()
+    lookSeconds = 0.05
+
+    def read():
+        reads.append(clock.seconds())
+        clock.advance(lookSeconds)  # the look itself takes lookSeconds
+        return current
+
+    watcher = LoaderStatusWatcher(read, lambda _: None, subscribe=notifier.subscribe, clock=clock)
+    watcher.start()
+    notifier.changed()
+    clock.advance(STATUS_COALESCE_SECONDS)
+    assert len(reads) == 2
+    notifier.changed()
+    slowDelay = STATUS_LOOK_SHARE * lookSeconds
+    assert slowDelay > STATUS_COALESCE_SECONDS
+    clock.advance(slowDelay - 0.001)
+    assert len(reads) == 2
+    clock.advance(0.001)
+    assert len(reads) == 3
+    watcher.stop()
 
 
 def test_reporter_sends_status_on_link_up_and_on_change():

@@ -56,8 +56,8 @@ def test_pluginNamesDeriveFromThePackageName(noopOnPath: Path) -> None:
     assert names.noopActionProcessorName == names.noopPluginName
 
 
-def test_storageIsSchemaPlNoopWithThreeLinearRevisions(noopOnPath: Path) -> None:
-    """The storage section names an Alembic dir of three revisions in one line; the metadata
+def test_storageIsSchemaPlNoopWithFourLinearRevisions(noopOnPath: Path) -> None:
+    """The storage section names an Alembic dir of four revisions in one line; the metadata
     is bound to the plugin's schema ``pl_noop``."""
     document = json.loads((noopOnPath / "plugin_package.json").read_text("utf-8"))
     storage = pluginStorage("peek_plugin_noop", noopOnPath, document)
@@ -66,7 +66,7 @@ def test_storageIsSchemaPlNoopWithThreeLinearRevisions(noopOnPath: Path) -> None
     checkMetadataSchema(storage, base.metadata)
     scripts = ScriptDirectory(str(storage.alembicDir))
     revisions = list(scripts.walk_revisions())
-    assert len(revisions) == 3
+    assert len(revisions) == 4
     assert revisions[-1].down_revision is None
     assert [r.down_revision for r in revisions[:-1]] == [r.revision for r in revisions[1:]]
 

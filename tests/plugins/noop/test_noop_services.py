@@ -40,13 +40,13 @@ ON_SQLITE = pytest.mark.parametrize("noopServices", ["sqlite"], indirect=True)
 
 @ON_BOTH_DATABASES
 def test_logicMigratesNoopToHead(noopServices) -> None:
-    """Logic runs the three noop revisions in order; schema pl_noop of its database (SQLite
-    or PostgreSQL) is at the newest one, with the unique name index and the
-    ``lastChangedBy`` column."""
+    """Logic runs the four noop revisions in order; schema pl_noop of its database (SQLite
+    or PostgreSQL) is at the newest one, with the unique name index, the ``lastChangedBy``
+    column and the ``AppliedAction`` table with its unique uuid index."""
     logic = noopServices.services[LOGIC.key]
     scripts = ScriptDirectory(str(ALEMBIC_DIR))
     revisions = [script.revision for script in scripts.walk_revisions()][::-1]
-    assert len(revisions) == 3
+    assert len(revisions) == 4
     ran = [
         m.group(1)
         for m in map(re.compile(r"Running upgrade \S* -> (\w+)").search, logic.lines)
@@ -60,11 +60,15 @@ def test_logicMigratesNoopToHead(noopServices) -> None:
             schema = inspect(db)
             indexes = {i["name"]: i["unique"] for i in schema.get_indexes("NoopItem", "pl_noop")}
             columns = [c["name"] for c in schema.get_columns("NoopItem", "pl_noop")]
+            applied = {
+                i["name"]: i["unique"] for i in schema.get_indexes("AppliedAction", "pl_noop")
+            }
     finally:
         engine.dispose()
     assert current == scripts.get_current_head()
     assert indexes.get("idx_NoopItem_name") in (1, True)
     assert columns == ["id", "name", "value", "lastChangedBy"]
+    assert applied.get("idx_AppliedAction_uuid") in (1, True)
 
 
 @ON_BOTH_DATABASES

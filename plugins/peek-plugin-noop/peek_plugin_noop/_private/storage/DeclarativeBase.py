@@ -19,4 +19,4 @@ def loadStorageTuples() -> None:
     Call it from ``load()`` on every service that sends or receives these tuples, and from
     the Alembic ``env.py``, which compares the tables with the database.
     """
-    from peek_plugin_noop._private.storage import NoopItem  # noqa: F401
+    from peek_plugin_noop._private.storage import AppliedAction, NoopItem  # noqa: F401

@@ -4,19 +4,20 @@ It is the delegate of the plugin's tuple action processor (``TupleActionProcesso
 serves the published API (the first items are seeded by ``NoopInstallHooks``). All database
 work runs in a thread (``deferToThread``), never on the reactor thread. Each change records
 who made it, read from the request's identity (``currentIdentity()``) before the work leaves
-the reactor.
+the reactor, and the action's uuid in ``AppliedAction`` in the same transaction, so an action
+a device pushes again (even after logic restarted) is applied once.
 """
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
+from peek_plugin_noop._private.storage.AppliedAction import appliedActions
 from peek_plugin_noop._private.storage.NoopItem import NoopItemTuple
 from peek_plugin_noop._private.tuples.NoopIncrementActionTuple import NoopIncrementActionTuple
 from peek_plugin_noop._private.tuples.NoopToggleCapsActionTuple import NoopToggleCapsActionTuple
@@ -27,9 +28,6 @@ from vortex.TupleAction import TupleActionABC
 from vortex.TupleSelector import TupleSelector
 
 logger = logging.getLogger(__name__)
-
-#: How many action uuids are remembered to recognise an action pushed twice.
-REMEMBERED_ACTIONS = 1000
 
 #: ``lastChangedBy`` of a change made from a device nobody logged in on (a kiosk site).
 ANONYMOUS_CHANGER = "an anonymous user"
@@ -59,8 +57,6 @@ class MainController(TupleActionProcessorDelegateABC):
         self._dbSessionCreator = dbSessionCreator
         self._tupleObservable = tupleObservable
         self._pluginSettings = pluginSettings
-        # Offline pages repeat an action (same uuid) when its answer was lost; apply it once.
-        self._doneActionUuids: OrderedDict[str, None] = OrderedDict()
 
     def shutdown(self) -> None:
         """Nothing to release: every database session is closed after each use."""
@@ -77,11 +73,10 @@ class MainController(TupleActionProcessorDelegateABC):
     def processTupleAction(self, tupleAction: TupleActionABC) -> Deferred[None]:
         """Apply one action (called by the action processor); a Deferred of no result.
 
-        The processor has already checked the action's permissions for the user.
+        The processor has already checked the action's permissions for the user. An action
+        already applied (its uuid is in ``AppliedAction``) changes nothing and is answered as
+        the first time: no tuples.
         """
-        if tupleAction.uuid in self._doneActionUuids:
-            logger.info("Action %s was already applied; ignoring the repeat", tupleAction.uuid)
-            return succeed(None)
         # The identity is current here, on the reactor thread; the database thread gets the
         # name as an argument.
         changer = changedBy(currentIdentity())
@@ -91,19 +86,19 @@ class MainController(TupleActionProcessorDelegateABC):
             d = deferToThread(self._processToggleCaps, tupleAction, changer)
         else:
             raise NotImplementedError(tupleAction.tupleName())
-        d.addCallback(self._actionDone, tupleAction.uuid)
+        d.addCallback(self._actionDone)
         return d
 
-    def _actionDone(self, _: Any, actionUuid: str) -> None:
-        self._doneActionUuids[actionUuid] = None
-        while len(self._doneActionUuids) > REMEMBERED_ACTIONS:
-            self._doneActionUuids.popitem(last=False)
+    def _actionDone(self, _: Any) -> None:
         self.notifyItemsChanged()
 
     def _processIncrement(self, action: NoopIncrementActionTuple, changer: str | None) -> None:
         # The setting is read for every action, so an admin's change applies at once.
         step = self._pluginSettings.getBlocking("incrementStep")
         with self._dbSessionCreator() as session:
+            if not appliedActions.markApplied(session, action.uuid):
+                logger.info("Action %s was already applied; ignoring the repeat", action.uuid)
+                return
             row = self._itemRow(session, action.itemId)
             row.value += int(action.delta) * step
             row.lastChangedBy = changer
@@ -112,6 +107,9 @@ class MainController(TupleActionProcessorDelegateABC):
 
     def _processToggleCaps(self, action: NoopToggleCapsActionTuple, changer: str | None) -> None:
         with self._dbSessionCreator() as session:
+            if not appliedActions.markApplied(session, action.uuid):
+                logger.info("Action %s was already applied; ignoring the repeat", action.uuid)
+                return
             row = self._itemRow(session, action.itemId)
             row.name = row.name.lower() if row.name[:1].isupper() else row.name.upper()
             row.lastChangedBy = changer
