@@ -29,6 +29,7 @@ from vortex.PayloadIO import PayloadIO
 from vortex.RequestIdentity import ANONYMOUS, RequestIdentity
 from vortex.SerialiseUtil import VortexDecodeError
 from vortex.stats import DEVICE_PEER, LinkTraffic, VortexStats
+from vortex.storage.tuple_store_sqlite import TupleStoreSqlite
 from vortex.transport import (
     CLOSE_DEVICE_LIMIT,
     VORTEX_WS_PATH,
@@ -116,6 +117,11 @@ class VortexFactory:
         self._servers: list[VortexServerEndpoint] = []
         self._clients: list[VortexClient] = []
         self._remotes: dict[VortexConnection, RemoteVortexInfo] = {}
+        # Indexes of _remotes, so that routing to a service or a uuid and each link's up and
+        # down cost O(1) however many device links are open: the links of each uuid, oldest
+        # first, and the service links of each vortex name.
+        self._byUuid: dict[str, list[RemoteVortexInfo]] = {}
+        self._services: dict[str, dict[VortexConnection, RemoteVortexInfo]] = {}
         # Per link, what each received message is dispatched with (built once per link).
         self._dispatch: dict[VortexConnection, _LinkDispatch] = {}
         # Per device link of a server with a device quota: its counts (services have none).
@@ -124,6 +130,9 @@ class VortexFactory:
         self._offlineListeners: list[OfflineListener] = []
         #: Plain counters of this factory's links, RPCs, actions and observables.
         self.stats = VortexStats()
+        #: The disk store observable proxies keep their caches in (set by field and office;
+        #: None keeps them in memory only).
+        self.tupleStore: TupleStoreSqlite | None = None
 
     # ---- the process default --------------------------------------------------------
 
@@ -236,10 +245,8 @@ class VortexFactory:
 
     def remoteVortexByUuid(self, vortexUuid: str) -> RemoteVortexInfo | None:
         """The linked peer with this uuid (its newest link), or None."""
-        for info in reversed(self._remotes.values()):
-            if info.uuid == vortexUuid:
-                return info
-        return None
+        links = self._byUuid.get(vortexUuid)
+        return links[-1] if links else None
 
     def isVortexNameLocal(self, vortexName: str) -> bool:
         """True when ``vortexName`` is this process's own vortex."""
@@ -247,10 +254,7 @@ class VortexFactory:
 
     def isVortexNameConnected(self, vortexName: str) -> bool:
         """True when a service peer with this authenticated name is linked."""
-        for info in self._remotes.values():
-            if info.name == vortexName and not info.isDevice:
-                return True
-        return False
+        return bool(self._services.get(vortexName))
 
     def linkTraffic(self) -> dict[str, LinkTraffic]:
         """Messages and bytes moved per peer (``RemoteVortexInfo.statsPeer``) since this
@@ -354,16 +358,16 @@ class VortexFactory:
         self, destVortexName: str | None, destVortexUuid: str | None
     ) -> list[VortexConnection]:
         """Connections to send to: one per peer uuid, its newest link (see ``_linkDown``)."""
-        remotes = self._remotes.values()
         if destVortexUuid is not None:
-            for info in reversed(remotes):
-                if info.uuid == destVortexUuid:
-                    return [info.connection]
-            return []
+            links = self._byUuid.get(destVortexUuid)
+            return [links[-1].connection] if links else []
+        if destVortexName is None:
+            remotes = self._remotes.values()
+        else:
+            remotes = self._services.get(destVortexName, {}).values()
         newest: dict[str, VortexConnection] = {}
         for info in remotes:
-            if destVortexName is None or (info.name == destVortexName and not info.isDevice):
-                newest[info.uuid] = info.connection
+            newest[info.uuid] = info.connection
         return list(newest.values())
 
     # ---- transport callbacks --------------------------------------------------------------
@@ -380,6 +384,9 @@ class VortexFactory:
             connection=connection,
         )
         self._remotes[connection] = info
+        self._byUuid.setdefault(info.uuid, []).append(info)
+        if not info.isDevice:
+            self._services.setdefault(info.name, {})[connection] = info
         self._dispatch[connection] = (
             info.uuid,
             info.identity,
@@ -395,8 +402,17 @@ class VortexFactory:
         info = self._remotes.pop(connection, None)
         if info is None:
             return
+        sameUuid = self._byUuid[info.uuid]
+        sameUuid.remove(info)
+        if not sameUuid:
+            del self._byUuid[info.uuid]
+        if not info.isDevice:
+            named = self._services[info.name]
+            del named[connection]
+            if not named:
+                del self._services[info.name]
         self.stats.linkClosed(info.statsPeer, connection.traffic())
-        if any(other.uuid == info.uuid for other in self._remotes.values()):
+        if sameUuid:
             # The peer reconnected before its old link was seen dead: it is still online,
             # and listeners dropping its state by uuid would wipe the new link's state.
             logger.info(

@@ -23,6 +23,7 @@ from peek_platform.identity.permissions import ADMIN_PERMISSION
 from peek_platform.process.context import ServiceContext, ServiceExtensionBase
 from peek_platform.web.app_site import deviceVortexResource, pluginTitleLookup
 from peek_platform.web.listening import SiteAddress, listenSite, newSite
+from peek_platform.web.session_file import SessionFile, sessionFilePath
 from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import WebSiteRoot
 from vortex.VortexFactory import VortexFactory
@@ -99,6 +100,7 @@ class AdminSiteExtension(ServiceExtensionBase):
             maxSeconds=float(ctx.config["admin.sessionMaxHours"]) * 3600,
             requiredPermission=ADMIN_PERMISSION,
             revalidate=self._revalidate,
+            sessionFile=SessionFile(sessionFilePath(ctx.home, "admin")),
         )
         pluginTitle = pluginTitleLookup(ctx.loader)
         deviceVortex = deviceVortexResource(self._vortexFactory, siteName="admin", auth=self.auth)

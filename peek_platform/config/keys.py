@@ -668,6 +668,16 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         "(other hosts then need metrics.bearerToken).",
         services=METRICS_LISTENER_SERVICE_KEYS,
     ),
+    ConfigKey(
+        path="tupleCache.maxMegabytes",
+        type=float,
+        default=256,
+        description="MiB of observed data the observable proxies keep on disk in "
+        "tuple_cache.sqlite, so devices are answered while logic is down; the least "
+        "recently used entries go first; 0 keeps the cache in memory only.",
+        services=frozenset({"field", "office"}),
+        minimum=0,
+    ),
 )
 
 

@@ -39,6 +39,7 @@ from peek_platform.process.assembly import ServiceComposition, SiteTrees
 from peek_platform.process.context import PlatformHookFactory, ServiceContext, ServiceExtensionBase
 from peek_platform.services import LOGIC, ServiceSpec, SiteSpec
 from peek_platform.vortex.extension import DataExchangeClientExtension
+from peek_platform.vortex.tuple_cache import TupleCacheExtension
 from peek_platform.web.app_shell import AppShellResource
 from peek_platform.web.device_limits import DeviceLinkLimits, DeviceLinkLimitSettings
 from peek_platform.web.device_pages import devicePages
@@ -51,6 +52,7 @@ from peek_platform.web.offline_app import (
     ServiceWorkerResource,
     appManifest,
 )
+from peek_platform.web.session_file import SessionFile, sessionFilePath
 from peek_platform.web.session_links import SessionLinks
 from peek_platform.web.site_auth import LoginCheck, Revalidate, SiteAuth
 from peek_platform.web.site_root import ChildrenOnly, WebSiteRoot
@@ -138,7 +140,7 @@ def deviceVortexResource(
         admitDevice=admit,
     )
     if auth is not None:
-        links = SessionLinks(auth, server)
+        links = SessionLinks(auth, server, clock=vortexFactory.reactor)
     resource: IResource = server.resource if links is None else links
     if limits is not None:
         if clock is None:
@@ -333,6 +335,7 @@ class AppSiteExtension(ServiceExtensionBase):
                 if self._deviceGate is not None
                 else None
             ),
+            sessionFile=SessionFile(sessionFilePath(ctx.home, site.name)),
         )
 
     def loaderExtensions(self, ctx: ServiceContext) -> Sequence[LoaderExtension]:
@@ -380,4 +383,7 @@ def appServiceComposition(
         for site in spec.sites
     ]
     metrics = MetricsExtension(vortexFactory=lambda: vortex.factory, sites=appSites)
-    return ServiceComposition(platformHook=platformHook, extensions=[vortex, *appSites, metrics])
+    tupleCache = TupleCacheExtension(vortexFactory=lambda: vortex.factory)
+    return ServiceComposition(
+        platformHook=platformHook, extensions=[vortex, tupleCache, *appSites, metrics]
+    )

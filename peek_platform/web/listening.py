@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Connections the kernel queues before the site accepts them (Twisted's default is 50):
+#: thousands of devices reconnect at once after a restart, and a full queue drops their
+#: connection attempts, which then wait a second or more to retry.
+LISTEN_BACKLOG = 1024
+
 
 class WebSiteError(Exception):
     """A web site cannot be served (port in use, bad address); says which key to change."""
@@ -59,7 +64,9 @@ def newSite(root: IResource, reactor: ServiceReactor = None) -> Site:
 def listenSite(reactor: ServiceReactor, site: Site, address: SiteAddress) -> IListeningPort:
     """Listen on ``address``; ``WebSiteError`` naming the keys and port when that fails."""
     try:
-        port = reactor.listenTCP(address.port, site, interface=address.bindAddress)
+        port = reactor.listenTCP(
+            address.port, site, backlog=LISTEN_BACKLOG, interface=address.bindAddress
+        )
     except CannotListenError as e:
         raise WebSiteError(
             f"{address.siteName} site: cannot listen on {address.bindAddress}:{address.port} "

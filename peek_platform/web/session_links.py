@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
@@ -25,8 +26,16 @@ from peek_platform.web.session import Session
 from peek_platform.web.site_auth import SiteAuth
 from vortex.RequestIdentity import RequestIdentity
 from vortex.transport import CLOSE_SESSION_ENDED, VortexServerEndpoint
+from vortex.transport.reactor import globalReactor
 
 logger = logging.getLogger(__name__)
+
+#: Seconds an upgrade's address is kept while its link is not up: its handshake may still be
+#: running (the transport allows 10 s), so it must still be admitted when it says hello.
+UPGRADE_GRACE_SECONDS = 60.0
+#: Addresses a session may note before gone ones are first forgotten (then twice as many
+#: as remain), so forgetting costs O(1) per upgrade on average.
+FORGET_ABOVE = 64
 
 
 def _address(request: IRequest) -> str:
@@ -40,12 +49,18 @@ class SessionLinks(Resource):
 
     isLeaf = True
 
-    def __init__(self, auth: SiteAuth, endpoint: VortexServerEndpoint) -> None:
+    def __init__(
+        self, auth: SiteAuth, endpoint: VortexServerEndpoint, clock: IReactorTime | None = None
+    ) -> None:
         super().__init__()
         self._auth = auth
         self._endpoint = endpoint
+        self._clock: IReactorTime = clock if clock is not None else globalReactor()
         self._inner: IResource = endpoint.resource
-        self._bySession: dict[str, set[str]] = {}
+        #: By session id: the peer addresses of its upgrades, with when each came.
+        self._bySession: dict[str, dict[str, float]] = {}
+        #: By session id: how many addresses it may note before gone ones are forgotten.
+        self._forgetAt: dict[str, int] = {}
         self._sessionAt: dict[str, str] = {}
         #: By session id: the identity last made for it, and what it was made from.
         self._identities: dict[str, tuple[object, str | None, RequestIdentity]] = {}
@@ -55,17 +70,31 @@ class SessionLinks(Resource):
     def render(self, request: IRequest) -> bytes | int:
         """Note the upgrading socket against its session, then let the websocket take it."""
         session = self._auth.sessionFor(request, touch=False)
+        address = _address(request)
         if session is None:
-            self._sessionAt.pop(_address(request), None)
+            self._sessionAt.pop(address, None)
         else:
-            known = self._bySession.setdefault(session.sessionId, set())
-            for gone in [address for address in known if self._endpoint.linkAt(address) is None]:
-                known.discard(gone)
-                self._sessionAt.pop(gone, None)
-            address = _address(request)
-            known.add(address)
-            self._sessionAt[address] = session.sessionId
+            sessionId = session.sessionId
+            known = self._bySession.setdefault(sessionId, {})
+            now = self._clock.seconds()
+            known[address] = now
+            self._sessionAt[address] = sessionId
+            if len(known) >= self._forgetAt.get(sessionId, FORGET_ABOVE):
+                self._forgetGone(sessionId, known, now)
         return self._inner.render(request)
+
+    def _forgetGone(self, sessionId: str, known: dict[str, float], now: float) -> None:
+        """Forget the session's addresses whose link is not up and whose upgrade is older
+        than ``UPGRADE_GRACE_SECONDS`` (their handshake failed or their link closed). Asked
+        only when the session's addresses have doubled, so an upgrade costs O(1) on average
+        however many links the session holds; a handshake in progress is never forgotten."""
+        linkAt = self._endpoint.linkAt
+        cutoff = now - UPGRADE_GRACE_SECONDS
+        for address in [a for a, at in known.items() if at <= cutoff and linkAt(a) is None]:
+            del known[address]
+            if self._sessionAt.get(address) == sessionId:
+                del self._sessionAt[address]
+        self._forgetAt[sessionId] = max(FORGET_ABOVE, 2 * len(known))
 
     def admit(self, address: str) -> str | None:
         """Why the device link at ``address`` may not open (its upgrade had no live login
@@ -98,13 +127,23 @@ class SessionLinks(Resource):
 
     def linksOf(self, session: Session) -> list[str]:
         """Peer addresses of the open links ``session`` opened."""
-        known = self._bySession.get(session.sessionId, set())
-        return sorted(address for address in known if self._endpoint.linkAt(address) is not None)
+        sessionId = session.sessionId
+        known = self._bySession.get(sessionId, {})
+        return sorted(
+            address
+            for address in known
+            if self._sessionAt.get(address) == sessionId
+            and self._endpoint.linkAt(address) is not None
+        )
 
     def _sessionEnded(self, session: Session) -> None:
-        self._identities.pop(session.sessionId, None)
-        for address in sorted(self._bySession.pop(session.sessionId, set())):
-            self._sessionAt.pop(address, None)
+        sessionId = session.sessionId
+        self._identities.pop(sessionId, None)
+        self._forgetAt.pop(sessionId, None)
+        for address in sorted(self._bySession.pop(sessionId, {})):
+            if self._sessionAt.get(address) != sessionId:
+                continue  # the address is another session's link now
+            del self._sessionAt[address]
             link = self._endpoint.linkAt(address)
             if link is not None:
                 logger.info(

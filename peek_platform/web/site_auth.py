@@ -37,6 +37,7 @@ from peek_platform.web.csrf import (
 )
 from peek_platform.web.login_throttle import LoginThrottle
 from peek_platform.web.session import Session, SessionStore
+from peek_platform.web.session_file import SessionFile
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,8 @@ class SiteAuth:
     ``requiredPermission``, when set, is needed to log in at all (``admin`` on the admin
     site). Sessions end after ``idleSeconds`` without a request or ``maxSeconds`` after
     login, whichever is first. With ``devices`` (field and office) every login's browser is
-    enrolled as a device, kept in a long-lived cookie.
+    enrolled as a device, kept in a long-lived cookie. With ``sessionFile`` the sessions
+    are kept on disk too and outlive a restart of the service.
     """
 
     def __init__(
@@ -190,6 +192,7 @@ class SiteAuth:
         throttle: LoginThrottle | None = None,
         loginTokens: PreSessionTokens | None = None,
         devices: DeviceGate | None = None,
+        sessionFile: SessionFile | None = None,
     ) -> None:
         self.siteName = siteName
         #: Enrols and re-checks the devices of logins (None: the site enrols no devices).
@@ -204,7 +207,9 @@ class SiteAuth:
         self._revalidation: LoopingCall | None = None
         self.requiredPermission = requiredPermission
         self._unauthenticatedAnswers: dict[bytes, IResource] = {}
-        self.sessions = SessionStore(clock, idleSeconds=idleSeconds, maxSeconds=maxSeconds)
+        self.sessions = SessionStore(
+            clock, idleSeconds=idleSeconds, maxSeconds=maxSeconds, file=sessionFile
+        )
         self.throttle = throttle if throttle is not None else LoginThrottle(clock)
         self.loginTokens = loginTokens if loginTokens is not None else PreSessionTokens()
         title = siteName[:1].upper() + siteName[1:]
@@ -275,11 +280,13 @@ class SiteAuth:
             self._revalidation.start(revalidateSeconds, now=False)
 
     def stopExpiryChecks(self) -> None:
-        """Stop the periodic checks (the service is stopping)."""
+        """Stop the periodic checks and write the sessions' last use (the service is
+        stopping)."""
         for loop in (self._expiryChecks, self._revalidation):
             if loop is not None and loop.running:
                 loop.stop()
         self._expiryChecks = self._revalidation = None
+        self.sessions.flush()
 
     def revalidateSessions(self) -> Deferred[None] | None:
         """Re-check every live session with logic now: users (``_revalidateUsers``) and
@@ -317,6 +324,7 @@ class SiteAuth:
                     session.principal = Principal(
                         principal.userId, principal.userName, current.roles, current.permissions
                     )
+                    self.sessions.changed(session)
 
         return self._revalidate(userIds).addCallbacks(apply, self._unchecked("users"))
 
@@ -358,6 +366,7 @@ class SiteAuth:
                 self.endSessions(deviceIds=[deviceId], reason="the device was revoked")
             elif state == DeviceState.APPROVED and session.awaitingApproval:
                 session.awaitingApproval = False
+                self.sessions.changed(session)
                 logger.info(
                     "%s site: device %s of %r was approved; its session may use the site",
                     self.siteName,

@@ -146,6 +146,14 @@ def rerouteMsg(
     )
 
 
+def rerouteTail(envelope: PayloadEnvelope) -> bytes:
+    """What follows the filt in ``rerouteMsg(envelope, filt)`` (no identity), the same for
+    every filt: an update sent on to many subscribers is encoded once (``Target.sendTail``)."""
+    return frames.encodeEnvelopeTail(
+        None, None, envelope.result, envelope.wireDate(), envelope.encodedPayload
+    )
+
+
 def permissionNames(value: str | Iterable[str] | None, where: str) -> frozenset[str]:
     """A handler's ``requiredPermissions`` as a set (one name may be given as a str)."""
     if value is None:

@@ -31,13 +31,14 @@ from vortex.handler.MessageUtil import (
     makeErrorMsg,
     permissionNames,
     refusal,
-    rerouteMsg,
+    rerouteTail,
     resolveFactory,
 )
 from vortex.Payload import Payload
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.RequestIdentity import RequestIdentity, runAs
+from vortex.serialise import frames
 from vortex.TupleSelector import TupleSelector
 from vortex.VortexFactory import RemoteVortexInfo, VortexFactory
 
@@ -67,7 +68,7 @@ class TuplesProviderABC(ABC):
 class Target:
     """Where one subscription's (or poll's) data goes: the link it came from and its subId."""
 
-    __slots__ = ("dataFilt", "sendResponse", "subId", "vortexUuid")
+    __slots__ = ("_filtJson", "dataFilt", "sendResponse", "subId", "vortexUuid")
 
     def __init__(
         self,
@@ -80,10 +81,19 @@ class Target:
         self.subId = subId
         self.sendResponse = sendResponse
         self.dataFilt = dataFilt
+        self._filtJson: bytes | None = None
 
     def send(self, vortexMsg: bytes) -> None:
         """Send to this target; a link that has gone away is not an error."""
         self.sendResponse(vortexMsg).addErrback(ignoreClosedLink)
+
+    def sendTail(self, tail: bytes) -> None:
+        """Send ``rerouteMsg(envelope, dataFilt)`` given ``rerouteTail(envelope)``: the update
+        is encoded once for all targets, and this target's filt once for all updates."""
+        filtJson = self._filtJson
+        if filtJson is None:
+            filtJson = self._filtJson = frames.encodeFilt(self.dataFilt)
+        self.send(frames.envelopeWithTail(filtJson, tail))
 
 
 class _Selector:
@@ -410,10 +420,11 @@ class TupleDataObservableHandler:
         targets: dict[tuple[object, ...], Target],
     ) -> None:
         subscribers = selector.subscribers
+        tail = rerouteTail(envelope)
         for subKey, target in targets.items():
             # Skip subscriptions that ended (or were replaced) while the provider ran.
             if subKey[0] is _POLL or subscribers.get(subKey) is target:
-                target.send(rerouteMsg(envelope, target.dataFilt))
+                target.sendTail(tail)
 
     def _deliverError(self, failure: Failure, targets: dict[tuple[object, ...], Target]) -> None:
         error = errorResultForFailure(failure)

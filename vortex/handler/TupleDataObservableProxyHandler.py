@@ -5,7 +5,10 @@ Runs on field/office. Message shapes: ``docs/vortex/messaging.rst`` (section Obs
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from twisted.internet import defer
@@ -21,6 +24,7 @@ from vortex.handler.MessageUtil import (
     isErrorResult,
     isUpstreamLink,
     rerouteMsg,
+    rerouteTail,
     resolveFactory,
 )
 from vortex.handler.TupleDataObservableHandler import (
@@ -36,8 +40,13 @@ from vortex.handler.TupleDataObservableHandler import (
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.RequestIdentity import RequestIdentity
+from vortex.serialise import frames
+from vortex.serialise.errors import VortexDecodeError
+from vortex.storage.tuple_store_sqlite import TupleStoreSqlite
 from vortex.TupleSelector import TupleSelector
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_IDLE_SECONDS = 30.0
 DEFAULT_POLL_TIMEOUT_SECONDS = 30.0
@@ -54,7 +63,16 @@ class _ProxiedSelector:
     """One selector for one user: its devices, its upstream subscription id and the last
     upstream data."""
 
-    __slots__ = ("cache", "devices", "identity", "idleCall", "key", "tupleSelector", "upSubId")
+    __slots__ = (
+        "cache",
+        "cacheTail",
+        "devices",
+        "identity",
+        "idleCall",
+        "key",
+        "tupleSelector",
+        "upSubId",
+    )
 
     def __init__(
         self,
@@ -69,6 +87,8 @@ class _ProxiedSelector:
         self.identity = identity
         self.devices: dict[tuple[str | None, str], Target] = {}
         self.cache: PayloadEnvelope | None = None
+        #: ``rerouteTail(cache)``: the cached data encoded once for every device.
+        self.cacheTail = b""
         self.idleCall: IDelayedCall | None = None
 
 
@@ -81,6 +101,10 @@ class TupleDataObservableProxyHandler:
     cache; the upstream subscription is dropped idleSeconds after the last
     device leaves; after upstream reconnects every active selector is resubscribed and the
     fresh data pushed to every device.
+
+    With a ``tupleStore`` (by default ``vortexFactory.tupleStore``, which field and office
+    set) the cache is also kept on disk: a selector new to this process is answered from the
+    stored copy at once, and a poll while upstream is down is answered from it.
     """
 
     def __init__(
@@ -92,8 +116,10 @@ class TupleDataObservableProxyHandler:
         pollTimeoutSeconds: float = DEFAULT_POLL_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
         clock: IReactorTime | None = None,
+        tupleStore: TupleStoreSqlite | None = None,
     ) -> None:
         factory = resolveFactory(vortexFactory)
+        self._store = tupleStore if tupleStore is not None else factory.tupleStore
         self._factory = factory
         self._clock: IReactorTime = clock if clock is not None else factory.reactor
         self.observableName = observableName
@@ -104,9 +130,16 @@ class TupleDataObservableProxyHandler:
         self._additionalFilt = dict(additionalFilt or {})
         self._requestKey = REQUEST_KEY_PREFIX + observableName
         self._dataKey = DATA_KEY_PREFIX + observableName
+        #: Stored copies are keyed by this observable's filt, the selector and the user.
+        self._storePrefix = json.dumps(
+            {**self._additionalFilt, "key": self._dataKey}, sort_keys=True
+        )
         self._selectors: dict[_SelectorKey, _ProxiedSelector] = {}
         self._byUpSubId: dict[str, _ProxiedSelector] = {}
         self._subscriptions: dict[tuple[str | None, str], _ProxiedSelector] = {}
+        #: The keys of ``_subscriptions`` by device uuid: a device's link going down costs
+        #: its own subscriptions, not a scan of every device's.
+        self._subKeysOf: dict[str | None, set[tuple[str | None, str]]] = {}
         self._upstreamRequests = PendingRequests(self._clock, self._where)
         self._requestEndpoint = PayloadEndpoint(
             {**self._additionalFilt, "key": self._requestKey},
@@ -189,21 +222,31 @@ class TupleDataObservableProxyHandler:
             self._selectors[key] = selector
             self._byUpSubId[selector.upSubId] = selector
             self._sendUpstream(OP_SUBSCRIBE, selector.upSubId, tupleSelector, forUser)
+            self._restore(selector)
         if selector.idleCall is not None:
             selector.idleCall.cancel()
             selector.idleCall = None
         selector.devices[subKey] = target
         self._subscriptions[subKey] = selector
+        self._subKeysOf.setdefault(subKey[0], set()).add(subKey)
         if selector.cache is not None:
-            target.send(rerouteMsg(selector.cache, target.dataFilt))
+            target.sendTail(selector.cacheTail)
 
     def _unsubscribe(self, subKey: tuple[str | None, str]) -> None:
         selector = self._subscriptions.pop(subKey, None)
         if selector is None:
             return
+        self._forgetSubKey(subKey)
         selector.devices.pop(subKey, None)
         if not selector.devices and selector.idleCall is None:
             selector.idleCall = self._clock.callLater(self._idleSeconds, self._idle, selector)
+
+    def _forgetSubKey(self, subKey: tuple[str | None, str]) -> None:
+        keys = self._subKeysOf.get(subKey[0])
+        if keys is not None:
+            keys.discard(subKey)
+            if not keys:
+                del self._subKeysOf[subKey[0]]
 
     def _idle(self, selector: _ProxiedSelector) -> None:
         selector.idleCall = None
@@ -218,7 +261,8 @@ class TupleDataObservableProxyHandler:
         self._selectors.pop(selector.key, None)
         self._byUpSubId.pop(selector.upSubId, None)
         for subKey in selector.devices:
-            self._subscriptions.pop(subKey, None)
+            if self._subscriptions.pop(subKey, None) is not None:
+                self._forgetSubKey(subKey)
         self._sendUpstream(
             OP_UNSUBSCRIBE, selector.upSubId, selector.tupleSelector, selector.identity
         )
@@ -228,15 +272,14 @@ class TupleDataObservableProxyHandler:
     ) -> None:
         selector = self._selectors.get((request.tupleSelector.toJsonStr(), forUser))
         if selector is not None and selector.cache is not None:
-            target.send(rerouteMsg(selector.cache, target.dataFilt))
+            target.sendTail(selector.cacheTail)
             return
         if not self._factory.isVortexNameConnected(self.proxyToVortexName):
-            request.respondError(
-                target.sendResponse,
-                ERROR_NOT_CONNECTED,
-                "NoVortexException",
-                f"{self._where}: {self.proxyToVortexName!r} is not connected",
-            )
+            if self._store is None:
+                self._pollWhileDown(None, request, target)
+            else:
+                key = (request.tupleSelector.toJsonStr(), forUser)
+                self._readStored(key).addCallback(self._pollWhileDown, request, target)
             return
 
         def relay(upEnvelope: PayloadEnvelope) -> None:
@@ -292,15 +335,97 @@ class TupleDataObservableProxyHandler:
         if selector is None:
             return
         result = envelope.result
+        tail = rerouteTail(envelope)
         if isErrorResult(result):
             for target in list(selector.devices.values()):
-                target.send(rerouteMsg(envelope, target.dataFilt))
+                target.sendTail(tail)
             if result.get("error") in _FINAL_ERRORS:
+                if self._store is not None:
+                    self._store.delete(self._storeKey(selector.key))
                 self._drop(selector)
             return
         selector.cache = envelope
+        selector.cacheTail = tail
+        if self._store is not None:
+            self._store.save(self._storeKey(selector.key), tail)
         for target in selector.devices.values():
-            target.send(rerouteMsg(envelope, target.dataFilt))
+            target.sendTail(tail)
+
+    # ---- disk store -------------------------------------------------------------------
+
+    def _storeKey(self, key: _SelectorKey) -> str:
+        selectorJson, identity = key
+        user = "" if identity is None else identity.wireJson().decode()
+        return f"{self._storePrefix}\n{selectorJson}\n{user}"
+
+    def _readStored(self, key: _SelectorKey) -> defer.Deferred:
+        """Fires (on the reactor thread) with the stored copy of ``key``'s data or None,
+        read and decoded on the store's reader thread, never on the reactor thread."""
+        assert self._store is not None
+        d: defer.Deferred = defer.Deferred()
+        callFromThread = self._factory.reactor.callFromThread
+
+        def fire(future: Future) -> None:
+            error = future.exception()
+            if error is None:
+                d.callback(future.result())
+            else:
+                logger.error("%s: reading the disk cache failed: %s", self._where, error)
+                d.callback(None)
+
+        future = self._store.submitRead(self._loadStored, key)
+        future.add_done_callback(lambda future: callFromThread(fire, future))
+        return d
+
+    def _loadStored(self, key: _SelectorKey) -> tuple[PayloadEnvelope, bytes] | None:
+        """The stored copy of ``key``'s data (envelope and tail), or None; a stored copy
+        that no longer decodes is deleted. Runs on the store's reader thread."""
+        if self._store is None:
+            return None
+        storeKey = self._storeKey(key)
+        tail = self._store.load(storeKey)
+        if tail is None:
+            return None
+        try:
+            envelope = PayloadEnvelope.fromVortexMsg(frames.envelopeWithTail(b"{}", tail))
+        except (VortexDecodeError, ValueError):
+            self._store.delete(storeKey)
+            return None
+        return envelope, tail
+
+    def _restore(self, selector: _ProxiedSelector) -> None:
+        """Fill a new selector's cache from the store and send it to its devices, unless
+        upstream data came first (upstream data replaces it anyway)."""
+        if self._store is not None:
+            self._readStored(selector.key).addCallback(self._restored, selector)
+
+    def _restored(
+        self, stored: tuple[PayloadEnvelope, bytes] | None, selector: _ProxiedSelector
+    ) -> None:
+        if stored is None or selector.cache is not None:
+            return
+        if self._selectors.get(selector.key) is not selector:
+            return
+        selector.cache, selector.cacheTail = stored
+        for target in selector.devices.values():
+            target.sendTail(selector.cacheTail)
+
+    def _pollWhileDown(
+        self,
+        stored: tuple[PayloadEnvelope, bytes] | None,
+        request: ObservableRequest,
+        target: Target,
+    ) -> None:
+        """Answer a poll while upstream is down: the stored copy, or ``not-connected``."""
+        if stored is not None:
+            target.sendTail(stored[1])
+            return
+        request.respondError(
+            target.sendResponse,
+            ERROR_NOT_CONNECTED,
+            "NoVortexException",
+            f"{self._where}: {self.proxyToVortexName!r} is not connected",
+        )
 
     def _onOnline(self, info: RemoteVortexInfo) -> None:
         if not isUpstreamLink(info, self.proxyToVortexName):
@@ -318,6 +443,5 @@ class TupleDataObservableProxyHandler:
                     lambda: NoVortexException(f"{self._where}: link to {name!r} lost ({reason})")
                 )
             return
-        gone = [subKey for subKey in self._subscriptions if subKey[0] == info.uuid]
-        for subKey in gone:
+        for subKey in list(self._subKeysOf.get(info.uuid, ())):
             self._unsubscribe(subKey)

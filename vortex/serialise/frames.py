@@ -303,6 +303,32 @@ def encodeEnvelopeWire(
 
 
 _MSG_HEAD = b'{"v":%d,"filt":' % _VERSION
+_EMPTY_FILT_HEAD = _MSG_HEAD + b"{}"
+
+
+def encodeEnvelopeTail(
+    destVortexName: str | None,
+    destVortexUuid: str | None,
+    result: Any,
+    wireDateValue: dict | None,
+    encodedPayload: bytes | None,
+) -> bytes:
+    """What follows the filt in :func:`encodeEnvelopeWire`'s bytes for these values, for any
+    filt: ``envelopeWithTail(encodeFilt(filt), tail)`` gives the same bytes as
+    ``encodeEnvelopeWire(filt, ...)``, so a message sent to many peers with a filt each is
+    encoded once (an observable's update to every subscriber)."""
+    whole = encodeEnvelopeWire(
+        {}, destVortexName, destVortexUuid, result, wireDateValue, encodedPayload
+    )
+    return whole[len(_EMPTY_FILT_HEAD) :]
+
+
+def envelopeWithTail(filtJson: bytes, tail: bytes) -> bytes:
+    """A whole message from a filt's JSON (:func:`encodeFilt`) and a tail
+    (:func:`encodeEnvelopeTail`)."""
+    return b"".join((_MSG_HEAD, filtJson, tail))
+
+
 _MSG_HEADER_TAIL = b',"destVortexName":null,"destVortexUuid":null,"result":null,"date":null}\n'
 _MSG_TUPLES = b',"tuples":'
 _MSG_BODY_TAIL = b',"result":null,"date":null}'

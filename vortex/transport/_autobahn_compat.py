@@ -9,8 +9,9 @@ autobahn release changes anything used here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import autobahn.websocket.protocol as _autobahnProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet.interfaces import IConsumer, IPushProducer, ITCPTransport
 
@@ -30,6 +31,95 @@ else:
 
 #: autobahn's ``state`` of an open websocket, the only state in which messages are sent.
 STATE_OPEN = WebSocketProtocol.STATE_OPEN
+
+
+class LazyText(str):
+    """``make(value)``, made only when the text is used (formatted or ``str()``).
+
+    autobahn builds the arguments of its debug lines before the logger drops them: it
+    pretty-prints its 29 protocol options on every new websocket (about 1 ms, the largest
+    cost of opening a link) and colours method names with ``click``. Its module's
+    ``pformat``, ``hltype`` and ``hlval`` make these instead, so the work is done only for a
+    debug line that is written.
+    """
+
+    _make: Callable[[Any], str]
+    _value: Any
+
+    def __new__(cls, make: Callable[[Any], str], value: Any) -> LazyText:
+        text = super().__new__(cls, "")
+        text._make = make
+        text._value = value
+        return text
+
+    def __str__(self) -> str:
+        return self._make(self._value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self._make(self._value), spec)
+
+
+def _deferred(make: Callable[[Any], str]) -> Callable[[Any], LazyText]:
+    def defer(value: Any) -> LazyText:
+        return LazyText(make, value)
+
+    return defer
+
+
+for _name in ("pformat", "hltype", "hlval"):
+    setattr(_autobahnProtocol, _name, _deferred(getattr(_autobahnProtocol, _name)))
+
+
+#: Frames up to this many bytes are (un)masked by :class:`SmallFrameXorMasker`; longer ones
+#: by autobahn's native masker, which is faster once its setup is paid.
+SMALL_FRAME_MASK_BYTES = 4096
+
+
+class SmallFrameXorMasker:
+    """Websocket (un)masking of one small frame with Python's big integers.
+
+    autobahn's native masker costs about 10 µs to set up (a cffi allocation and import per
+    frame), several times the XOR of a few hundred bytes; every frame a vortex client sends
+    and every frame a server receives is masked. The interface is autobahn's maskers':
+    ``process`` may be called with consecutive pieces of the frame.
+    """
+
+    __slots__ = ("_mask", "_ptr")
+
+    def __init__(self, mask: bytes) -> None:
+        self._mask = bytes(mask)
+        self._ptr = 0
+
+    def pointer(self) -> int:
+        """How many bytes of the frame have been processed."""
+        return self._ptr
+
+    def reset(self) -> None:
+        """Start the frame again."""
+        self._ptr = 0
+
+    def process(self, data: bytes) -> bytes:
+        """``data`` XOR the mask, continuing where the previous piece ended."""
+        size = len(data)
+        offset = self._ptr & 3
+        self._ptr += size
+        mask = self._mask[offset:] + self._mask[:offset]
+        key = (mask * (size // 4 + 1))[:size]
+        mixed = int.from_bytes(data, "little") ^ int.from_bytes(key, "little")
+        return mixed.to_bytes(size, "little")
+
+
+_nativeXorMasker = _autobahnProtocol.create_xor_masker
+
+
+def createXorMasker(mask: bytes, length: int | None = None) -> Any:
+    """autobahn's ``create_xor_masker``, small frames done by :class:`SmallFrameXorMasker`."""
+    if length is not None and length <= SMALL_FRAME_MASK_BYTES:
+        return SmallFrameXorMasker(mask)
+    return _nativeXorMasker(mask, length)
+
+
+_autobahnProtocol.create_xor_masker = createXorMasker
 
 
 class ISocketTransport(ITCPTransport, IConsumer, IPushProducer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from twisted.internet import defer
@@ -40,8 +40,10 @@ class VortexClient(LinkOwner):
     """Connects to a vortex server (``ws://`` or ``wss://`` URL) and keeps the link up.
 
     With ``secret`` it authenticates as a service (and checks the server knows the secret too);
-    without, it connects as an anonymous device. After a drop or a failed attempt it retries
-    after ``backoff.nextDelay()``; the backoff resets once a link is authenticated.
+    without, it connects as a device; ``headers`` go with the websocket upgrade request (a
+    device's ``Cookie`` holding its login session, as a browser sends it). After a drop or a
+    failed attempt it retries after ``backoff.nextDelay()``; the backoff resets once a link
+    is authenticated.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class VortexClient(LinkOwner):
         reactor: IVortexReactor | None = None,
         backoff: Backoff | None = None,
         permessageDeflate: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if reactor is None:
             reactor = globalReactor()
@@ -89,7 +92,7 @@ class VortexClient(LinkOwner):
             self._tlsCreator = tls.connectionCreator(self._host)
         else:
             self._tlsCreator = None
-        self._factory = VortexClientFactory(url, self)
+        self._factory = VortexClientFactory(url, self, headers)
         self._factory.noisy = False
         self._factory.setProtocolOptions(
             **protocolOptions(limits), **clientDeflateOptions(permessageDeflate)

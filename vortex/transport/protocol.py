@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from autobahn.twisted.websocket import (
@@ -232,8 +232,10 @@ class VortexClientFactory(WebSocketClientFactory):
 
     protocol = VortexClientProtocol
 
-    def __init__(self, url: str, owner: LinkOwner) -> None:
-        super().__init__(url)
+    def __init__(
+        self, url: str, owner: LinkOwner, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(url, headers=dict(headers) if headers else None)
         self.owner = owner
 
 

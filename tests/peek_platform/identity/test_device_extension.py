@@ -53,9 +53,9 @@ def startField(
     site = {"sitePort": 0, "bindAddress": "127.0.0.1", "deviceEnrolment": policy}
     config["httpServer"] = {"field": site}
     started(FIELD, composition.extensions, config)
-    client, site, _metrics = composition.extensions
-    assert isinstance(client, DataExchangeClientExtension)
-    assert isinstance(site, AppSiteExtension) and site.auth is not None
+    client = next(e for e in composition.extensions if isinstance(e, DataExchangeClientExtension))
+    site = next(e for e in composition.extensions if isinstance(e, AppSiteExtension))
+    assert site.auth is not None
     return client, site
 
 

@@ -9,7 +9,7 @@ from twisted.web.test.requesthelper import DummyRequest
 from vortexfakes import FakeEndpoint, FakeLink
 
 from peek_platform.identity.principal import Principal
-from peek_platform.web.session_links import SessionLinks
+from peek_platform.web.session_links import UPGRADE_GRACE_SECONDS, SessionLinks
 from peek_platform.web.site_auth import SiteAuth
 from vortex.transport import CLOSE_SESSION_ENDED
 
@@ -128,3 +128,38 @@ def test_link_messages_keep_a_session_from_going_idle(clock):
     assert links.identityAt("127.0.0.1:5001") is not None
     clock.advance(50)
     assert auth.sessions.get(ann.sessionId, touch=False) is ann
+
+
+def test_many_upgrades_of_one_session_at_once_are_all_admitted(clock):
+    """Tabs of one browser share its login session: 500 upgrades arriving before any of
+    their links is up are all admitted at hello (none is forgotten as a gone link)."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=60)
+    endpoint = FakeEndpoint(Upgrades())
+    links = SessionLinks(auth, endpoint, clock=clock)
+    ann = auth.sessions.create(who("ann"))
+    ports = range(6000, 6500)
+    for port in ports:
+        links.render(upgradeFrom(auth, ann, port))
+    assert [links.admit(f"127.0.0.1:{port}") for port in ports] == [None] * len(ports)
+
+
+def test_addresses_of_links_that_never_came_up_are_forgotten_after_the_grace(clock):
+    """An upgrade whose link never came up (or has closed) is forgotten once the session's
+    upgrades pile up past the grace time, so a long-lived session's map stays bounded;
+    its live links stay known and still close with the session."""
+    auth = SiteAuth("field", lambda *a: succeed(who("x")), clock, idleSeconds=600)
+    endpoint = FakeEndpoint(Upgrades())
+    links = SessionLinks(auth, endpoint, clock=clock)
+    ann = auth.sessions.create(who("ann"))
+    links.render(upgradeFrom(auth, ann, 7000))
+    endpoint.connections.append(live := FakeLink("127.0.0.1:7000"))
+    for port in range(7001, 7200):  # never linked
+        links.render(upgradeFrom(auth, ann, port))
+    clock.advance(UPGRADE_GRACE_SECONDS + 1)
+    for port in range(8000, 8200):
+        links.render(upgradeFrom(auth, ann, port))
+    assert links.admit("127.0.0.1:7001") is not None  # forgotten: it would be refused now
+    assert links.admit("127.0.0.1:8199") is None
+    assert links.linksOf(ann) == ["127.0.0.1:7000"]
+    auth.sessions.remove(ann.sessionId)
+    assert live.closed == ("login session ended", CLOSE_SESSION_ENDED)

@@ -8,6 +8,7 @@ import pytest
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.serialise import frames
 from vortex.serialise.errors import VortexDecodeError
+from vortex.TupleSelector import TupleSelector
 
 WHEN = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -88,3 +89,31 @@ def test_set_date_replaces_received_text():
     later = WHEN + timedelta(days=1)
     envelope.date = later
     assert PayloadEnvelope.fromVortexMsg(envelope.toVortexMsg()).date == later
+
+
+@pytest.mark.parametrize(
+    ("result", "withDate", "body"),
+    [
+        (None, False, b'{"v":1,"filt":{},"tuples":[],"result":null,"date":null}'),
+        ({"error": "timeout", "type": "TimeoutError", "message": "late"}, True, None),
+        ("done", True, b'{"a":1}'),
+    ],
+)
+def test_a_tail_and_a_filt_make_the_same_bytes_as_the_whole_envelope(result, withDate, body):
+    """encodeEnvelopeTail + envelopeWithTail (an update encoded once for many subscribers)
+    give byte for byte what encodeEnvelopeWire gives for each subscriber's own filt."""
+    date = (
+        frames.wireDate(datetime(2026, 12, 3, 17, 4, 5, 123456, tzinfo=UTC)) if withDate else None
+    )
+    tail = frames.encodeEnvelopeTail(None, None, result, date, body)
+    for filt in (
+        {
+            "key": "vortex.observable.data:x",
+            "subId": "s1",
+            "tupleSelector": TupleSelector("a.B", {"k": [1, "2"]}),
+        },
+        {"key": "k", "subId": "another"},
+        {},
+    ):
+        whole = frames.encodeEnvelopeWire(filt, None, None, result, date, body)
+        assert frames.envelopeWithTail(frames.encodeFilt(filt), tail) == whole

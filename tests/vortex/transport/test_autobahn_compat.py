@@ -209,3 +209,20 @@ def test_abort_drops_the_socket_without_a_close_frame(kit, spin):
     spin(lambda: clientPeer.disconnected)
     assert "(code 1006: " in clientPeer.disconnected[0][1]
     assert not client.connected
+
+
+def test_debug_line_arguments_are_made_only_when_written():
+    """autobahn's module-level pformat, hltype and hlval (debug line arguments built on every
+    new websocket) give lazy text: nothing is formatted until used, then the same text."""
+    from pprint import pformat
+
+    import autobahn.util
+
+    from vortex.transport._autobahn_compat import LazyText
+
+    options = [("openHandshakeTimeout", 10.0, "VortexServerFactory")]
+    lazy = autobahnProtocol.pformat(options)
+    assert isinstance(lazy, LazyText)
+    assert f"\n{lazy}" == "\n" + pformat(options) and str(lazy) == pformat(options)
+    assert str(autobahnProtocol.hltype(pformat)) == autobahn.util.hltype(pformat)
+    assert f"{autobahnProtocol.hlval(3)}" == autobahn.util.hlval(3)

@@ -1,0 +1,1 @@
+"""Disk storage used by vortex handlers on field and office (internal)."""
