@@ -80,6 +80,10 @@ setup(
             "playwright>=1.40",
             "wheel",
         ],
+        # Mutation testing (python -m tests.mutation, docs/dev/mutation-testing.rst): apart
+        # from "test" because the test command never runs it and mutmut brings its own UI
+        # stack (textual, libcst); pinned so its mutant names and verdicts stay comparable.
+        "mutation": ["mutmut==3.8.1"],
     },
     entry_points={
         "console_scripts": [
