@@ -316,3 +316,15 @@ def test_project_tree_draws_directories_first_without_build_output(tmp_path: Pat
         "├── .gitignore",
         "└── setup.py",
     ]
+
+
+@pytest.mark.parametrize("readme", ["README.rst", "bench/README.rst"])
+def test_readmes_outside_sphinx_parse_cleanly(readme: str) -> None:
+    """READMEs that Sphinx does not build still parse as reStructuredText with no warning
+    (a short title underline or a malformed table shows up here, not only on a web page)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "docutils", "--halt=warning", str(REPO_ROOT / readme), os.devnull],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
