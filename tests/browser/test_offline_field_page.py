@@ -44,14 +44,28 @@ STORED_ENTRIES_JS = """async () => {
 }"""
 
 
-def _waitUntil(page, function: str, arg=None, timeoutSeconds: float = 30.0) -> None:
+def _waitUntil(page, function: str, arg=None, timeoutSeconds: float = 30.0, describe=None) -> None:
     """Poll the page until ``function(arg)`` resolves truthy. (``wait_for_function`` does
-    not wait for a promise: a pending one is already truthy.)"""
+    not wait for a promise: a pending one is already truthy.) ``describe(page)`` adds the
+    page's state to the failure."""
     deadline = time.monotonic() + timeoutSeconds
     while not page.evaluate(function, arg):
         if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeoutSeconds} s: {function}")
+            state = f"; {describe(page)}" if describe is not None else ""
+            pytest.fail(f"not true within {timeoutSeconds} s: {function}{state}")
         page.wait_for_timeout(100)
+
+
+def _serviceWorkerState(page) -> str:
+    """The page's service worker registration: which workers exist and in what state."""
+    return page.evaluate(
+        """async () => {
+          const r = await navigator.serviceWorker.getRegistration("/");
+          if (!r) return "no service worker registration";
+          const s = (w) => (w ? w.state : "none");
+          return `installing ${s(r.installing)}, waiting ${s(r.waiting)}, active ${s(r.active)}`;
+        }"""
+    )
 
 
 def _openOnline(browser, platform, login, site="field"):
@@ -63,7 +77,14 @@ def _openOnline(browser, platform, login, site="field"):
     expect(page.get_by_label(f"{ITEM} value")).to_have_text(re.compile(r"^-?\d+$"))
     expect(page.locator("#link-status")).to_have_attribute("data-state", "online")
     # A function, not an expression: the site's CSP forbids the eval an expression needs.
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # The worker installs only after fetching every kept file, which on a busy machine can
+    # take a while: wait for it to control the page, naming its state if it never does.
+    _waitUntil(
+        page,
+        "() => navigator.serviceWorker.controller !== null",
+        timeoutSeconds=90.0,
+        describe=_serviceWorkerState,
+    )
     _waitUntil(page, f"() => ({STORED_ENTRIES_JS})().then((n) => n > 0)")
     return context, page
 

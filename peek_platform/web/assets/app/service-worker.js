@@ -83,6 +83,9 @@ function keepable(response) {
   return response.ok && response.type === "basic" && !response.redirected;
 }
 
+/** Milliseconds one file may take to fetch while the worker installs. */
+const FILL_TIMEOUT_MS = 15000;
+
 async function fillCache({ name, urls }) {
   const cache = await caches.open(name);
   await Promise.all(
@@ -90,7 +93,12 @@ async function fillCache({ name, urls }) {
       // The cache name changes with the files, so a copy under this name is current.
       if (await cache.match(url)) return;
       try {
-        const response = await fetch(url, { cache: "no-cache", credentials: "same-origin" });
+        // Bounded: one hung request must not keep the new worker from installing.
+        const response = await fetch(url, {
+          cache: "no-cache",
+          credentials: "same-origin",
+          signal: AbortSignal.timeout(FILL_TIMEOUT_MS),
+        });
         if (keepable(response)) await cache.put(url, response);
       } catch {
         // Not reachable now (offline, or not logged in): kept on a later online visit.
