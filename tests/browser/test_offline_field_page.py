@@ -93,6 +93,18 @@ def _value(page) -> int:
     return int(page.get_by_label(f"{ITEM} value").text_content())
 
 
+def _increaseWhileOffline(context, page) -> int:
+    """Reload the page with the network off, press Increase, and check the change is kept
+    to send later; the value shown before, for the caller's checks."""
+    before = _value(page)
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#items")).to_have_attribute("data-source", "cached")
+    page.get_by_role("button", name=f"Increase {ITEM}").click()
+    expect(page.locator("#last-change")).to_have_text(f"Kept to send later: increase {ITEM}.")
+    return before
+
+
 @pytest.mark.parametrize("site", ["field", "office"])
 def test_offline_reload_shows_kept_items_with_their_age_then_goes_live(
     browser, platform, login, screenshot, site
@@ -167,12 +179,7 @@ def test_change_made_offline_is_delivered_once_when_the_network_returns(browser,
     context, page = _openOnline(browser, platform, login)
     logic = platform.running["logic"]
     try:
-        before = _value(page)
-        context.set_offline(True)
-        page.reload()
-        expect(page.locator("#items")).to_have_attribute("data-source", "cached")
-        page.get_by_role("button", name=f"Increase {ITEM}").click()
-        expect(page.locator("#last-change")).to_have_text(f"Kept to send later: increase {ITEM}.")
+        before = _increaseWhileOffline(context, page)
         expect(page.locator("#link-status")).to_contain_text("1 change(s) waiting to be sent.")
         mark = len(logic.lines)
 
@@ -199,12 +206,7 @@ def test_change_made_offline_waits_for_a_valid_session_of_the_same_user(browser,
     context, page = _openOnline(browser, platform, login)
     logic = platform.running["logic"]
     try:
-        before = _value(page)
-        context.set_offline(True)
-        page.reload()
-        expect(page.locator("#items")).to_have_attribute("data-source", "cached")
-        page.get_by_role("button", name=f"Increase {ITEM}").click()
-        expect(page.locator("#last-change")).to_have_text(f"Kept to send later: increase {ITEM}.")
+        before = _increaseWhileOffline(context, page)
         mark = len(logic.lines)
         context.clear_cookies()  # the session is gone (as after it expired)
 
