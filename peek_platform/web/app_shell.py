@@ -2,7 +2,8 @@
 
 A plugin ships a field (office) app by registering a resource or static dir on that site
 (``addFieldStaticResourceDir`` …). The list is rendered on the server, so it works
-without scripts; ``/static/shell.mjs`` only keeps the connection status line current.
+without scripts; ``/static/shell.mjs`` keeps the connection status line current,
+registers the offline service worker and forgets the user's offline data at logout.
 """
 
 from __future__ import annotations
