@@ -17,10 +17,13 @@ the successful actions on each (every action applied exactly once); then every d
 observer must come to hold exactly those values.
 
     python bench/action_rate.py [--devices 1,50,200] [--databases postgresql,sqlite]
-        [--seconds 10] [--warmup 2] [--window 1] [--clients 3] [--repo DIR] [--quick]
+        [--seconds 10] [--warmup 2] [--window 1] [--clients 3] [--profile DIR] [--yappi DIR]
+        [--repo DIR] [--quick]
 
 It prints one row per (database, N) and ends with one JSON line. ``--repo`` runs another
 checkout's services and plugin (e.g. a worktree of an older commit, for "before" figures).
+``--profile`` (py-spy, GIL-holding samples) and ``--yappi`` (CPU time per function, measured
+run only) show where logic's and field's CPU per action goes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -261,6 +265,30 @@ def clientMain() -> None:
 
 # ---- the services -------------------------------------------------------------------------
 
+#: ``sitecustomize`` put on the services' path by ``--yappi DIR``: yappi (CPU clock, every
+#: thread) starts on SIGUSR1 and on SIGUSR2 stops and saves ``DIR/<script>.pstat``, so only
+#: the measured run is profiled and a SIGKILLed service has already saved its profile.
+YAPPI_HOOK = """
+import os, signal, sys
+_out = os.environ.get("PEEK_BENCH_YAPPI")
+if _out and os.path.basename(sys.argv[0]).startswith("run_peek_"):
+    import yappi
+
+    def _start(signum, frame):
+        yappi.clear_stats()
+        yappi.set_clock_type("cpu")
+        yappi.start(builtins=False, profile_threads=True)
+
+    def _stop(signum, frame):
+        yappi.stop()
+        name = os.path.basename(sys.argv[0])
+        yappi.get_func_stats().save(os.path.join(_out, name + ".pstat"), type="pstat")
+        open(os.path.join(_out, name + ".done"), "w").close()
+
+    signal.signal(signal.SIGUSR1, _start)
+    signal.signal(signal.SIGUSR2, _stop)
+"""
+
 
 def writeConfig(home: Path, document: dict) -> None:
     """``home/config.json`` holding ``document``."""
@@ -406,7 +434,11 @@ def ask(procs: Sequence[subprocess.Popen], request: dict) -> list[dict]:
 
 
 def profile(platform: Platform, args: argparse.Namespace, label: str) -> list[subprocess.Popen]:
-    """With ``--profile DIR``: py-spy records logic and field over the run (folded stacks)."""
+    """With ``--profile DIR``: py-spy records logic and field over the run (folded stacks).
+
+    Only samples of a thread holding the GIL are kept (``--gil``): the Python CPU time, what
+    limits the rate, without the threads waiting on locks, sockets or the database.
+    """
     if args.profile is None:
         return []
     args.profile.mkdir(parents=True, exist_ok=True)
@@ -418,6 +450,7 @@ def profile(platform: Platform, args: argparse.Namespace, label: str) -> list[su
                 "record",
                 "--format",
                 "raw",
+                "--gil",
                 "-r",
                 "250",
                 "-d",
@@ -432,6 +465,19 @@ def profile(platform: Platform, args: argparse.Namespace, label: str) -> list[su
         )
         for process in (platform.logic, platform.field)
     ]
+
+
+def saveYappi(platform: Platform, target: Path, workDir: Path) -> None:
+    """With ``--yappi DIR``: stop the services' profilers, move their profiles to ``target``."""
+    for process in (platform.logic, platform.field):
+        process.signal(signal.SIGUSR2)
+    out = workDir / "yappi"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while len(list(out.glob("*.done"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    target.mkdir(parents=True, exist_ok=True)
+    for stats in out.glob("*.pstat"):
+        shutil.move(str(stats), target / stats.name)
 
 
 def cpuSeconds(pid: int) -> float:
@@ -457,6 +503,16 @@ def runOne(
     procs: list[subprocess.Popen] = []
     try:
         dbUrl = pg.createDatabase() if database == "postgresql" else ""
+        if args.yappi is not None:
+            hookDir = workDir / "yappi-hook"
+            hookDir.mkdir()
+            (hookDir / "sitecustomize.py").write_text(YAPPI_HOOK, encoding="utf-8")
+            (workDir / "yappi").mkdir()
+            env = dict(
+                env,
+                PEEK_BENCH_YAPPI=str(workDir / "yappi"),
+                PYTHONPATH=os.pathsep.join([str(hookDir), env["PYTHONPATH"]]),
+            )
         platform = Platform(workDir, env)
         platform.start(dbUrl, devices)
         before = itemValues(platform.logicHome, platform.env)
@@ -464,6 +520,9 @@ def runOne(
         procs = startClients(platform, devices, min(args.clients, devices), env, workDir)
         linkedSeconds = time.monotonic() - began
         spies = profile(platform, args, f"{database}-{devices}")
+        if args.yappi is not None:
+            for process in (platform.logic, platform.field):
+                process.signal(signal.SIGUSR1)
         services = {"logic": platform.logic.pid, "field": platform.field.pid}
         cpuBefore = {name: cpuSeconds(pid) for name, pid in services.items()}
         reports = ask(
@@ -471,6 +530,8 @@ def runOne(
             {"op": "run", "seconds": args.seconds, "warmup": args.warmup, "window": args.window},
         )
         cpu = {name: cpuSeconds(pid) - cpuBefore[name] for name, pid in services.items()}
+        if args.yappi is not None:
+            saveYappi(platform, args.yappi / f"{database}-{devices}", workDir)
         for spy in spies:
             spy.wait(60)
         after = itemValues(platform.logicHome, platform.env)
@@ -549,6 +610,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=3, help="client processes")
     parser.add_argument("--repo", type=Path, default=REPO_ROOT, help="checkout to run")
     parser.add_argument("--profile", type=Path, help="py-spy logic and field into this dir")
+    parser.add_argument(
+        "--yappi", type=Path, help="profile logic and field's CPU with yappi into this dir"
+    )
     parser.add_argument("--quick", action="store_true", help="N = 1, 50; 3 s; SQLite only")
     args = parser.parse_args()
     counts = [int(c) for c in args.devices.split(",")]

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, func, select, text, update
+from sqlalchemy import Column, Integer, MetaData, Table, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,7 +117,7 @@ def test_aDuplicateRunningAtTheSameTimeIsAppliedOnce(dbUrl: str, sessions) -> No
     """While one transaction has applied an action but not committed, a second one with the
     same uuid (another thread or process) waits on the uuid's unique key; once the first
     commits, the second is told it was applied and changes nothing; its transaction stays
-    usable (the failed insert is undone by a savepoint, not the whole transaction)."""
+    usable (the repeat's insert does nothing instead of failing the transaction)."""
     actionUuid = str(uuid.uuid4())
     first = sessions()
     assert _applyIncrement(first, actionUuid)
@@ -167,3 +167,50 @@ def test_anActionWithoutUuidIsAppliedAndNotRecorded(sessions) -> None:
         assert applied.markApplied(session, None)
         assert applied.markApplied(session, "")
         assert session.execute(select(func.count()).select_from(applied.table)).scalar_one() == 0
+
+
+def test_recordingAnActionIsOneStatement(dbUrl: str) -> None:
+    """On PostgreSQL and SQLite, recording a new action and recognising a repeat each cost one
+    statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``): it runs in every action's
+    transaction. Before, a look, a savepoint, the insert, its release and a prune cost five."""
+    engine = _engine(dbUrl)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    actionUuid = str(uuid.uuid4())
+    try:
+        for expected in (True, False):
+            with Session(engine) as session:
+                session.execute(select(1))  # BEGIN and the connection's set-up come first
+                statements.clear()
+                # The table's first id is 1, not a multiple of pruneEvery: no pruning.
+                assert applied.markApplied(session, actionUuid) is expected
+                assert len(statements) == 1, statements
+                session.commit()
+    finally:
+        engine.dispose()
+
+
+#: The same table, pruned every third id.
+appliedPrunedEvery3 = AppliedActions(
+    MetaData(schema=SCHEMA), "AppliedAction", keep=KEEP, pruneEvery=3
+)
+
+
+def test_pruningEveryFewActionsBoundsTheTable(sessions) -> None:
+    """With ``pruneEvery`` the table is pruned only when a new id is a multiple of it, and
+    never holds ``keep + pruneEvery`` rows or more; the newest ``keep`` are always known."""
+    uuids = [str(uuid.uuid4()) for _ in range(4 * KEEP)]
+    sizes: list[int] = []
+    for actionUuid in uuids:
+        with sessions() as session:
+            assert appliedPrunedEvery3.markApplied(session, actionUuid)
+            session.commit()
+            sizes.append(
+                session.execute(select(func.count()).select_from(applied.table)).scalar_one()
+            )
+    assert max(sizes) < KEEP + 3
+    # Ids run 1, 2, 3...: id 18 (a multiple of 3) leaves 14..18, then 19 and 20 come.
+    assert sizes[17] == KEEP and sizes[-1] == KEEP + 2
+    with sessions() as session:
+        assert all(appliedPrunedEvery3.isApplied(session, u) for u in uuids[-KEEP - 2 :])
+        assert not any(appliedPrunedEvery3.isApplied(session, u) for u in uuids[: -KEEP - 2])

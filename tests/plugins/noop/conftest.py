@@ -10,6 +10,7 @@ and worker run, both on it).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ import pytest
 
 from peek_platform.services import AGENT, ALL_SERVICES, FIELD, LOGIC, OFFICE, WORKER, ServiceSpec
 from peek_platform.testing.ServiceProcess import ServiceProcess
+from peek_plugin_base.storage.DbConnection import DbConnection
 from peek_plugin_base.testing.FreePort import freeTcpPort
 
 #: The noop plugin project in this repository.
@@ -165,3 +167,20 @@ def noopServices(
     )
     yield platform
     platform.stopAll()
+
+
+@pytest.fixture
+def noopSqlite(noopOnPath: Path, tmp_path: Path) -> Iterator[DbConnection]:
+    """Noop's tables migrated on a new embedded SQLite database; its DbConnection."""
+    base = importlib.import_module("peek_plugin_noop._private.storage.DeclarativeBase")
+    base.loadStorageTuples()
+    db = DbConnection(
+        f"sqlite:///{tmp_path / 'peek.sqlite'}",
+        base.metadata,
+        str(noopOnPath / "_private" / "alembic"),
+        enableCreateAll=False,
+        isReactorThread=lambda: False,
+    )
+    db.migrate()
+    yield db
+    db.dispose()
