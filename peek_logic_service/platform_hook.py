@@ -10,11 +10,13 @@ from twisted.internet.defer import Deferred, fail
 from peek_logic_service.celery.errors import CeleryUnavailable
 from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_platform.app_site_hook import siteResourceMethods
+from peek_platform.bulk.logic import BulkIndexExtension
 from peek_platform.config import ConfigLookup
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.identity.live_sessions import PluginDeviceStatus
 from peek_platform.platform_hook import PlatformHookBase
 from peek_platform.services import LOGIC
+from peek_plugin_base.bulk.ChunkedIndex import ChunkedIndex, ChunkedIndexPublisherABC
 from peek_plugin_base.logic.DeviceStatusApiABC import DeviceStatusApiABC
 from peek_plugin_base.logic.PeekLogicPlatformHookABC import PeekLogicPlatformHookABC
 
@@ -36,12 +38,14 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
         logicSite: SiteResources,
         celery: LogicCeleryExtension | None = None,
         deviceStatus: DeviceStatusApiABC | None = None,
+        bulk: BulkIndexExtension | None = None,
     ) -> None:
         super().__init__(LOGIC, home, config, pluginName, loader)
         self._adminSite = adminSite
         self._logicSite = logicSite
         self._celery = celery
         self._deviceStatus = None if deviceStatus is None else PluginDeviceStatus(deviceStatus)
+        self._bulk = bulk
 
     def submitCeleryTask(self, task: Any, *args: Any, **kwargs: Any) -> Deferred:
         """Run a Celery task on the workers; a Deferred of its result, never blocking."""
@@ -51,6 +55,12 @@ class LogicPlatformHook(PlatformHookBase, PeekLogicPlatformHookABC):
                 CeleryUnavailable(f"{self.pluginName}: Celery is not running on this logic service")
             )
         return submitter.submit(task, *args, **kwargs)
+
+    def chunkedIndexPublisher(self, index: ChunkedIndex) -> ChunkedIndexPublisherABC:
+        """The publisher of this plugin's chunked ``index`` (``LookupError`` without bulk sync)."""
+        if self._bulk is None:
+            raise LookupError(f"{self.pluginName}: this logic service has no bulk data sync")
+        return self._bulk.publisher(self.pluginName, index)
 
     @property
     def dbConnectString(self) -> str:

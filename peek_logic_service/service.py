@@ -12,6 +12,7 @@ from peek_logic_service.celery.extension import LogicCeleryExtension
 from peek_logic_service.operations import PlatformCommandsExtension
 from peek_logic_service.platform_hook import LogicPlatformHook
 from peek_logic_service.status import PlatformStatusExtension
+from peek_platform.bulk.logic import BulkIndexExtension
 from peek_platform.identity.device_extension import DeviceServiceExtension
 from peek_platform.identity.extension import IdentityServiceExtension
 from peek_platform.metrics import MetricsExtension
@@ -39,6 +40,11 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
     upload = PluginUploadExtension()
     identity = IdentityServiceExtension(storage, vortexFactory=lambda: vortex.factory)
     devices = DeviceServiceExtension(storage, vortexFactory=lambda: vortex.factory)
+    bulk = BulkIndexExtension(
+        storage,
+        submit=lambda: None if celery.submitter is None else celery.submitter.submit,
+        vortexFactory=lambda: vortex.factory,
+    )
     admin = AdminSiteExtension(
         sites["admin"],
         check=identity.check,
@@ -76,6 +82,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             logicSite=sites["logic"],
             celery=celery,
             deviceStatus=devices.registry,
+            bulk=bulk,
         )
 
     return ServiceComposition(
@@ -86,6 +93,7 @@ def compose(spec: ServiceSpec, sites: SiteTrees) -> ServiceComposition:
             identity,
             devices,
             celery,
+            bulk,
             status,
             operations,
             upload,

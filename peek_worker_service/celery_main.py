@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+from peek_platform.bulk.tasks import BULK_TASK_MODULE
 from peek_platform.celery.app_config import configureCeleryApp, prepareLocalStores
 from peek_platform.celery.settings import CelerySettings, celerySettingsFromConfig
 from peek_platform.config import ConfigError, loadServiceConfig
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     CeleryDbConnInit.connectSignals()
 
     prepareLocalStores(settings)
-    configureCeleryApp(celeryApp, settings, plan.modules)
+    # The platform's own task (compiling chunked indexes) comes first, then the plugins'.
+    configureCeleryApp(celeryApp, settings, [BULK_TASK_MODULE, *plan.modules])
     _watchParent(os.getppid())
     celeryApp.worker_main(workerArgv(settings, config["logging.level"]))
     return 0

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from twisted.python.threadpool import ThreadPool
 
 from peek_platform.storage.platform_schema import PLATFORM_ALEMBIC_DIR, platformMetadata
 from peek_plugin_base.storage.DbConnection import DbConnection
@@ -35,3 +36,18 @@ def sqlitePlatformDb(tmp_path: Path) -> Iterator[DbConnection]:
     db.migrate()
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def reactorThreads() -> Iterator[ThreadPool]:
+    """Start the global reactor's thread pool, for tests that only iterate the reactor.
+
+    A stopped pool cannot start again, so the reactor is left to make a new one next time.
+    """
+    from twisted.internet import reactor
+
+    pool = reactor.getThreadPool()  # type: ignore[attr-defined]
+    pool.start()
+    yield pool
+    pool.stop()
+    reactor.threadpool = None  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """The platform's own schema ``peek_platform``: tables the platform (not a plugin) owns.
 
 Plugin settings, the local users and roles of ``peek_platform.identity``, the
-enrolled devices (browsers) of the field and office sites, and the installed data version
-of each plugin with the install and upgrade hooks that ran.
+enrolled devices (browsers) of the field and office sites, the installed data version
+of each plugin with the install and upgrade hooks that ran, and the queue and compiled
+chunks of the plugins' chunked indexes (``peek_platform.bulk``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -127,4 +130,30 @@ pluginInstallStepTable = Table(
     Column("from_version", String(64), nullable=True),
     Column("to_version", String(64), nullable=True),
     Column("done", DateTime(timezone=True), nullable=False),
+)
+
+#: Changed rows of chunked indexes waiting to be compiled (``peek_platform.bulk``): one row
+#: per key, so a key queued again before compiling keeps its newest value (``row_json``;
+#: NULL deletes the row) and a higher ``version``.
+bulkQueueTable = Table(
+    "bulk_queue",
+    platformMetadata,
+    Column("plugin_name", String(100), primary_key=True),
+    Column("index_name", String(100), primary_key=True),
+    Column("row_key", String(1000), primary_key=True),
+    Column("bucket", String(100), nullable=False),
+    Column("row_json", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+#: Compiled chunks: the HTTP body devices get (encoded once) and its content hash.
+bulkChunkTable = Table(
+    "bulk_chunk",
+    platformMetadata,
+    Column("plugin_name", String(100), primary_key=True),
+    Column("index_name", String(100), primary_key=True),
+    Column("bucket", String(100), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("row_count", Integer, nullable=False),
 )

@@ -12,6 +12,7 @@ from peek_plugin_base.server.PeekPlatformServerHttpHookABC import PeekPlatformSe
 from peek_plugin_base.settings.PluginSettingsABC import PluginSettingsABC
 
 if TYPE_CHECKING:
+    from peek_plugin_base.bulk.ChunkedIndex import ChunkedIndex, ChunkedIndexPublisherABC
     from peek_plugin_base.logic.DeviceStatusApiABC import DeviceStatusApiABC
     from peek_plugin_base.storage.DbConnection import DbConnection
 
@@ -41,3 +42,7 @@ class PeekLogicPlatformHookABC(
     @abstractmethod
     def deviceStatusApi(self) -> DeviceStatusApiABC:
         """Which field and office devices are online now, and changes as they happen."""
+
+    @abstractmethod
+    def chunkedIndexPublisher(self, index: ChunkedIndex) -> ChunkedIndexPublisherABC:
+        """The publisher of this plugin's chunked ``index`` (bulk data sync to devices)."""

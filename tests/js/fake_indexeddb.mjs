@@ -1,8 +1,10 @@
 // A small in-memory IndexedDB for the node tests of the offline tuple storage: databases,
 // object stores with array key paths, key ranges, transactions that commit when their
 // requests are done (or abort), versionchange on delete, and an optional quota that makes
-// a commit abort with QuotaExceededError, as a browser does when its storage is full.
-// Only what vortex/js/offlineStorage.js uses; real IndexedDB runs in the Chromium tests.
+// a commit abort with QuotaExceededError, as a browser does when its storage is full, and
+// indexes with array key paths (get, getAll, count).
+// Only what vortex/js/offlineStorage.js and peek_platform/web/assets/app/bulk-sync.mjs use;
+// real IndexedDB runs in the Chromium tests.
 
 function typeRank(value) {
   if (typeof value === "number") return 1;
@@ -67,11 +69,19 @@ class FakeStore {
     return this._transaction._request(run);
   }
 
-  _matching(query) {
-    return [...this._records.entries()]
+  _matching(query, records = this._records) {
+    return [...records.entries()]
       .map(([text, value]) => [JSON.parse(text), value])
       .filter(([key]) => (query instanceof FakeKeyRange ? query.includes(key) : compareKeys(key, query) === 0))
       .sort(([a], [b]) => compareKeys(a, b));
+  }
+
+  /** Apply `write(records)` to this transaction's view now, and to the database at commit. */
+  _write(write) {
+    return this._request(() => {
+      write(this._records);
+      this._transaction._writes.push([this._name, write]);
+    });
   }
 
   get(key) {
@@ -83,15 +93,51 @@ class FakeStore {
   }
 
   put(value) {
-    return this._request(() => {
-      this._records.set(JSON.stringify(this._keyOf(value)), structuredClone(value));
-    });
+    const key = JSON.stringify(this._keyOf(value));
+    const copy = structuredClone(value);
+    return this._write((records) => records.set(key, structuredClone(copy)));
   }
 
   delete(query) {
-    return this._request(() => {
-      for (const [key] of this._matching(query)) this._records.delete(JSON.stringify(key));
+    return this._write((records) => {
+      for (const [key] of this._matching(query, records)) records.delete(JSON.stringify(key));
     });
+  }
+
+  index(name) {
+    const keyPath = this._transaction._stage.get(this._name).indexes.get(name);
+    if (keyPath === undefined) throw new DOMException(`no index ${name}`, "NotFoundError");
+    return new FakeIndex(this, keyPath);
+  }
+}
+
+/** An index: records ordered by the index key (then the primary key), as IndexedDB does. */
+class FakeIndex {
+  constructor(store, keyPath) {
+    this._store = store;
+    this._keyPath = keyPath;
+  }
+
+  _matching(query) {
+    const range = query instanceof FakeKeyRange ? query : FakeKeyRange.bound(query, query);
+    return [...this._store._records.entries()]
+      .map(([text, value]) => [JSON.parse(text), value])
+      .map(([primary, value]) => [this._keyPath.map((part) => value[part]), primary, value])
+      .filter(([key]) => range.includes(key))
+      .sort(([a, pa], [b, pb]) => compareKeys(a, b) || compareKeys(pa, pb))
+      .map(([, , value]) => value);
+  }
+
+  get(query) {
+    return this._store._request(() => structuredClone(this._matching(query)[0]));
+  }
+
+  getAll(query) {
+    return this._store._request(() => this._matching(query).map((value) => structuredClone(value)));
+  }
+
+  count(query) {
+    return this._store._request(() => this._matching(query).length);
   }
 }
 
@@ -102,8 +148,12 @@ class FakeTransaction {
     this._stage = new Map();
     for (const name of names) {
       const store = db._data.stores.get(name);
-      this._stage.set(name, { keyPath: store.keyPath, records: new Map(store.records) });
+      this._stage.set(name, { keyPath: store.keyPath, indexes: store.indexes, records: new Map(store.records) });
     }
+    /** `[storeName, write]` in order: replayed on the database's records at commit, so
+     * transactions that overlap in time keep each other's writes (a browser runs them one
+     * after the other). */
+    this._writes = [];
     this._pending = 0;
     this._finished = false;
     this.error = null;
@@ -133,9 +183,14 @@ class FakeTransaction {
   _maybeCommit() {
     if (this._finished || this._pending > 0) return;
     this._finished = true;
+    const committed = new Map();
+    for (const [name, write] of this._writes) {
+      if (!committed.has(name)) committed.set(name, new Map(this._db._data.stores.get(name).records));
+      write(committed.get(name));
+    }
     let used = 0;
     for (const [name, store] of this._db._data.stores) {
-      const records = this._stage.get(name)?.records ?? store.records;
+      const records = committed.get(name) ?? store.records;
       for (const value of records.values()) used += JSON.stringify(value).length;
     }
     if (used > this._db._factory.quotaBytes) {
@@ -143,7 +198,7 @@ class FakeTransaction {
       this.onabort?.({ target: this });
       return;
     }
-    for (const [name, stage] of this._stage) this._db._data.stores.get(name).records = stage.records;
+    for (const [name, records] of committed) this._db._data.stores.get(name).records = records;
     this.oncomplete?.({ target: this });
   }
 
@@ -163,7 +218,9 @@ class FakeDatabase {
   }
 
   createObjectStore(name, { keyPath }) {
-    this._data.stores.set(name, { keyPath, records: new Map() });
+    const store = { keyPath, indexes: new Map(), records: new Map() };
+    this._data.stores.set(name, store);
+    return { createIndex: (indexName, indexKeyPath) => store.indexes.set(indexName, indexKeyPath) };
   }
 
   transaction(names, mode) {

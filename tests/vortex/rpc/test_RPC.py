@@ -266,15 +266,6 @@ def test_shutdown_unregisters(logicAgent):
     assert settle(ping.using(agent)()) == "pong"
 
 
-@pytest.fixture
-def reactorThreads():
-    """Start the reactor's thread pool (the tests only iterate the reactor)."""
-    pool = reactor.getThreadPool()
-    pool.start()
-    yield pool
-    pool.stop()
-
-
 def test_defer_to_thread_runs_off_the_reactor_thread(logicAgent, reactorThreads):
     """deferToThread=True runs the function in a pool thread and returns its result."""
     logic, agent = logicAgent

@@ -1,10 +1,11 @@
 // What a field or office app page uses to work offline: the app's manifest, the signed-in
-// user (also when offline), the service worker, and a vortex client, tuple storage and
-// offline observer for one plugin, all per user (docs/plugins/offline-data.rst).
+// user (also when offline), the service worker, and a vortex client, tuple storage, offline
+// observer and bulk data sync for one plugin, all per user (docs/plugins/offline-data.rst).
 //
 //   import { openPluginApp } from "/static/peek-app.mjs";
 //   const app = await openPluginApp("peek_plugin_tutorial");
 //   app.observer.observe(observableName, selector, (tuples, info) => ..., { additionalFilt });
+//   const assets = app.bulkIndex("assets"); // a chunked index kept on the device
 
 import {
   DEFAULT_STORAGE_BUDGET_BYTES,
@@ -16,6 +17,7 @@ import {
   defaultQueueStore,
   deleteUserOfflineStorage,
 } from "/vortex/js/index.js";
+import { ChunkedIndexSync, deleteUserBulkData } from "/static/bulk-sync.mjs";
 
 // Shared with /service-worker.js (assets/app/service-worker.js).
 const SESSION_DB = "peek-app";
@@ -23,6 +25,8 @@ const SESSION_STORE = "session";
 const SESSION_KEY = "current";
 /** The user id of devices on a site without logins (kiosks). */
 export const ANONYMOUS_USER_ID = "anonymous";
+/** How often a plugin page's bulk data syncs while linked (besides at each link-up). */
+export const BULK_SYNC_INTERVAL_MS = 5 * 60 * 1000;
 
 function requestPromise(request) {
   return new Promise((resolve, reject) => {
@@ -121,8 +125,8 @@ export async function appSession() {
 
 /**
  * Forget the signed-in user on this browser (logout): the remembered user, the cached
- * shell page and the user's stored tuples. Queued offline actions stay, per user, and go
- * out when that user logs in again.
+ * shell page, the user's stored tuples and bulk data. Queued offline actions stay, per
+ * user, and go out when that user logs in again.
  */
 export async function forgetSignedInUser() {
   const user = await signedInUser();
@@ -133,8 +137,11 @@ export async function forgetSignedInUser() {
   }
   if (user?.userId) {
     await Promise.race([
-      deleteUserOfflineStorage(user.userId).catch(() => undefined),
-      // A tab that keeps the database open delays the deletion; it completes when it closes.
+      Promise.all([
+        deleteUserOfflineStorage(user.userId).catch(() => undefined),
+        deleteUserBulkData(user.userId).catch(() => undefined),
+      ]),
+      // A tab that keeps a database open delays its deletion; it completes when it closes.
       new Promise((resolve) => setTimeout(resolve, 2000)),
     ]);
   }
@@ -142,9 +149,13 @@ export async function forgetSignedInUser() {
 
 /**
  * Everything one plugin's page needs, for the signed-in user: `{info, session, vortex,
- * storage, observer}`. The vortex client's offline action queue and the tuple storage are
- * the user's own; the client relinks at once when the browser's network comes back.
- * `budgetBytes` overrides the site's storage budget (`offline.storageBudgetBytes`).
+ * storage, observer, bulkIndex}`. The vortex client's offline action queue and the tuple
+ * storage are the user's own; the client relinks at once when the browser's network comes
+ * back. `budgetBytes` overrides the site's storage budget (`offline.storageBudgetBytes`).
+ * `bulkIndex(indexName, {intervalMs, ...options})` gives the user's local copy of one of
+ * the plugin's chunked indexes (a `ChunkedIndexSync`, /static/bulk-sync.mjs), synced each
+ * time the vortex link comes up and every `intervalMs` (default 5 minutes; null: never)
+ * while it stays up.
  */
 export async function openPluginApp(pluginName, { budgetBytes = null } = {}) {
   const [info, session] = await Promise.all([appInfo(), appSession()]);
@@ -161,5 +172,10 @@ export async function openPluginApp(pluginName, { budgetBytes = null } = {}) {
     budgetBytes: budgetBytes ?? info?.offline?.storageBudgetBytes ?? DEFAULT_STORAGE_BUDGET_BYTES,
   });
   const observer = new TupleDataOfflineObserver(vortex, storage);
-  return { info, session, vortex, storage, observer };
+  const bulkIndex = (indexName, { intervalMs = BULK_SYNC_INTERVAL_MS, ...options } = {}) => {
+    const index = new ChunkedIndexSync(pluginName, indexName, { ...options, userId: session.userId });
+    index.followLink(vortex, { intervalMs });
+    return index;
+  };
+  return { info, session, vortex, storage, observer, bulkIndex };
 }

@@ -13,9 +13,10 @@
 //   cache only while a user is signed in on this device (the record /static/peek-app.mjs
 //   keeps); otherwise the browser is sent to /login, served from the cache.
 // * Nothing else is cached: /api, /health, /device, the vortex link and every non-GET
-//   request go to the network as they would without a worker.
+//   request go to the network as they would without a worker. /bulk/ (chunked index data,
+//   kept in IndexedDB by /static/bulk-sync.mjs) is never even looked up in a cache.
 // * A logout (POST /logout, answered or not) forgets the signed-in user: the record, the
-//   cached shell page (it shows the user's name) and the user's stored tuples.
+//   cached shell page (it shows the user's name), the user's stored tuples and bulk data.
 
 /* global PEEK_APP */
 "use strict";
@@ -28,6 +29,8 @@ const SESSION_DB = "peek-app";
 const SESSION_STORE = "session";
 const SESSION_KEY = "current";
 const TUPLES_DB_PREFIX = "vortex-tuples:";
+// Shared with /static/bulk-sync.mjs.
+const BULK_DB_PREFIX = "peek-bulk:";
 
 /** The cache each listed path belongs in. */
 const CACHE_OF_PATH = new Map();
@@ -70,12 +73,15 @@ function deleteDatabase(name) {
   });
 }
 
-/** Forget the signed-in user (logout): record, cached shell page, stored tuples. */
+/** Forget the signed-in user (logout): record, cached shell page, stored tuples, bulk data. */
 async function forgetUser() {
   const user = await signedInUser();
   await withSessionStore("readwrite", (store) => store.delete(SESSION_KEY)).catch(() => undefined);
   await (await caches.open(PAGES_CACHE)).delete("/");
-  if (user?.userId) await deleteDatabase(TUPLES_DB_PREFIX + encodeURIComponent(String(user.userId)));
+  if (user?.userId) {
+    const userPart = encodeURIComponent(String(user.userId));
+    await Promise.all([TUPLES_DB_PREFIX, BULK_DB_PREFIX].map((prefix) => deleteDatabase(prefix + userPart)));
+  }
 }
 
 /** A good, same-origin, unredirected answer: the only kind worth keeping. */
@@ -237,6 +243,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  // Bulk data is large and already kept by the page: network only, never a cache copy.
+  if (url.pathname.startsWith("/bulk/")) return;
   if (request.method === "POST" && url.pathname === "/logout") {
     event.respondWith(logout(request));
     return;

@@ -6,6 +6,9 @@
 // offline queue, so a button pressed without a network, or while this service cannot reach
 // logic, is sent once both are back. Logic acts for the logged-in user: each item shows who
 // changed it last, and changing a value needs the plugin's edit permission.
+//
+// It also keeps the noop items' chunked index in the browser (bulk data sync: synced each
+// time the link comes up, readable offline) and shows how much it keeps and when it synced.
 
 import { TupleSelector, ageText, dataTimeText } from "/vortex/js/index.js";
 import { openPluginApp } from "/static/peek-app.mjs";
@@ -14,6 +17,7 @@ import {
   NoopItemTuple,
   NoopToggleCapsActionTuple,
   noopActionProcessorName,
+  noopBulkIndexName,
   noopFilt,
   noopObservableName,
 } from "./tuples.mjs";
@@ -118,6 +122,43 @@ function renderItems(items, push) {
   if (focused) list.querySelector(`[data-focus-key="${focused}"]`)?.focus();
 }
 
+/**
+ * The bulk data line for a sync state of the items' index (bulk-sync.mjs): how many rows
+ * this browser keeps, when they were last synced, and how far a sync is, or why it
+ * stopped. The "idle" state is the kept copy before any sync of this page.
+ */
+function bulkText(state) {
+  if (state.status === "not-published") return "Bulk data: not published.";
+  const rows = `${state.rows} row${state.rows === 1 ? "" : "s"}`;
+  const chunks = `${state.done}/${state.total} chunks`;
+  if (state.status === "syncing") return `Bulk data: ${rows}, syncing (${chunks})…`;
+  const synced =
+    state.lastSyncedAt === null ? "not synced yet" : `synced ${dataTimeText(state.lastSyncedAt)}`;
+  if (state.status === "synced") return `Bulk data: ${rows}, ${synced} (${chunks}).`;
+  if (state.status === "idle") return `Bulk data: ${rows}, ${synced} (${state.done} chunks kept).`;
+  const why = state.status === "offline" ? "offline" : `${state.status}: ${state.reason}`;
+  return `Bulk data: ${rows}, ${synced} (${why}).`;
+}
+
+/** Show the items' bulk data line, kept current by every sync of the index. */
+async function showBulkData(bulk) {
+  const line = document.getElementById("bulk-status");
+  const show = (state) => {
+    line.dataset.status = state.status;
+    setText(line, bulkText(state));
+  };
+  bulk.onProgress(show);
+  try {
+    const kept = await bulk.info();
+    // A sync that started meanwhile shows its own state.
+    if (bulk.state.status === "idle") {
+      show({ status: "idle", rows: kept.rows, done: kept.chunks, lastSyncedAt: kept.lastSyncedAt });
+    }
+  } catch (error) {
+    setText(line, `Bulk data: cannot read this browser's copy (${error.message}).`);
+  }
+}
+
 /** Why logic refused to `description`; a missing permission is said plainly. */
 function refusalText(description, error) {
   if (error.code === "forbidden") return `You may not ${description}: ${error.remoteMessage}.`;
@@ -193,6 +234,7 @@ async function main() {
     },
     { additionalFilt: noopFilt, onError: (error) => setText(message, error.message) },
   );
+  showBulkData(app.bulkIndex(noopBulkIndexName));
 }
 
 main();

@@ -9,6 +9,8 @@ import { Tuple, TupleActionABC, registerTupleType } from "/vortex/js/index.js";
 export const noopFilt = { plugin: "peek_plugin_noop" };
 export const noopObservableName = "peek_plugin_noop";
 export const noopActionProcessorName = "peek_plugin_noop";
+/** The chunked index of the noop items that devices keep a copy of (bulk data sync). */
+export const noopBulkIndexName = "items";
 const noopTuplePrefix = "peek_plugin_noop.";
 
 /** One row of the NoopItem table; `lastChangedBy` is a user name, null for a service. */

@@ -16,6 +16,7 @@ from peek_plugin_noop._private.logic.LogicToAgentRpcCallExample import (
     LogicToAgentRpcCallExample,
 )
 from peek_plugin_noop._private.logic.NoopApi import NoopApi
+from peek_plugin_noop._private.logic.NoopItemBulkIndex import NoopItemBulkIndex
 from peek_plugin_noop._private.logic.TupleActionProcessor import makeTupleActionProcessorHandler
 from peek_plugin_noop._private.logic.TupleDataObservable import makeTupleDataObservableHandler
 from peek_plugin_noop._private.logic.WorkerBatchExample import WorkerBatchExample
@@ -74,8 +75,17 @@ class LogicEntryHook(PluginLogicEntryHookABC, PluginLogicStorageEntryHookABC):
         mainController = MainController(self.dbSessionCreator, tupleObservable, self.pluginSettings)
         self._loadedObjects.append(mainController)
 
+        # The items as a chunked index devices keep (bulk data sync), republished on change.
+        bulkIndex = NoopItemBulkIndex(self.platform, self.dbSessionCreator).start()
+        self._loadedObjects.append(bulkIndex)
+        mainController.addItemsChangedListener(bulkIndex.publish)
+
         self._loadedObjects.append(makeTupleActionProcessorHandler(mainController))
-        self._loadedObjects.extend(makeAdminBackendHandlers(tupleObservable, self.dbSessionCreator))
+        self._loadedObjects.extend(
+            makeAdminBackendHandlers(
+                tupleObservable, self.dbSessionCreator, bulkIndex.publishFromThread
+            )
+        )
 
         # RPCs both ways with the agent, and tasks for the worker.
         self._loadedObjects.extend(RpcForAgent().makeHandlers())

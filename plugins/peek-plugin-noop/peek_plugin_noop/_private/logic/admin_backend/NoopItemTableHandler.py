@@ -51,10 +51,32 @@ class _RecordChanger(OrmCrudHandlerExtension):
             tuple_.lastChangedBy = changedBy(currentIdentity())
 
 
+class _AfterCommit(OrmCrudHandlerExtension):
+    """Calls ``changed()`` (in the database thread) after items are saved or deleted."""
+
+    def __init__(self, changed: Callable[[], object]) -> None:
+        self._changed = changed
+
+    def afterUpdateCommit(
+        self, tuple_: Any, tuples: list, session: Session, payloadFilt: dict
+    ) -> None:
+        """Items were saved."""
+        self._changed()
+
+    def afterDeleteCommit(
+        self, tuple_: Any, tuples: list, session: Session, payloadFilt: dict
+    ) -> None:
+        """Items were deleted."""
+        self._changed()
+
+
 def makeNoopItemTableHandler(
-    tupleObservable: TupleDataObservableHandler, dbSessionCreator: Callable[[], Session]
+    tupleObservable: TupleDataObservableHandler,
+    dbSessionCreator: Callable[[], Session],
+    onItemsChangedInThread: Callable[[], object] | None = None,
 ) -> OrmCrudHandler:
-    """The handler; after every save or delete it notifies the observable, so pages update."""
+    """The handler; after every save or delete it notifies the observable, so pages update,
+    and calls ``onItemsChangedInThread`` (from the database thread) when given."""
     handler = _CrudHandler(
         dbSessionCreator,
         NoopItemTuple,
@@ -65,5 +87,7 @@ def makeNoopItemTableHandler(
         acceptOnlyFromVortex=DEVICE_PREFIX + peekAdminAppName,
     )
     handler.addExtension(NoopItemTuple, _RecordChanger())
+    if onItemsChangedInThread is not None:
+        handler.addExtension(NoopItemTuple, _AfterCommit(onItemsChangedInThread))
     logger.debug("Item editor handler started")
     return handler

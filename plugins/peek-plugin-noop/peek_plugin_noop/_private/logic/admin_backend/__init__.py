@@ -14,10 +14,13 @@ from vortex.handler.TupleDataObservableHandler import TupleDataObservableHandler
 
 
 def makeAdminBackendHandlers(
-    tupleObservable: TupleDataObservableHandler, dbSessionCreator: Callable[[], Session]
+    tupleObservable: TupleDataObservableHandler,
+    dbSessionCreator: Callable[[], Session],
+    onItemsChangedInThread: Callable[[], object] | None = None,
 ) -> Iterator[Any]:
-    """Create the admin page's vortex handlers (each has ``shutdown()``)."""
-    yield makeNoopItemTableHandler(tupleObservable, dbSessionCreator)
+    """Create the admin page's vortex handlers (each has ``shutdown()``);
+    ``onItemsChangedInThread`` is called from the database thread after the editor saves."""
+    yield makeNoopItemTableHandler(tupleObservable, dbSessionCreator, onItemsChangedInThread)
 
 
 def makeSettingsResource(pluginSettings: PluginSettingsABC) -> SettingsResource:

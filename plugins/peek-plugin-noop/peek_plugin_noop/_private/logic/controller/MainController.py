@@ -57,9 +57,16 @@ class MainController(TupleActionProcessorDelegateABC):
         self._dbSessionCreator = dbSessionCreator
         self._tupleObservable = tupleObservable
         self._pluginSettings = pluginSettings
+        #: Called after each change of the items (e.g. to publish the bulk index).
+        self._changeListeners: list[Callable[[], object]] = []
 
     def shutdown(self) -> None:
-        """Nothing to release: every database session is closed after each use."""
+        """Forget the change listeners; every database session is closed after each use."""
+        self._changeListeners.clear()
+
+    def addItemsChangedListener(self, listener: Callable[[], object]) -> None:
+        """Call ``listener()`` after each change of the items."""
+        self._changeListeners.append(listener)
 
     def notifyItemsChanged(self) -> None:
         """Tell the observable that the items changed; it sends subscribers the new list.
@@ -67,6 +74,8 @@ class MainController(TupleActionProcessorDelegateABC):
         This selector must equal what the pages observe (all items, empty selector).
         """
         self._tupleObservable.notifyOfTupleUpdate(TupleSelector(NoopItemTuple.tupleName(), {}))
+        for listener in list(self._changeListeners):
+            listener()
 
     # ---- actions ---------------------------------------------------------------------
 
@@ -102,8 +111,11 @@ class MainController(TupleActionProcessorDelegateABC):
             row = self._itemRow(session, action.itemId)
             row.value += int(action.delta) * step
             row.lastChangedBy = changer
+            # Read before the commit, which expires the row: reading it after would begin
+            # another transaction just for this line.
+            changed = (row.id, row.name, row.value)
             session.commit()
-            logger.info("Item %s %r is now %s", row.id, row.name, row.value)
+            logger.info("Item %s %r is now %s", *changed)
 
     def _processToggleCaps(self, action: NoopToggleCapsActionTuple, changer: str | None) -> None:
         with self._dbSessionCreator() as session:
@@ -113,8 +125,9 @@ class MainController(TupleActionProcessorDelegateABC):
             row = self._itemRow(session, action.itemId)
             row.name = row.name.lower() if row.name[:1].isupper() else row.name.upper()
             row.lastChangedBy = changer
+            changed = (row.id, row.name)
             session.commit()
-            logger.info("Item %s is now named %r", row.id, row.name)
+            logger.info("Item %s is now named %r", *changed)
 
     @staticmethod
     def _itemRow(session: Session, itemId: Any) -> NoopItemTuple:
