@@ -60,6 +60,9 @@ ALL_FAULTS = SERVICE_FAULTS + SERVER_FAULTS
 FAST_FAIL_SECONDS = 1.0
 #: Target: every device holds the latest state this long after the killed process is back.
 CONVERGE_TARGET_SECONDS = 5.0
+#: The user every device process logs in as, and the role that lets it change noop items.
+#: The password reaches the device processes on stdin, never in argv.
+BENCH_USER, BENCH_ROLE = "chaosuser", "chaosnoop"
 
 
 def log(message: str) -> None:
@@ -321,7 +324,9 @@ def alive(pid: int) -> bool:
 class Devices:
     """The device driver processes; one command at a time, answered by every process."""
 
-    def __init__(self, url: str, count: int, rate: float, procs: int, logDir: Path) -> None:
+    def __init__(
+        self, url: str, password: str, count: int, rate: float, procs: int, logDir: Path
+    ) -> None:
         self.procs: list[subprocess.Popen] = []
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(PLUGIN_DIR)]))
         share = [count // procs + (1 if n < count % procs else 0) for n in range(procs)]
@@ -336,6 +341,10 @@ class Devices:
                         text=True, env=env,
                     )
                 )  # fmt: skip
+            stdin = self.procs[-1].stdin
+            assert stdin is not None
+            stdin.write(json.dumps({"user": BENCH_USER, "password": password}) + "\n")
+            stdin.flush()
             first += size
         self.count = count
 
@@ -442,9 +451,11 @@ class Platform:
         self.fieldUrl = f"http://127.0.0.1:{self.basePort}"
         self.itemBefore = waitUntil(self.truth, 60, "the Apples item exists", every=0.5)
         self.engineValue0 = self.itemBefore
+        password = self._addBenchUser(env)
         log(f"{self.backend}: platform up; Apples = {self.itemBefore}; linking devices")
         devices = self.devices = Devices(
             self.fieldUrl.replace("http://", "ws://") + "/vortexws",
+            password,
             self.args.devices,
             self.args.rate,
             self.args.device_procs,
@@ -458,6 +469,23 @@ class Platform:
         )
         log(f"{self.backend}: {self.args.devices} devices linked and observing")
 
+    def _addBenchUser(self, env: dict[str, str]) -> str:
+        """Add the devices' user, whose role holds ``peek_plugin_noop.edit``, with
+        ``peek role`` / ``peek user`` on logic's home; its (random) password."""
+        password = generateSecret()
+        logicHome = str(self.home / LOGIC.homeDirName)
+        for argv, stdin in (
+            (["role", "set", BENCH_ROLE, f"{NOOP}.edit"], ""),
+            (["user", "add", BENCH_USER, "--role", BENCH_ROLE], password + "\n"),
+        ):
+            done = subprocess.run(
+                [consoleScript("peek"), *argv, "--home", logicHome],
+                input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RuntimeError(f"peek {argv[0]} {argv[1]}: {done.stdout}{done.stderr}")
+        return password
+
     def _writeConfigs(self) -> None:
         secret = generateSecret()
         for spec in ALL_SERVICES:
@@ -469,9 +497,7 @@ class Platform:
             settings: dict[str, Any] = {}
             if spec is FIELD:
                 site = FIELD.sites[0]
-                # A kiosk whose devices may change noop items; many devices on one address.
-                settings[site.requireLoginKey] = False
-                settings[site.anonymousPermissionsKey] = [f"{NOOP}.edit"]
+                # Logins required (the default); many devices on one address.
                 settings[site.deviceLinksKey] = 100000
                 settings[site.newDeviceLinksPerMinuteKey] = 1000000
             if spec in (LOGIC, WORKER):

@@ -1,16 +1,20 @@
 """Simulated devices for ``bench/chaos.py``: vortex links to a field site, observing noop's
 items and pushing noop increments at a steady rate through an offline action queue.
 
-Run as ``python bench/chaos_devices.py URL COUNT RATE FIRST``: ``COUNT`` devices (named from
-``FIRST``) link to the field site's ``/vortexws`` without a secret, as browser pages do (the
-bench's field site is a kiosk whose anonymous devices hold ``peek_plugin_noop.edit``).
+Run as ``python bench/chaos_devices.py URL COUNT RATE FIRST``, with the bench user's
+``{"user": ..., "password": ...}`` as the first line on stdin (never in argv). The process
+logs in on the field site once, as a browser does (login form; session and device cookies),
+and its ``COUNT`` devices (named from ``FIRST``) link to the site's ``/vortexws`` without a
+secret, each sending that ``Cookie`` header with every websocket upgrade, so a device
+relinks with the same session after field restarts (field keeps its sessions on disk). The
+user's role holds ``peek_plugin_noop.edit``.
 Every device observes all noop items and, once it knows the ``Apples`` item, pushes one
 ``NoopIncrementActionTuple`` every ``COUNT / RATE`` seconds (``RATE`` is this process's
 total per second) into its own queue. Like the browser's ``offlineQueue.js`` the queue pushes
 its oldest action while the link is up and keeps it until it is answered: after a link drop,
-a 45 s timeout or a ``not-connected`` answer (after a jittered backoff) the same action (same
-uuid) is pushed again. Each push carries ``msgId = <uuid>.<attempt>``, so every answer is
-counted per action.
+a 45 s timeout, or a ``not-connected`` or ``retry-later`` answer (after a jittered backoff),
+the same action (same uuid) is pushed again. Each push carries ``msgId = <uuid>.<attempt>``,
+so every answer is counted per action.
 
 Commands, one per line on stdin, each answered with one JSON line on stdout:
 ``status`` (links up, devices fresh), ``converged V`` (devices whose link is up, that got an
@@ -22,10 +26,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import re
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections import deque
+from http.cookiejar import CookieJar
 from typing import Any
 
 from peek_plugin_noop._private.PluginNames import (
@@ -39,7 +48,12 @@ from twisted.internet import stdio, task
 from twisted.protocols.basic import LineReceiver
 
 from peek_plugin_base.PeekVortexUtil import peekFieldName
-from vortex.handler.MessageUtil import ERROR_NOT_CONNECTED, isErrorResult, makeMsg
+from vortex.handler.MessageUtil import (
+    ERROR_NOT_CONNECTED,
+    ERROR_RETRY_LATER,
+    isErrorResult,
+    makeMsg,
+)
 from vortex.handler.TupleActionProcessor import ACTION_KEY_PREFIX, RESPONSE_KEY_PREFIX
 from vortex.handler.TupleDataObserverClient import TupleDataObserverClient
 from vortex.PayloadEndpoint import PayloadEndpoint
@@ -57,9 +71,12 @@ ALL_ITEMS = TupleSelector(NoopItemTuple.tupleName(), {})
 #: A push not answered in this long is pushed again: the browser queue's action timeout,
 #: longer than the field proxy's (35 s) and logic's processor's (30 s), which answer first.
 PUSH_TIMEOUT_SECONDS = 45.0
-#: Waits before pushing again after a ``not-connected`` answer (field cannot reach logic):
-#: the browser queue's ``queueBackoff``, 0.25 s doubling to 2 s with full jitter.
-NOT_CONNECTED_BACKOFF = {"initial": 0.25, "cap": 2.0}
+#: Waits before pushing again after a ``not-connected`` answer (field cannot reach logic)
+#: or ``retry-later`` (logic could not reach its database): the browser queue's
+#: ``queueBackoff``, 0.25 s doubling to 2 s with full jitter.
+RETRY_BACKOFF = {"initial": 0.25, "cap": 2.0}
+#: Answers after which the same action is pushed again after a backoff delay.
+RETRIED_CODES = (ERROR_NOT_CONNECTED, ERROR_RETRY_LATER)
 
 
 class Action:
@@ -88,7 +105,7 @@ class Action:
 class Device:
     """One device link with its observer, offline queue and answer counts."""
 
-    def __init__(self, name: str, url: str, interval: float, reactor: Any) -> None:
+    def __init__(self, name: str, url: str, cookie: str, interval: float, reactor: Any) -> None:
         self.reactor = reactor
         self.factory = VortexFactory(name, payloadIO=PayloadIO(), reactor=reactor)
         self.value: int | None = None
@@ -100,7 +117,7 @@ class Device:
         self.inFlight: tuple[Action, int] | None = None
         self._timeout: Any = None
         self._retry: Any = None
-        self._retryBackoff = Backoff(**NOT_CONNECTED_BACKOFF)
+        self._retryBackoff = Backoff(**RETRY_BACKOFF)
         self.making = True
         self._pushFilt = {**noopFilt, "key": ACTION_KEY_PREFIX + noopActionProcessorName}
         self._endpoint = PayloadEndpoint(
@@ -114,7 +131,7 @@ class Device:
         self.observer.subscribeToTupleSelector(ALL_ITEMS, self._onItems)
         self.factory.addOnlineListener(self._online)
         self.factory.addOfflineListener(self._offline)
-        self.client = self.factory.connect(url, secret=None)
+        self.client = self.factory.connect(url, secret=None, headers={"Cookie": cookie})
         self._maker = task.LoopingCall(self._make)
         self._maker.clock = reactor
         reactor.callLater(random.uniform(0, interval), self._maker.start, interval, False)
@@ -191,7 +208,7 @@ class Device:
             return
         result = envelope.result
         if isErrorResult(result):
-            if result.get("error") == ERROR_NOT_CONNECTED:
+            if result.get("error") in RETRIED_CODES:
                 if self.inFlight == (action, int(attemptText or 0)):
                     self._unanswered()
                     self._retryLater()
@@ -224,7 +241,9 @@ class Device:
 class Driver:
     """The devices of this process and the commands the bench sends."""
 
-    def __init__(self, url: str, count: int, rate: float, first: int, reactor: Any) -> None:
+    def __init__(
+        self, url: str, cookie: str, count: int, rate: float, first: int, reactor: Any
+    ) -> None:
         interval = count / rate if rate > 0 else 3600.0
         self.devices: list[Device] = []
         # Link up gradually (about 200 a second), as a fleet of pages would.
@@ -232,7 +251,7 @@ class Driver:
             reactor.callLater(
                 n / 200.0,
                 lambda n=n: self.devices.append(
-                    Device(f"chaos-device-{first + n}", url, interval, reactor)
+                    Device(f"chaos-device-{first + n}", url, cookie, interval, reactor)
                 ),
             )
         self.count = count
@@ -298,15 +317,50 @@ class CommandProtocol(LineReceiver):
             reactor.stop()
 
 
+def readFirstLine() -> str:
+    """The first line on stdin, read unbuffered so the commands after it stay for Twisted."""
+    data = b""
+    while not data.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            raise RuntimeError("stdin closed before the credentials line")
+        data += byte
+    return data.decode()
+
+
+def logIn(siteUrl: str, user: str, password: str) -> str:
+    """Log in on the field site as a browser does; the ``Cookie`` header of the session."""
+    cookies = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    form = opener.open(siteUrl + "/login", timeout=60).read().decode()
+    match = re.search(r'name="csrfToken" value="([^"]+)"', form)
+    if match is None:
+        raise RuntimeError("no login form on the field site")
+    body = {"username": user, "password": password, "csrfToken": match.group(1)}
+    request = urllib.request.Request(
+        siteUrl + "/login",
+        data=urllib.parse.urlencode(body).encode(),
+        headers={"Origin": siteUrl},
+    )
+    opener.open(request, timeout=60).read()
+    header = "; ".join(f"{cookie.name}={cookie.value}" for cookie in cookies)
+    if "Session=" not in header:
+        raise RuntimeError(f"login refused: cookies {sorted(c.name for c in cookies)}")
+    return header
+
+
 def main() -> None:
-    """Link the devices and serve commands until ``quit`` or stdin closes."""
+    """Log in, link the devices and serve commands until ``quit`` or stdin closes."""
     from twisted.internet import reactor
 
     url, count, rate, first = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(message)s"
     )
-    stdio.StandardIO(CommandProtocol(Driver(url, count, rate, first, reactor)))
+    credentials = json.loads(readFirstLine())
+    siteUrl = url.replace("ws://", "http://", 1).removesuffix("/vortexws")
+    cookie = logIn(siteUrl, credentials["user"], credentials["password"])
+    stdio.StandardIO(CommandProtocol(Driver(url, cookie, count, rate, first, reactor)))
     reactor.run()
 
 

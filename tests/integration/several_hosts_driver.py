@@ -53,9 +53,11 @@ class Device:
         self.updates: list[dict[str, dict]] = []
         #: Responses of the noop processor that reached this device, per action msgId.
         self.responseCounts: Counter[str] = Counter()
+        #: The error code of each of those responses (None for success), oldest first.
+        self.responseCodes: list[str | None] = []
         self._endpoint = PayloadEndpoint(
             {**noopFilt, "key": RESPONSE_KEY_PREFIX + noopActionProcessorName},
-            lambda envelope, **_: self.responseCounts.update([envelope.filt.get("msgId")]),
+            self._onResponse,
             payloadIO=self.factory.payloadIO,
         )
         self.observer = TupleDataObserverClient(
@@ -69,6 +71,11 @@ class Device:
             vortexFactory=self.factory,
         )
         self.client = self.factory.connect(url, secret=None, backoff=Backoff(initial=0.1, cap=0.5))
+
+    def _onResponse(self, envelope: Any, **_: Any) -> None:
+        self.responseCounts.update([envelope.filt.get("msgId")])
+        result = envelope.result
+        self.responseCodes.append(result.get("error") if isinstance(result, dict) else None)
 
     def onItems(self, items: list[NoopItemTuple]) -> None:
         """Keep one observed update."""
@@ -110,6 +117,10 @@ class Driver:
     def op_responseCounts(self, name: str) -> dict[str, int]:
         """How many responses the device received per action msgId."""
         return dict(self._devices[name].responseCounts)
+
+    def op_responseCodes(self, name: str) -> list[str | None]:
+        """The error code of every response the device received (None: success)."""
+        return list(self._devices[name].responseCodes)
 
 
 class RequestProtocol(LineReceiver):

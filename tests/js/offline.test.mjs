@@ -150,6 +150,36 @@ test("the queue retries after a lost link and a not-connected answer, then settl
   assert.equal(queue.size, 0);
 });
 
+test("an offline push answered retry-later is pushed again until it succeeds, answered once", async () => {
+  const { server, log } = await downServer();
+  await server.start();
+  const store = new MemoryQueueStore();
+  const vortex = new VortexClient({
+    url: server.url,
+    vortexName: "peek-field-app",
+    offlineStore: store,
+    queueBackoff: { initialMs: 1, capMs: 5 },
+  });
+  try {
+    await waitFor(() => vortex.isOnline, "the link");
+    const action = new TupleGenericAction({ key: "busy", data: { times: 2 } });
+    let settled = 0;
+    const tuples = await vortex
+      .pushAction("jstest.actions", action, { additionalFilt: FILT, offline: true })
+      .finally(() => {
+        settled += 1;
+      });
+    assert.equal(tuples[0].extra.uuid, action.uuid);
+    // Refused twice, then applied: three pushes of the same action, one answer.
+    assert.deepEqual(processedUuids(log), [action.uuid, action.uuid, action.uuid]);
+    assert.equal(settled, 1);
+    assert.deepEqual(await store.list(), []);
+  } finally {
+    vortex.close();
+    await server.stop();
+  }
+});
+
 test("the localStorage store keeps entries in order across instances", async () => {
   const data = new Map();
   const storage = {

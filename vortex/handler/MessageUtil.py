@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python import threadable
 from twisted.python.failure import Failure
 
+from vortex.handler.TransientFailure import RetryLaterError, isTransientFailure
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.RequestIdentity import RequestIdentity, missingPermissions
 from vortex.serialise import frames
@@ -33,6 +34,8 @@ ERROR_NO_DELEGATE = "no-delegate"
 ERROR_UNKNOWN_TUPLE = "unknown-tuple"
 ERROR_BAD_REQUEST = "bad-request"
 ERROR_FORBIDDEN = "forbidden"
+#: A transient failure (``TransientFailure.isTransientFailure``): send the request again later.
+ERROR_RETRY_LATER = "retry-later"
 
 MAX_ID_LENGTH = 128
 
@@ -72,10 +75,15 @@ def errorResult(code: str, errorType: str, message: str) -> dict:
 
 
 def errorResultForFailure(failure: Failure) -> dict:
-    """An error object describing a failure (timeouts get the ``timeout`` code)."""
+    """An error object describing a failure: timeouts get the ``timeout`` code, transient
+    failures (``isTransientFailure``) ``retry-later``, anything else ``exception``."""
     value = failure.value
     if isinstance(value, (TimeoutError, defer.TimeoutError)):
         return errorResult(ERROR_TIMEOUT, "TimeoutError", str(value) or "timed out")
+    if isTransientFailure(value):
+        # A driver's text names hosts and statements: a device needs only to wait.
+        message = str(value) if isinstance(value, RetryLaterError) else "briefly unavailable"
+        return errorResult(ERROR_RETRY_LATER, type(value).__name__, message)
     return errorResult(ERROR_EXCEPTION, type(value).__name__, str(value))
 
 

@@ -36,7 +36,7 @@ from vortex.RequestIdentity import runAs
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.Tuple import Tuple
 from vortex.TupleAction import TupleActionABC
-from vortex.VortexFactory import VortexFactory
+from vortex.VortexFactory import VortexFactory, prioritySender
 
 ACTION_KEY_PREFIX = "vortex.action:"
 RESPONSE_KEY_PREFIX = "vortex.action.response:"
@@ -61,7 +61,9 @@ class TupleActionProcessor:
 
     Every action gets exactly one response: the delegate's result tuples, or an error
     (no delegate for the type, a missing permission, the delegate raised, or it took longer
-    than timeoutSeconds). ``requiredPermissions`` here guard every action; those given to
+    than timeoutSeconds). A delegate failing only because its database was briefly
+    unavailable (``TransientFailure.isTransientFailure``) is answered ``retry-later``, which
+    device queues push again. ``requiredPermissions`` here guard every action; those given to
     :meth:`setDelegate` guard that type's actions too. A delegate runs with the request's
     identity current (``vortex.RequestIdentity.currentIdentity``).
 
@@ -134,6 +136,7 @@ class TupleActionProcessor:
         sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> defer.Deferred | None:
+        sendResponse = prioritySender(sendResponse)  # never behind a bulk transfer
         responseFilt = dict(envelope.filt)
         responseFilt["key"] = self._responseKey
         counts = self._counts

@@ -8,8 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall
+from twisted.python.failure import Failure
 
 from vortex.handler.MessageUtil import (
+    ERROR_RETRY_LATER,
     PendingRequests,
     TupleActionError,
     canReach,
@@ -24,15 +27,26 @@ from vortex.handler.TupleActionProcessor import ACTION_KEY_PREFIX, RESPONSE_KEY_
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
+from vortex.transport import Backoff
 from vortex.TupleAction import TupleActionABC
 from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
 
 #: Longer than the proxy's 35 s, so the nearest hop's error normally arrives first.
 DEFAULT_PUSH_TIMEOUT_SECONDS = 40.0
+#: Delays before pushing again an action answered ``retry-later``: from 0.25 s doubling to
+#: 2 s, with full jitter (the browser's offline queue uses the same).
+DEFAULT_RETRY_INITIAL_SECONDS = 0.25
+DEFAULT_RETRY_CAP_SECONDS = 2.0
 
 
 class TupleActionPushClient:
-    """Pushes actions to the processor (or proxy) ``actionProcessorName`` on destVortexName."""
+    """Pushes actions to the processor (or proxy) ``actionProcessorName`` on destVortexName.
+
+    An action answered ``retry-later`` (logic could not reach its database; see
+    ``vortex.handler.TransientFailure``) is pushed again, the same action with the same
+    uuid, after a backoff delay from ``retryInitialSeconds`` doubling to
+    ``retryCapSeconds`` (full jitter), until another answer arrives.
+    """
 
     def __init__(
         self,
@@ -41,11 +55,18 @@ class TupleActionPushClient:
         additionalFilt: dict | None = None,
         timeoutSeconds: float = DEFAULT_PUSH_TIMEOUT_SECONDS,
         vortexFactory: VortexFactory | None = None,
+        retryInitialSeconds: float = DEFAULT_RETRY_INITIAL_SECONDS,
+        retryCapSeconds: float = DEFAULT_RETRY_CAP_SECONDS,
     ) -> None:
         factory = resolveFactory(vortexFactory)
         self._factory = factory
         self.destVortexName = destVortexName
         self._timeoutSeconds = timeoutSeconds
+        self._retryDelays = (retryInitialSeconds, retryCapSeconds)
+        Backoff(initial=retryInitialSeconds, cap=retryCapSeconds)  # refuses a bad policy now
+        #: By the outcome of a push: its retry waiting for its delay.
+        self._waitingRetries: dict[defer.Deferred, IDelayedCall] = {}
+        self._isShutDown = False
         self._where = f"tuple action processor {actionProcessorName!r} on {destVortexName!r}"
         filt = dict(additionalFilt or {})
         self._pushFilt = {**filt, "key": ACTION_KEY_PREFIX + actionProcessorName}
@@ -61,6 +82,8 @@ class TupleActionPushClient:
     def pushAction(self, tupleAction: TupleActionABC) -> defer.Deferred:
         """Push one action; a Deferred of the response tuples, or failing with the error.
 
+        A ``retry-later`` answer is not final: the action is pushed again after a backoff
+        delay until it gets another answer. Cancelling the Deferred stops the retries.
         Errors: NoVortexException (not connected, or the link dropped), TupleActionError
         (answered with an error object), VortexTimeoutError (no answer in time).
         """
@@ -68,6 +91,36 @@ class TupleActionPushClient:
             return defer.fail(
                 TypeError(f"{self._where}: pushAction needs a TupleActionABC, got {tupleAction!r}")
             )
+        initial, cap = self._retryDelays
+        backoff = Backoff(initial=initial, cap=cap)
+        outcome: defer.Deferred = defer.Deferred(lambda _: self._cancelRetry(outcome))
+
+        def answered(result: Any) -> None:
+            if outcome.called:  # cancelled meanwhile
+                return
+            if (
+                isinstance(result, Failure)
+                and result.check(TupleActionError)
+                and result.value.code == ERROR_RETRY_LATER
+                and not self._isShutDown
+            ):
+                delay = backoff.nextDelay()
+                self._waitingRetries[outcome] = self._factory.reactor.callLater(delay, again)
+                return
+            if isinstance(result, Failure):
+                outcome.errback(result)
+            else:
+                outcome.callback(result)
+
+        def again() -> None:
+            del self._waitingRetries[outcome]
+            self._pushOnce(tupleAction).addBoth(answered)
+
+        self._pushOnce(tupleAction).addBoth(answered)
+        return outcome
+
+    def _pushOnce(self, tupleAction: TupleActionABC) -> defer.Deferred:
+        """Push the action once; a Deferred of this push's answer."""
         if not canReach(self._factory, self.destVortexName):
             return defer.fail(
                 NoVortexException(f"{self._where}: {self.destVortexName!r} is not connected")
@@ -80,16 +133,27 @@ class TupleActionPushClient:
         except VortexEncodeError as e:
             return defer.fail(e)
         d = self._pending.add(msgId, self._timeoutSeconds)
-        self._factory.sendVortexMsg(msg, destVortexName=self.destVortexName).addErrback(
-            lambda f: self._pending.fail(msgId, f)
-        )
+        self._factory.sendVortexMsg(
+            msg, destVortexName=self.destVortexName, priority=True
+        ).addErrback(lambda f: self._pending.fail(msgId, f))
         return d
 
+    def _cancelRetry(self, outcome: defer.Deferred) -> None:
+        """The caller cancelled ``outcome``: its waiting retry, if any, does not happen."""
+        call = self._waitingRetries.pop(outcome, None)
+        if call is not None:
+            call.cancel()
+
     def shutdown(self) -> None:
-        """Stop listening for responses; outstanding pushes fail."""
+        """Stop listening for responses; outstanding pushes fail, waiting retries too."""
+        self._isShutDown = True
         self._endpoint.shutdown()
         self._removeOffline()
         self._pending.failAll(lambda: NoVortexException(f"{self._where}: client shut down"))
+        waiting, self._waitingRetries = self._waitingRetries, {}
+        for outcome, call in waiting.items():
+            call.cancel()
+            outcome.errback(NoVortexException(f"{self._where}: client shut down"))
 
     def _onResponse(self, envelope: PayloadEnvelope, **_: Any) -> None:
         msgId = envelope.filt.get("msgId")

@@ -9,6 +9,9 @@
 import { Backoff } from "./backoff.js";
 import { VortexNotConnectedError, VortexTimeoutError } from "./errors.js";
 
+/** Error codes of answers after which the same action is pushed again after a delay. */
+const RETRIED_CODES = new Set(["not-connected", "retry-later"]);
+
 function byAge(a, b) {
   return a.seq - b.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
@@ -115,7 +118,8 @@ function randomHex(bytes) {
  * `send(entry)` pushes one entry and resolves with `{error, tuples}` once a response
  * arrives; it rejects with VortexNotConnectedError / VortexTimeoutError when none did, and
  * the entry is pushed again later. A `not-connected` error response (a proxy could not
- * reach the processor) is retried after a backoff delay too; any other response, success
+ * reach the processor) or `retry-later` (the processor's database was briefly
+ * unavailable) is retried after a backoff delay too; any other response, success
  * or error, settles the entry: it is deleted from the store, then reported exactly once,
  * to the promise from `add()` if this page pushed it, else to `onResult` handlers.
  */
@@ -213,7 +217,7 @@ export class OfflineActionQueue {
         response = { error: e, tuples: [] };
       }
       if (this._stopped) return;
-      if (response.error?.code === "not-connected") {
+      if (RETRIED_CODES.has(response.error?.code)) {
         this._retryLater();
         return;
       }
