@@ -117,6 +117,11 @@ class SiteSpec:
         return f"httpServer.{self.name}.bytesPerDeviceLinkPerSecond"
 
     @property
+    def compressDeviceLinksKey(self) -> str:
+        """The dotted config key saying whether browsers' vortex links are compressed."""
+        return f"httpServer.{self.name}.compressDeviceLinks"
+
+    @property
     def portKey(self) -> str:
         """The dotted config key of the site's TCP port."""
         return f"httpServer.{self.name}.sitePort"

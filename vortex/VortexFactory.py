@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid as uuidlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,7 @@ from vortex.transport import (
     ClientTls,
     DeviceLinkQuota,
     DeviceQuotaLimits,
+    ReassemblyBudget,
     TransportLimits,
     VortexClient,
     VortexConnection,
@@ -133,6 +134,8 @@ class VortexFactory:
         #: The disk store observable proxies keep their caches in (set by field and office;
         #: None keeps them in memory only).
         self.tupleStore: TupleStoreSqlite | None = None
+        #: Bounds the chunked messages all links of this process receive at once.
+        self.reassemblyBudget = ReassemblyBudget()
 
     # ---- the process default --------------------------------------------------------
 
@@ -160,7 +163,7 @@ class VortexFactory:
         secret: bytes | None,
         allowDevices: bool = False,
         limits: TransportLimits = DEFAULT_LIMITS,
-        permessageDeflate: bool = False,
+        permessageDeflate: bool | None = None,
         deviceIdentity: DeviceIdentityResolver | None = None,
         deviceQuota: DeviceQuotaLimits | None = None,
         admitDevice: DeviceAdmission | None = None,
@@ -173,6 +176,7 @@ class VortexFactory:
         per-link limits: the message that breaks one is dropped and the link closed with
         ``CLOSE_DEVICE_LIMIT``. Service links are never counted. ``admitDevice(peerAddress)``
         may refuse a device before its link opens (``CLOSE_LOGIN_REQUIRED``, with its reason).
+        ``permessageDeflate`` (default: ``allowDevices``) accepts compression offers.
         """
         resolver = deviceIdentity
 
@@ -190,6 +194,7 @@ class VortexFactory:
             limits=limits,
             reactor=self.reactor,
             permessageDeflate=permessageDeflate,
+            reassemblyBudget=self.reassemblyBudget,
             onMessage=self._received,
             onConnect=linkUp,
             onDisconnect=self._linkDown,
@@ -206,9 +211,14 @@ class VortexFactory:
         tls: ClientTls | None = None,
         limits: TransportLimits = DEFAULT_LIMITS,
         backoff: Backoff | None = None,
-        permessageDeflate: bool = False,
+        permessageDeflate: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> VortexClient:
-        """Link to the vortex server at ``url`` and keep the link up (reconnecting)."""
+        """Link to the vortex server at ``url`` and keep the link up (reconnecting).
+
+        ``headers`` go with every websocket upgrade request, e.g. a device's login
+        ``Cookie``: each reconnect presents the same session. ``permessageDeflate``
+        (default: only without ``secret``, as a device) offers compression."""
         client = VortexClient(
             url,
             self.vortexName,
@@ -219,6 +229,8 @@ class VortexFactory:
             reactor=self.reactor,
             backoff=backoff,
             permessageDeflate=permessageDeflate,
+            headers=headers,
+            reassemblyBudget=self.reassemblyBudget,
             onMessage=self._received,
             onConnect=self._linkUp,
             onDisconnect=self._linkDown,
@@ -287,16 +299,19 @@ class VortexFactory:
         vortexMsgs: bytes | Sequence[bytes],
         destVortexName: str | None = None,
         destVortexUuid: str | None = None,
+        priority: bool = False,
     ) -> defer.Deferred:
         """Send to the peer with ``destVortexUuid``, or every peer named ``destVortexName``.
 
         With neither, send to every linked peer. Sending to this process's own name
         dispatches locally. Fails with :class:`NoVortexException` when nothing matches.
+        With ``priority`` the messages go ahead of others waiting behind a bulk transfer
+        on the link (RPC and action requests; see ``VortexConnection.sendPriority``).
         """
         if destVortexUuid is None and destVortexName == self.vortexName:
             return self.sendVortexMsgLocally(vortexMsgs)
         try:
-            self.sendVortexMsgNow(vortexMsgs, destVortexName, destVortexUuid)
+            self.sendVortexMsgNow(vortexMsgs, destVortexName, destVortexUuid, priority)
         except NoVortexException as e:
             return defer.fail(e)
         return defer.succeed(None)
@@ -306,6 +321,7 @@ class VortexFactory:
         vortexMsgs: bytes | Sequence[bytes],
         destVortexName: str | None = None,
         destVortexUuid: str | None = None,
+        priority: bool = False,
     ) -> None:
         """:meth:`sendVortexMsg` to linked peers only (never locally), without a Deferred.
 
@@ -325,11 +341,12 @@ class VortexFactory:
             )
         try:
             for connection in targets:
+                send = connection.sendPriority if priority else connection.send
                 if single is not None:
-                    connection.send(single)
+                    send(single)
                 else:
                     for msg in msgs:
-                        connection.send(msg)
+                        send(msg)
         except VortexLinkClosedError as e:
             raise NoVortexException(str(e)) from None
 
@@ -476,10 +493,20 @@ def _deviceIdentity(
     return current
 
 
-def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:
-    """The ``sendResponse`` handed to endpoints for messages that arrived on ``connection``."""
-    send = connection.send
+#: The attribute of a link's ``sendResponse`` holding its priority variant.
+_PRIORITY = "priority"
 
+
+def prioritySender(
+    sendResponse: Callable[[bytes], defer.Deferred],
+) -> Callable[[bytes], defer.Deferred]:
+    """The variant of an endpoint's ``sendResponse`` that answers ahead of messages waiting
+    behind a bulk transfer on the link (for RPC and action replies); ``sendResponse`` itself
+    when it has none (a local dispatch, or a test's own function)."""
+    return getattr(sendResponse, _PRIORITY, sendResponse)
+
+
+def _sender(send: Callable[[bytes], None]) -> Callable[..., defer.Deferred]:
     def sendResponse(vortexMsgs: bytes | Sequence[bytes]) -> defer.Deferred:
         try:
             if isinstance(vortexMsgs, bytes):
@@ -491,4 +518,12 @@ def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:
             return defer.fail(NoVortexException(str(e)))
         return defer.succeed(None)
 
+    return sendResponse
+
+
+def _responder(connection: VortexConnection) -> Callable[..., defer.Deferred]:
+    """The ``sendResponse`` handed to endpoints for messages that arrived on ``connection``,
+    carrying its priority variant for :func:`prioritySender`."""
+    sendResponse = _sender(connection.send)
+    setattr(sendResponse, _PRIORITY, _sender(connection.sendPriority))
     return sendResponse

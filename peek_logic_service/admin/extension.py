@@ -103,7 +103,12 @@ class AdminSiteExtension(ServiceExtensionBase):
             sessionFile=SessionFile(sessionFilePath(ctx.home, "admin")),
         )
         pluginTitle = pluginTitleLookup(ctx.loader)
-        deviceVortex = deviceVortexResource(self._vortexFactory, siteName="admin", auth=self.auth)
+        deviceVortex = deviceVortexResource(
+            self._vortexFactory,
+            siteName="admin",
+            auth=self.auth,
+            compress=bool(ctx.config[ctx.spec.site("admin").compressDeviceLinksKey]),
+        )
         self.root = root = buildAdminSiteRoot(
             self.adminSite,
             self.auth,

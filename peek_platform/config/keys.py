@@ -219,6 +219,15 @@ def _httpSiteKeys(service: ServiceSpec, site: SiteSpec) -> tuple[ConfigKey, ...]
             f"interface{site.bindNote}.",
             services=services,
         ),
+        ConfigKey(
+            path=site.compressDeviceLinksKey,
+            type=bool,
+            default=True,
+            description=f"Browsers' vortex links to {site.description} are compressed "
+            "(permessage-deflate, which browsers offer); false sends them uncompressed, "
+            "saving the service's CPU at the cost of bandwidth.",
+            services=services,
+        ),
     ]
     if site.appSite:
         keys += [
@@ -575,6 +584,16 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         minimum=1024,
     ),
     ConfigKey(
+        path="dataExchange.compress",
+        type=bool,
+        default=False,
+        description="Compress the data exchange links (permessage-deflate); takes effect "
+        "when logic and the connecting service both say true. Worth it only where the "
+        "services talk over a slow network: on one host or a LAN it costs more CPU than "
+        "it saves time.",
+        services=ALL_SERVICE_KEYS,
+    ),
+    ConfigKey(
         path="dataExchange.heartbeatSeconds",
         type=float,
         default=5,
@@ -677,6 +696,24 @@ _COMMON_KEYS: tuple[ConfigKey, ...] = (
         "recently used entries go first; 0 keeps the cache in memory only.",
         services=frozenset({"field", "office"}),
         minimum=0,
+    ),
+    ConfigKey(
+        path="bulkSync.maxMegabytes",
+        type=float,
+        default=2048,
+        description="MiB of chunked index chunks (bulk data for devices) kept on disk in "
+        "bulk_chunks.sqlite; chunks beyond it are not kept (and not served).",
+        services=frozenset({"field", "office"}),
+        minimum=1,
+    ),
+    ConfigKey(
+        path="bulkSync.pollSeconds",
+        type=float,
+        default=2.0,
+        description="Seconds between asks to logic whether a chunked index changed; "
+        "changed chunks are then fetched.",
+        services=frozenset({"field", "office"}),
+        minimum=0.05,
     ),
 )
 

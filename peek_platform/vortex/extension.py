@@ -59,6 +59,8 @@ class _VortexExtension(ServiceExtensionBase):
         self._identity: ServiceIdentity | None = None
         self._limits: TransportLimits | None = None
         self._secret: bytes | None = None
+        #: ``dataExchange.compress``: offer (or accept) permessage-deflate on the link.
+        self._compress = False
 
     @property
     def factory(self) -> VortexFactory:
@@ -142,6 +144,7 @@ class DataExchangeServerExtension(_VortexExtension):
         config = ensureSecret(ctx.config)
         self._secret = secretBytes(config)
         self._limits = limitsFromConfig(config)
+        self._compress = bool(config["dataExchange.compress"])
         self._tls = serverTlsFromConfig(config)
         if self._tls is not None:
             _checkTls(config, self._tls.contextFactory)
@@ -155,7 +158,13 @@ class DataExchangeServerExtension(_VortexExtension):
         """Listen on ``dataExchange.bindAddress``:``port`` once every plugin has started."""
         factory = self.factory
         root = Resource()
-        factory.listen(root, secret=self._secret, allowDevices=False, limits=self.limits)
+        factory.listen(
+            root,
+            secret=self._secret,
+            allowDevices=False,
+            limits=self.limits,
+            permessageDeflate=self._compress,
+        )
         site = Site(root)
         site.noisy = False
         address = ctx.config["dataExchange.bindAddress"]
@@ -222,6 +231,7 @@ class DataExchangeClientExtension(_VortexExtension):
         config = ctx.config
         self._secret = secretBytes(config)
         self._limits = limitsFromConfig(config)
+        self._compress = bool(config["dataExchange.compress"])
         self._tls = tls = clientTlsFromConfig(config)
         self._url = clientUrlFromConfig(config)
         if tls is not None:
@@ -244,6 +254,7 @@ class DataExchangeClientExtension(_VortexExtension):
             tls=self._tls,
             limits=self.limits,
             backoff=self._backoff,
+            permessageDeflate=self._compress,
         )
         loader = ctx.loader
         if loader is None:

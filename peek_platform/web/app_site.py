@@ -19,6 +19,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
 import vortex
+from peek_platform.bulk.field import BulkSyncExtension
 from peek_platform.http.plugin_resources import SiteResources
 from peek_platform.http.static_files import OptionalStaticDirectory, StaticDirectory
 from peek_platform.identity.device_rpc import (
@@ -107,6 +108,7 @@ def deviceVortexResource(
     anonymousPermissions: Iterable[str] = (),
     limits: DeviceLinkLimitSettings | None = None,
     clock: IReactorTime | None = None,
+    compress: bool = True,
 ) -> IResource | None:
     """A device vortex endpoint (browsers; no secret) to mount at ``/vortexws``.
 
@@ -114,8 +116,9 @@ def deviceVortexResource(
     identity and closes when that session ends, and a link without a session is refused
     with ``CLOSE_LOGIN_REQUIRED``; without, every device is anonymous and holds
     ``anonymousPermissions``. With ``limits`` (counted on ``clock``) an address over its
-    link limits is refused, and each link is held to the per-link quotas. None, with a
-    warning, when the process has no vortex (its extension did not start).
+    link limits is refused, and each link is held to the per-link quotas. ``compress``
+    accepts the browsers' offer of permessage-deflate. None, with a warning, when the
+    process has no vortex (its extension did not start).
     """
     try:
         vortexFactory = factory()
@@ -138,6 +141,7 @@ def deviceVortexResource(
         deviceIdentity=identityAt,
         deviceQuota=None if limits is None else limits.quota,
         admitDevice=admit,
+        permessageDeflate=compress,
     )
     if auth is not None:
         links = SessionLinks(auth, server, clock=vortexFactory.reactor)
@@ -303,6 +307,7 @@ class AppSiteExtension(ServiceExtensionBase):
             anonymousPermissions=ctx.config[self.site.anonymousPermissionsKey],
             limits=DeviceLinkLimitSettings.fromConfig(self.site, ctx.config),
             clock=ctx.reactor,
+            compress=bool(ctx.config[self.site.compressDeviceLinksKey]),
         )
         if deviceVortex is not None:
             self.root.mount(VORTEX_WS_PATH, deviceVortex, public=self.auth is None)
@@ -384,6 +389,8 @@ def appServiceComposition(
     ]
     metrics = MetricsExtension(vortexFactory=lambda: vortex.factory, sites=appSites)
     tupleCache = TupleCacheExtension(vortexFactory=lambda: vortex.factory)
+    # After the sites: it mounts /bulk on their roots.
+    bulk = BulkSyncExtension(vortexFactory=lambda: vortex.factory, sites=appSites)
     return ServiceComposition(
-        platformHook=platformHook, extensions=[vortex, tupleCache, *appSites, metrics]
+        platformHook=platformHook, extensions=[vortex, tupleCache, *appSites, bulk, metrics]
     )

@@ -3,6 +3,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import {
+  MemoryQueueStore,
+  Tuple,
+  VortexClient,
+  defaultTupleRegistry,
+} from "../../vortex/js/index.js";
+
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = join(HERE, "..", "..");
 export const PYTHON = process.env.VORTEX_TEST_PYTHON || "python3";
@@ -95,4 +102,29 @@ export class TestServer {
   freeze(frozen) {
     this.process.kill(frozen ? "SIGSTOP" : "SIGCONT");
   }
+}
+
+/** The JS class of the test server's `jstest.Item` (tests/js/jstest_tuples.py). */
+export class JsTestItem extends Tuple {
+  static tupleType = "jstest.Item";
+  static tupleFields = { id: null, name: null, value: null, when: null, extra: () => ({}) };
+}
+
+/** A tuple registry that knows JsTestItem. */
+export const jsTestRegistry = defaultTupleRegistry.copy();
+jsTestRegistry.register(JsTestItem);
+
+/** The additionalFilt of every endpoint of the test server. */
+export const JSTEST_FILT = { plugin: "jstest" };
+
+/** A VortexClient of `server` as the field app, with an in-memory queue and fast relinks. */
+export function testClient(server, options = {}) {
+  return new VortexClient({
+    url: server.url,
+    vortexName: "peek-field-app",
+    registry: jsTestRegistry,
+    offlineStore: new MemoryQueueStore(),
+    backoff: { initialMs: 50, capMs: 200 },
+    ...options,
+  });
 }

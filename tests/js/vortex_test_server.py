@@ -2,15 +2,18 @@
 
 Serves ``/vortexws`` (devices allowed, no secret) on 127.0.0.1 with: the observable
 ``jstest.observable`` (provider for ``jstest.Item``, selector ``{"group": g}``), the action
-processor ``jstest.actions`` (generic actions ``add``/``echo``/``fail``), and RPCs
+processor ``jstest.actions`` (generic actions ``add``/``echo``/``fail``/``busy``), and RPCs
 ``addInts``/``fails``; all with additionalFilt ``{"plugin": "jstest"}``. Prints one JSON
-line (port, names) once listening; SIGTERM stops it.
+line (port, names) once listening; SIGTERM stops it. A group ``bulk:<n>`` serves one item of
+``n`` random hex digits, for the chunking tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from vortex.handler.TransientFailure import RetryLaterError
 from vortex.handler.TupleActionProcessor import (
     TupleActionProcessor,
     TupleActionProcessorDelegateABC,
@@ -38,6 +42,17 @@ VORTEX_NAME = "jstest-server"
 FILT = {"plugin": "jstest"}
 
 
+#: A group ``bulk:<n>`` holds one item whose name is ``n`` random hex digits, its SHA-256 in
+#: ``extra["sha256"]``: the large payloads of the chunking tests.
+BULK_GROUP_PREFIX = "bulk:"
+
+
+def bulkItem(size: int) -> JsTestItem:
+    """One item carrying ``size`` random hex digits and their SHA-256."""
+    name = os.urandom(size // 2 + 1).hex()[:size]
+    return JsTestItem(id=0, name=name, extra={"sha256": hashlib.sha256(name.encode()).hexdigest()})
+
+
 class ItemStore(TuplesProviderABC):
     """Items by group, served to observers of ``jstest.Item``."""
 
@@ -45,18 +60,27 @@ class ItemStore(TuplesProviderABC):
         self.groups: dict[str, list[JsTestItem]] = {}
 
     def makeVortexMsg(self, filt: dict, tupleSelector: TupleSelector) -> bytes:
-        """The current items of the selector's group."""
-        items = self.groups.get(tupleSelector.selector.get("group"), [])
+        """The current items of the selector's group (one large generated item for
+        ``bulk:<n>``)."""
+        group = tupleSelector.selector.get("group")
+        if isinstance(group, str) and group.startswith(BULK_GROUP_PREFIX):
+            items = [bulkItem(int(group[len(BULK_GROUP_PREFIX) :]))]
+        else:
+            items = self.groups.get(group, [])
         return Payload(filt, tuples=list(items)).toVortexMsg()
 
 
 class ActionDelegate(TupleActionProcessorDelegateABC):
-    """``add`` appends an item and notifies observers; ``echo`` answers; ``fail`` raises."""
+    """``add`` appends an item and notifies observers; ``echo`` answers; ``fail`` raises;
+    ``busy`` raises ``RetryLaterError`` the first ``data["times"]`` times an action (by
+    uuid) arrives, then answers like ``echo``."""
 
     def __init__(self, store: ItemStore, observable: TupleDataObservableHandler, log: Path | None):
         self.store = store
         self.observable = observable
         self.log = log
+        #: ``busy`` actions by uuid: how often each was refused so far.
+        self.refused: dict[str, int] = {}
 
     def processTupleAction(self, tupleAction: TupleActionABC) -> list:
         """Process one generic action and record its uuid in the action log."""
@@ -71,7 +95,12 @@ class ActionDelegate(TupleActionProcessorDelegateABC):
                 TupleSelector("jstest.Item", {"group": data["group"]})
             )
             return []
-        if tupleAction.key == "echo":
+        if tupleAction.key == "busy":
+            refused = self.refused.get(tupleAction.uuid, 0)
+            if refused < data["times"]:
+                self.refused[tupleAction.uuid] = refused + 1
+                raise RetryLaterError("the test's database is busy")
+        if tupleAction.key in ("echo", "busy"):
             return [JsTestItem(name="echo", extra={"uuid": tupleAction.uuid, "data": data})]
         raise ValueError(f"asked to fail: {data!r}")
 

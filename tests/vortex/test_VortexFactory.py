@@ -217,7 +217,7 @@ class FakeLink:
         self.isDevice = False
         self.peerAddress = address
         self.sent: list[bytes] = []
-        self.send = self.sent.append
+        self.send = self.sendPriority = self.sent.append
 
     def traffic(self) -> LinkTraffic:
         """Nothing counted (the factory keeps a closed link's counts)."""

@@ -27,7 +27,12 @@ from vortex.handler.MessageUtil import (
 from vortex.handler.TupleActionProcessor import ACTION_KEY_PREFIX, RESPONSE_KEY_PREFIX
 from vortex.PayloadEndpoint import PayloadEndpoint
 from vortex.PayloadEnvelope import PayloadEnvelope
-from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
+from vortex.VortexFactory import (
+    NoVortexException,
+    RemoteVortexInfo,
+    VortexFactory,
+    prioritySender,
+)
 
 #: Longer than the processor's own 30 s, so logic's timeout error normally arrives first.
 DEFAULT_PROXY_TIMEOUT_SECONDS = 35.0
@@ -92,6 +97,7 @@ class TupleActionProcessorProxy:
         sendResponse: Callable[[bytes], defer.Deferred],
         **_: Any,
     ) -> None:
+        sendResponse = prioritySender(sendResponse)  # never behind a bulk transfer
         deviceFilt = envelope.filt
         responseFilt = dict(deviceFilt)
         responseFilt["key"] = self._responseKey
@@ -128,7 +134,7 @@ class TupleActionProcessorProxy:
         upFilt["msgId"] = upId
         self._pending.add(upId, self._timeoutSeconds).addCallbacks(relay, failed)
         self._factory.sendVortexMsg(
-            rerouteMsg(envelope, upFilt, envelope.identity), destVortexName=upstream
+            rerouteMsg(envelope, upFilt, envelope.identity), destVortexName=upstream, priority=True
         ).addErrback(lambda f: self._pending.fail(upId, f))
 
     def _onResponse(self, envelope: PayloadEnvelope, **_: Any) -> None:

@@ -56,7 +56,9 @@ function randomHex(bytes) {
  * `missedHeartbeats` (3), `handshakeTimeoutMs` (10000), `backoff` (`{initialMs: 500,
  * capMs: 2000}`), `queueBackoff` (`{initialMs: 250, capMs: 2000}`: retries of queued
  * actions the service could not forward; short, so an action goes out soon after the
- * service relinks upstream), `WebSocketImpl`, `timers` (setTimeout/clearTimeout, for tests).
+ * service relinks upstream), `maxReassemblyBytes` (64 MiB: the largest message received in
+ * chunks; a larger one is dropped and reported to `onError`), `WebSocketImpl`, `timers`
+ * (setTimeout/clearTimeout, for tests).
  */
 export class VortexClient {
   constructor({
@@ -68,6 +70,7 @@ export class VortexClient {
     heartbeatMs = 5000,
     missedHeartbeats = 3,
     handshakeTimeoutMs = 10_000,
+    maxReassemblyBytes = 64 * 1024 * 1024,
     backoff = {},
     queueBackoff = {},
     WebSocketImpl = globalThis.WebSocket,
@@ -92,11 +95,13 @@ export class VortexClient {
       heartbeatMs,
       missedHeartbeats,
       handshakeTimeoutMs,
+      maxReassemblyBytes,
       backoff: new Backoff(backoff),
       timers,
       onOpen: (server) => this._linkUp(server),
       onClose: (reason, loginRequired) => this._linkDown(reason, loginRequired),
       onMessage: (bytes) => this._received(bytes),
+      onProblem: (error) => this._reportError(error),
     });
     this._queue = new OfflineActionQueue({
       store: offlineStore ?? defaultQueueStore(`vortex-offline-actions:${vortexName}`),
@@ -227,9 +232,10 @@ export class VortexClient {
 
   /**
    * Send one request and resolve with the response header (and body bytes); rejects with
-   * VortexNotConnectedError (not sent, or link lost) or VortexTimeoutError.
+   * VortexNotConnectedError (not sent, or link lost) or VortexTimeoutError. With `priority`
+   * (RPC calls and actions) it goes ahead of messages waiting behind a bulk transfer.
    */
-  _request({ id, filt, tuples = null, body = null, responseKey, timeoutMs, where }) {
+  _request({ id, filt, tuples = null, body = null, responseKey, timeoutMs, where, priority = false }) {
     if (!this._transport.isOpen) {
       return Promise.reject(new VortexNotConnectedError(`${where}: not connected (${this._status.reason})`));
     }
@@ -246,7 +252,7 @@ export class VortexClient {
       }, timeoutMs);
       this._pending.set(id, { resolve, reject, timer, responseKey, where });
       try {
-        this._transport.send(bytes);
+        this._transport.send(bytes, { priority });
       } catch (e) {
         this._pending.delete(id);
         this._timers.clearTimeout(timer);
@@ -288,6 +294,7 @@ export class VortexClient {
       responseKey: RPC_RESPONSE_KEY + rpcName,
       timeoutMs,
       where,
+      priority: true,
     });
     if (isErrorResult(message.result)) throw remoteError(message.result, where);
     return this._tuplesOf(message)[0] ?? null;
@@ -299,7 +306,7 @@ export class VortexClient {
    * Without `offline`, fails at once when not connected or when the link drops. With
    * `offline: true` the action is stored first and pushed (in order, again and again)
    * until it is answered; the promise settles once, with the answer. An error answer
-   * (other than a proxy's `not-connected`) is not retried: it rejects with
+   * (other than a proxy's `not-connected` or a `retry-later`) is not retried: it rejects with
    * VortexRemoteError. After a page reload, answers go to `onQueuedActionResult`.
    */
   async pushAction(
@@ -325,6 +332,7 @@ export class VortexClient {
       responseKey: ACTION_RESPONSE_KEY + actionProcessorName,
       timeoutMs,
       where,
+      priority: true,
     });
     if (isErrorResult(message.result)) throw remoteError(message.result, where);
     return this._tuplesOf(message);
@@ -341,6 +349,7 @@ export class VortexClient {
       responseKey: ACTION_RESPONSE_KEY + entry.actionProcessorName,
       timeoutMs: DEFAULT_TIMEOUTS.action,
       where,
+      priority: true,
     });
     if (isErrorResult(message.result)) {
       return { error: remoteError(message.result, where), tuples: [] };

@@ -7,6 +7,11 @@
  */
 
 export { Backoff } from "./backoff.js";
+export {
+  ChunkedMessageRefusedError,
+  ReassemblyBudget,
+  defaultReassemblyBudget,
+} from "./chunking.js";
 export { DEFAULT_TIMEOUTS, VortexClient } from "./client.js";
 export {
   VortexCodecError,

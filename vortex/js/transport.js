@@ -1,17 +1,28 @@
 /**
  * The websocket link of a browser (device role) to a vortex server: handshake, heartbeats,
- * dead-peer detection and reconnecting with backoff (docs/vortex/transport.rst).
+ * dead-peer detection, reconnecting with backoff, and large messages in chunk frames with
+ * priority sends (docs/vortex/transport.rst).
  *
  * It moves opaque binary messages; the client above gives them meaning.
  */
 
 import { Backoff } from "./backoff.js";
+import {
+  CHUNKS_KEY,
+  CHUNK_FORMAT,
+  CHUNK_MARKER,
+  ChunkFrameError,
+  Reassembler,
+  SendQueue,
+  defaultReassemblyBudget,
+} from "./chunking.js";
 import { VortexNotConnectedError } from "./errors.js";
 
 export const PROTOCOL_VERSION = 1;
 
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_PROTOCOL_ERROR = 1002;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export const CLOSE_BAD_HANDSHAKE = 4001;
@@ -30,6 +41,8 @@ export const MAX_HEARTBEAT_SECONDS = 300;
 
 const IDENT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 const HEARTBEAT = new Uint8Array(0);
+/** How long the chunk pump waits while the socket still holds a chunk's worth of bytes. */
+const PUMP_WAIT_MS = 10;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -111,6 +124,7 @@ function checkWelcome(data) {
   return {
     server: { vortexName: message.vortexName, vortexUuid: message.vortexUuid },
     heartbeatSeconds,
+    readsChunks: message[CHUNKS_KEY] === CHUNK_FORMAT,
   };
 }
 
@@ -123,7 +137,11 @@ function checkWelcome(data) {
  *
  * Callbacks: `onOpen({vortexName, vortexUuid})` when a link is authenticated,
  * `onClose(reason, loginRequired)` when a link or an attempt ends, `onMessage(Uint8Array)`
- * per payload.
+ * per payload, `onProblem(error)` for a received chunked message dropped because it
+ * exceeded `maxReassemblyBytes` or the shared `reassemblyBudget` (default: console.error).
+ * To a server that reads chunk frames, a payload over `chunkBytes` goes in chunks, one per
+ * timer turn while the socket keeps up, and `send(bytes, {priority: true})` goes ahead of
+ * normal messages waiting behind such a transfer.
  * Each link announces a fresh `vortexUuid`, so the server never mixes up the
  * subscriptions of an old link it has not yet noticed is dead with those of the new one.
  */
@@ -139,6 +157,10 @@ export class VortexTransport {
     missedHeartbeats = 3,
     handshakeTimeoutMs = 10_000,
     maxMessageBytes = 16 * 1024 * 1024,
+    chunkBytes = 256 * 1024,
+    maxReassemblyBytes = 64 * 1024 * 1024,
+    reassemblyBudget = defaultReassemblyBudget,
+    onProblem = (error) => console.error("vortex transport:", error),
     backoff = new Backoff(),
     timers = globalThis,
     makeUuid = () => globalThis.crypto.randomUUID(),
@@ -164,6 +186,17 @@ export class VortexTransport {
     this._missedHeartbeats = missedHeartbeats;
     this._handshakeTimeoutMs = handshakeTimeoutMs;
     this._maxMessageBytes = maxMessageBytes;
+    this._chunkBytes = chunkBytes;
+    this._maxReassemblyBytes = maxReassemblyBytes;
+    this._peerReadsChunks = false;
+    this._sendQueue = new SendQueue();
+    this._pumpTimer = null;
+    this._reassembler = new Reassembler({
+      maxBytes: maxReassemblyBytes,
+      budget: reassemblyBudget,
+      describe: () => `to ${this.url}`,
+      onRefused: onProblem,
+    });
     this._backoff = backoff;
     this._timers = timers;
     this._makeUuid = makeUuid;
@@ -181,6 +214,16 @@ export class VortexTransport {
   /** True while a link is authenticated and usable. */
   get isOpen() {
     return this._open;
+  }
+
+  /** The websocket extensions the server accepted ("permessage-deflate; ..." when compressed). */
+  get extensions() {
+    return this._open ? this._ws.extensions ?? "" : "";
+  }
+
+  /** Full sizes of the chunked messages partly received on this link right now. */
+  get reassemblingBytes() {
+    return this._reassembler.heldBytes;
   }
 
   /** Start connecting (and keep reconnecting until stop()). */
@@ -204,15 +247,41 @@ export class VortexTransport {
     this._connect();
   }
 
-  /** Send one payload message; throws VortexNotConnectedError when no link is open. */
-  send(bytes) {
+  /**
+   * Send one payload message, after the messages of its class already waiting; with
+   * `priority` ahead of normal ones (RPC calls and actions). Throws VortexNotConnectedError
+   * when no link is open, RangeError for an empty or too large message.
+   */
+  send(bytes, { priority = false } = {}) {
     if (!this._open) throw new VortexNotConnectedError(`vortex ${this.url} is not connected`);
-    if (bytes.length === 0 || bytes.length > this._maxMessageBytes) {
-      throw new RangeError(
-        `vortex message of ${bytes.length} bytes refused: size must be 1..${this._maxMessageBytes}`,
-      );
+    const size = bytes.length;
+    const max = this._peerReadsChunks ? this._maxReassemblyBytes : this._maxMessageBytes;
+    if (size === 0 || size > max) {
+      throw new RangeError(`vortex message of ${size} bytes refused: size must be 1..${max}`);
     }
-    this._ws.send(bytes);
+    const queue = this._sendQueue;
+    if (!this._peerReadsChunks || (size <= this._chunkBytes && bytes[0] !== CHUNK_MARKER)) {
+      if (!queue.isBusy(priority)) {
+        this._ws.send(bytes);
+        return;
+      }
+      queue.addWhole(bytes, priority);
+    } else {
+      queue.addChunked(bytes, this._chunkBytes, priority);
+    }
+    if (this._pumpTimer === null) this._pump();
+  }
+
+  /** Send the next queued frame, and come back on a later timer turn for the one after. */
+  _pump() {
+    this._pumpTimer = null;
+    const queue = this._sendQueue;
+    if (!this._open || queue.isEmpty) return;
+    const full = () => this._ws.bufferedAmount > this._chunkBytes;
+    if (!full()) this._ws.send(queue.pop());
+    if (!queue.isEmpty) {
+      this._pumpTimer = this._timers.setTimeout(() => this._pump(), full() ? PUMP_WAIT_MS : 0);
+    }
   }
 
   // ---- connection life --------------------------------------------------------------
@@ -242,6 +311,7 @@ export class VortexTransport {
         vortexName: this.vortexName,
         vortexUuid: this.vortexUuid,
         heartbeatSeconds: this._heartbeatMs / 1000,
+        [CHUNKS_KEY]: CHUNK_FORMAT,
       };
       ws.send(utf8Encoder.encode(JSON.stringify(hello)));
     };
@@ -271,9 +341,10 @@ export class VortexTransport {
         this._drop(e.code, e.message);
         return;
       }
-      const { server, heartbeatSeconds } = welcome;
+      const { server, heartbeatSeconds, readsChunks } = welcome;
       this._clearTimer("_timer");
       this._open = true;
+      this._peerReadsChunks = readsChunks;
       this.server = server;
       this._heard = false;
       this._missed = 0;
@@ -294,8 +365,22 @@ export class VortexTransport {
     } else if (data.byteLength > this._maxMessageBytes) {
       this._drop(CLOSE_MESSAGE_TOO_BIG, `message of ${data.byteLength} bytes exceeds the limit`);
     } else if (data.byteLength > 0) {
-      this._callbacks.onMessage(new Uint8Array(data));
+      const bytes = new Uint8Array(data);
+      if (bytes[0] !== CHUNK_MARKER) this._callbacks.onMessage(bytes);
+      else this._chunkReceived(bytes);
     }
+  }
+
+  _chunkReceived(frame) {
+    let payload;
+    try {
+      payload = this._reassembler.receive(frame);
+    } catch (e) {
+      if (!(e instanceof ChunkFrameError)) throw e;
+      this._drop(CLOSE_PROTOCOL_ERROR, `malformed chunk frame: ${e.message}`);
+      return;
+    }
+    if (payload !== null) this._callbacks.onMessage(payload);
   }
 
   _heartbeatTick() {
@@ -337,6 +422,10 @@ export class VortexTransport {
 
   _ended(reason, loginRequired = false) {
     this._clearTimer("_timer");
+    this._clearTimer("_pumpTimer");
+    this._sendQueue.clear();
+    this._reassembler.discard();
+    this._peerReadsChunks = false;
     this._ws = null;
     this._open = false;
     this.server = null;

@@ -21,6 +21,7 @@ from vortex.handler.MessageUtil import (
     ERROR_BAD_REQUEST,
     ERROR_FORBIDDEN,
     ERROR_REFUSED,
+    ERROR_RETRY_LATER,
     MsgIdFilt,
     PendingRequests,
     VortexRemoteError,
@@ -44,7 +45,12 @@ from vortex.PayloadEnvelope import PayloadEnvelope
 from vortex.RequestIdentity import currentIdentity, enterIdentity, leaveIdentity
 from vortex.serialise.errors import VortexDecodeError, VortexEncodeError
 from vortex.stats import LatencyCounts
-from vortex.VortexFactory import NoVortexException, RemoteVortexInfo, VortexFactory
+from vortex.VortexFactory import (
+    NoVortexException,
+    RemoteVortexInfo,
+    VortexFactory,
+    prioritySender,
+)
 
 __all__ = [
     "VortexRPCError",
@@ -314,7 +320,7 @@ class _Reply:
         counts: LatencyCounts,
     ) -> None:
         self._rpc = rpc
-        self._sendResponse = sendResponse
+        self._sendResponse = prioritySender(sendResponse)  # never behind a bulk transfer
         self._counts = counts
         self._started = perf_counter()
         # As received: checked by isValidId before the call runs, echoed as is in errors.
@@ -347,9 +353,11 @@ class _Reply:
         self._sendResponse(msg).addErrback(ignoreClosedLink)
 
     def failure(self, failure: Failure) -> None:
-        """Send the error object of a failed call."""
+        """Send the error object of a failed call: ``retry-later`` for a transient failure
+        (``TransientFailure.isTransientFailure``), else ``exception``."""
         result = errorResultForFailure(failure)
-        self.error("exception", result["type"], result["message"])
+        code = ERROR_RETRY_LATER if result["error"] == ERROR_RETRY_LATER else "exception"
+        self.error(code, result["type"], result["message"])
 
     def error(self, code: str, errorType: str, message: str) -> None:
         """Send an error object with this code."""
@@ -414,7 +422,7 @@ class _Caller:
         d = self.pending.add(msgId, rpc.timeoutSeconds)
         d.addBoth(_finishCall, counts, perf_counter())
         try:
-            factory.sendVortexMsgNow(msg, destVortexName=name)
+            factory.sendVortexMsgNow(msg, destVortexName=name, priority=True)
         except NoVortexException as e:
             self.pending.fail(msgId, e)
         return d

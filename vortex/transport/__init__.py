@@ -5,6 +5,7 @@ Protocol reference for other clients: ``docs/vortex/transport.rst``.
 """
 
 from vortex.transport.backoff import Backoff
+from vortex.transport.chunking import ReassemblyBudget
 from vortex.transport.client import VortexClient
 from vortex.transport.connection_core import VortexConnectionCore, VortexLinkClosedError
 from vortex.transport.device_quota import DeviceLinkQuota, DeviceQuotaLimits
@@ -29,6 +30,7 @@ __all__ = [
     "DeviceLinkQuota",
     "DeviceQuotaLimits",
     "PeerIdentity",
+    "ReassemblyBudget",
     "ServerTls",
     "TlsConfigError",
     "TransportLimits",

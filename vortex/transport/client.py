@@ -18,6 +18,7 @@ from twisted.internet.interfaces import IDelayedCall, IProtocol, IStreamClientEn
 from twisted.python.failure import Failure
 
 from vortex.transport.backoff import Backoff
+from vortex.transport.chunking import ReassemblyBudget
 from vortex.transport.connection_core import VortexLinkClosedError
 from vortex.transport.handshake import CLOSE_GOING_AWAY, checkIdentifier
 from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
@@ -43,7 +44,9 @@ class VortexClient(LinkOwner):
     without, it connects as a device; ``headers`` go with the websocket upgrade request (a
     device's ``Cookie`` holding its login session, as a browser sends it). After a drop or a
     failed attempt it retries after ``backoff.nextDelay()``; the backoff resets once a link
-    is authenticated.
+    is authenticated. ``permessageDeflate`` offers compression; by default a device offers
+    it (as browsers do) and a service does not. Chunked messages being received share
+    ``reassemblyBudget``.
     """
 
     def __init__(
@@ -60,8 +63,9 @@ class VortexClient(LinkOwner):
         limits: TransportLimits = DEFAULT_LIMITS,
         reactor: IVortexReactor | None = None,
         backoff: Backoff | None = None,
-        permessageDeflate: bool = False,
+        permessageDeflate: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        reassemblyBudget: ReassemblyBudget | None = None,
     ) -> None:
         if reactor is None:
             reactor = globalReactor()
@@ -75,6 +79,11 @@ class VortexClient(LinkOwner):
         self.allowDevices = False
         self.admitDevice = None
         self.limits = limits
+        self.reassemblyBudget = (
+            reassemblyBudget if reassemblyBudget is not None else ReassemblyBudget()
+        )
+        #: True when this client offers permessage-deflate.
+        self.permessageDeflate = secret is None if permessageDeflate is None else permessageDeflate
         self.clock = reactor
         self.onMessage = onMessage
         #: Connection attempts that ended without an authenticated link.
@@ -95,7 +104,7 @@ class VortexClient(LinkOwner):
         self._factory = VortexClientFactory(url, self, headers)
         self._factory.noisy = False
         self._factory.setProtocolOptions(
-            **protocolOptions(limits), **clientDeflateOptions(permessageDeflate)
+            **protocolOptions(limits), **clientDeflateOptions(self.permessageDeflate)
         )
         self._running = False
         self._attempt: defer.Deferred[IProtocol] | None = None

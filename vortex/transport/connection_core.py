@@ -1,4 +1,4 @@
-"""Sans-IO state machine of one vortex link: handshake, heartbeats, limits.
+"""Sans-IO state machine of one vortex link: handshake, heartbeats, limits, chunks, priority.
 
 It consumes inbound websocket messages and timer ticks and asks an ``CoreOutputs`` object to
 write frames, close the socket, announce the link and deliver payloads. No sockets, no
@@ -10,15 +10,26 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from zope.interface import implementer
 
 from vortex.transport import handshake as hs
+from vortex.transport.chunking import (
+    CHUNK_HEADER_BYTES,
+    MAX_CHUNKED_BYTES,
+    MAX_MESSAGE_ID,
+    ChunkFrameError,
+    Reassembler,
+    ReassemblyBudget,
+    chunkFrames,
+    frameCount,
+)
 from vortex.transport.handshake import HandshakeError, HandshakeStep, PeerIdentity, Transcript
 from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
+from vortex.transport.send_queue import SendQueue
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +68,11 @@ class VortexConnectionCore:
     """One side (client or server) of one vortex link, independent of the event loop.
 
     Registered as the transport's push producer by the adapter: Twisted pauses it when its
-    write buffer is full, and while paused every byte sent is counted against
-    ``limits.maxQueuedBytes``, so a slow consumer cannot grow memory without bound.
+    write buffer is full. A payload sent while earlier bytes still wait (the socket paused,
+    or frames queued) is counted against ``limits.maxQueuedBytes``, so a slow consumer cannot
+    grow memory without bound. To a peer that reads chunk frames (``chunking``) a payload
+    over ``limits.chunkBytes`` goes in chunks, written one at a time as the socket drains,
+    and ``sendPriority`` payloads go ahead of normal ones waiting (``send_queue``).
     """
 
     def __init__(
@@ -75,6 +89,7 @@ class VortexConnectionCore:
         allowDevices: bool = False,
         admitDevice: DeviceAdmission | None = None,
         randomBytes: Callable[[int], bytes] = os.urandom,
+        reassemblyBudget: ReassemblyBudget | None = None,
     ) -> None:
         self.isServer = isServer
         self.vortexName = hs.checkIdentifier("vortexName", vortexName)
@@ -108,6 +123,24 @@ class VortexConnectionCore:
         self._deadAfterTicks = limits.missedHeartbeats
         self._paused = False
         self._pausedBytes = 0
+        # Chunks and priority. Until the peer says it reads chunk frames, payloads go whole.
+        self._peerReadsChunks = False
+        self._wholeMax = limits.maxMessageBytes
+        self._chunkPayloadBytes = max(
+            1, min(limits.chunkBytes, limits.maxMessageBytes - CHUNK_HEADER_BYTES)
+        )
+        self._maxChunkedBytes = min(limits.maxReassemblyBytes, MAX_CHUNKED_BYTES)
+        self._chunkId = MAX_MESSAGE_ID  # the first message gets id 0
+        self._sendQueue = SendQueue()
+        self._pumpCall: IDelayedCall | None = None
+        # The queue's deques, read by the send fast paths (an empty deque is false).
+        self._normalBacklog = self._sendQueue.normal
+        self._priorityBacklog = self._sendQueue.priority
+        self._reassembler = Reassembler(
+            limits.maxReassemblyBytes,
+            reassemblyBudget if reassemblyBudget is not None else ReassemblyBudget(),
+            self.describePeer,
+        )
         #: Payload messages and bytes received and sent while open (not heartbeats or the
         #: handshake): plain counters the factory's stats read (``vortex.stats``).
         self.receivedMessages = 0
@@ -121,6 +154,21 @@ class VortexConnectionCore:
     def isOpen(self) -> bool:
         """True while the link is authenticated and usable."""
         return self._state is _OPEN
+
+    @property
+    def peerReadsChunks(self) -> bool:
+        """True once the peer has said it reads chunk frames (large payloads are chunked)."""
+        return self._peerReadsChunks
+
+    @property
+    def reassemblingBytes(self) -> int:
+        """Full sizes of the chunked messages partly received on this link right now."""
+        return self._reassembler.heldBytes
+
+    @property
+    def queuedBytes(self) -> int:
+        """Bytes of frames waiting in this link's send queue (behind a bulk transfer)."""
+        return self._sendQueue.queuedBytes
 
     def describePeer(self) -> str:
         """Peer identity for log lines: authenticated name, claimed name, or just the address."""
@@ -151,6 +199,7 @@ class VortexConnectionCore:
             "vortexName": self.vortexName,
             "vortexUuid": self.vortexUuid,
             "heartbeatSeconds": self.limits.heartbeatSeconds,
+            hs.CHUNKS_KEY: hs.CHUNK_FORMAT,
         }
         if self._secret is None:
             self._step = HandshakeStep.AWAIT_WELCOME
@@ -175,9 +224,12 @@ class VortexConnectionCore:
                     f"{self._maxMessageBytes} bytes",
                 )
             elif data:
-                self.receivedMessages += 1
-                self.receivedBytes += len(data)
-                self._deliver(data)
+                if data[0]:
+                    self.receivedMessages += 1
+                    self.receivedBytes += len(data)
+                    self._deliver(data)
+                else:
+                    self._chunkReceived(data)
             return
         if self._state is _CLOSED:
             return
@@ -192,6 +244,7 @@ class VortexConnectionCore:
     def connectionClosed(self, code: int | None, reason: str | None) -> str:
         """The socket is gone; stop timers, log, and return why the link ended."""
         self._cancelTimer()
+        self._dropPending()
         if self.closeReason is None:
             self.closeReason = f"closed by the peer or the network (code {code}: {reason})"
             if self.peer is None:
@@ -210,6 +263,7 @@ class VortexConnectionCore:
         if self._state is _CLOSED:
             return
         self._cancelTimer()
+        self._dropPending()
         self._state = _CLOSED
         self.closeReason = f"websocket protocol error (code {code}): {reason}"
         logger.warning("Vortex link %s: closing: %s", self.describePeer(), self.closeReason)
@@ -217,37 +271,146 @@ class VortexConnectionCore:
     # ---- outputs requested by the application ---------------------------------------
 
     def send(self, data: bytes) -> None:
-        """Queue one payload message; raises if the link is not open or the message is bad."""
+        """Send one payload message, after the normal payloads already waiting; raises if
+        the link is not open or the message is bad (empty, or over the size limits)."""
         if self._state is not _OPEN:
-            raise VortexLinkClosedError(
-                f"vortex link to {self.describePeer()} is not open: "
-                f"{self.closeReason or 'handshake in progress'}"
-            )
+            raise self._notOpen()
         size = len(data)
-        if not 0 < size <= self._maxMessageBytes:
-            raise ValueError(
-                f"vortex message of {size} bytes to {self.describePeer()} refused: size must be "
-                f"1..{self._maxMessageBytes} (empty messages are reserved for heartbeats)"
-            )
-        if self._paused:
-            self._pausedBytes += size
-            if self._pausedBytes > self._maxQueuedBytes:
-                self._fail(
-                    hs.CLOSE_SLOW_CONSUMER,
-                    f"slow consumer: more than {self._maxQueuedBytes} bytes queued "
-                    "while the peer was not reading",
-                    abort=True,
-                )
-                return
+        # Hot path: a payload that fits one frame, with nothing of its class waiting, and
+        # not starting with the chunk marker, is written at once.
+        if not 0 < size <= self._wholeMax or self._normalBacklog or not data[0]:
+            self._sendSlow(data, False)
+            return
+        if self._paused and self._overQueueBound(size):
+            return
         self.sentMessages += 1
         self.sentBytes += size
         self._write(data, True)
+
+    def sendPriority(self, data: bytes) -> None:
+        """:meth:`send`, but ahead of normal payloads waiting behind a bulk transfer: for RPC
+        and action requests and replies. Priority payloads keep their own order."""
+        if self._normalBacklog or self._priorityBacklog or len(data) > self._wholeMax:
+            self._sendSlow(data, True)
+        else:
+            self.send(data)
+
+    def _sendSlow(self, data: bytes, priority: bool) -> None:
+        """Everything but the hot path: refusals, chunking, and queuing behind a backlog."""
+        if self._state is not _OPEN:
+            raise self._notOpen()
+        size = len(data)
+        if size == 0:
+            raise ValueError(
+                f"vortex message of 0 bytes to {self.describePeer()} refused: "
+                "empty messages are reserved for heartbeats"
+            )
+        if not self._peerReadsChunks:
+            if size > self._maxMessageBytes:
+                raise ValueError(
+                    f"vortex message of {size} bytes to {self.describePeer()} refused: size "
+                    f"must be 1..{self._maxMessageBytes} (the peer does not read chunk frames)"
+                )
+            self._writeWhole(data, size)
+            return
+        if size > self._maxChunkedBytes:
+            raise ValueError(
+                f"vortex message of {size} bytes to {self.describePeer()} refused: size must "
+                f"be 1..{self._maxChunkedBytes} (maxReassemblyBytes)"
+            )
+        frames: tuple[bytes, ...] | Iterator[bytes]
+        if size <= self._wholeMax and data[0]:
+            if not (self._priorityBacklog if priority else self._normalBacklog):
+                self._writeWhole(data, size)  # only the other class is waiting
+                return
+            frames, frameBytes = (data,), size
+        else:
+            self._chunkId = messageId = (self._chunkId + 1) & MAX_MESSAGE_ID
+            chunk = self._chunkPayloadBytes
+            frames = chunkFrames(messageId, data, chunk)
+            frameBytes = size + frameCount(size, chunk) * CHUNK_HEADER_BYTES
+        queue = self._sendQueue
+        if (self._paused or queue) and self._overQueueBound(frameBytes):
+            return
+        self.sentMessages += 1
+        self.sentBytes += size
+        queue.add(frames, frameBytes, priority)
+        if self._pumpCall is None:
+            self._pump()
+
+    def _writeWhole(self, data: bytes, size: int) -> None:
+        """Write one whole payload now (the hot path of ``send``, for the other paths)."""
+        if self._paused and self._overQueueBound(size):
+            return
+        self.sentMessages += 1
+        self.sentBytes += size
+        self._write(data, True)
+
+    def _overQueueBound(self, size: int) -> bool:
+        """Count ``size`` bytes as queued behind others; True (link dropped) past the bound."""
+        self._pausedBytes += size
+        if self._pausedBytes <= self._maxQueuedBytes:
+            return False
+        self._fail(
+            hs.CLOSE_SLOW_CONSUMER,
+            f"slow consumer: more than {self._maxQueuedBytes} bytes queued "
+            "while the peer was not reading",
+            abort=True,
+        )
+        return True
+
+    def _pump(self) -> None:
+        """Write the next queued frame (priority first) unless the socket paused us; the
+        frame after it goes on the next reactor turn, so messages that arrived meanwhile
+        (an RPC call) are read and answered between two chunks even when the socket takes
+        frames as fast as they come (loopback, or chunks that compress to little)."""
+        self._pumpCall = None
+        if self._paused or self._state is not _OPEN:
+            return
+        queue = self._sendQueue
+        frame = queue.pop()
+        if frame is None:
+            return
+        self._write(frame, True)
+        if self._paused:
+            return  # resumeProducing goes on
+        if queue:
+            if self._pumpCall is None:
+                self._pumpCall = self._clock.callLater(0, self._pump)
+        else:
+            self._pausedBytes = 0  # everything sent is with the socket: the count ends
+
+    def _notOpen(self) -> VortexLinkClosedError:
+        return VortexLinkClosedError(
+            f"vortex link to {self.describePeer()} is not open: "
+            f"{self.closeReason or 'handshake in progress'}"
+        )
+
+    def _chunkReceived(self, frame: bytes) -> None:
+        try:
+            data = self._reassembler.receive(frame)
+        except ChunkFrameError as e:
+            self._fail(hs.CLOSE_PROTOCOL_ERROR, f"malformed chunk frame: {e}")
+            return
+        if data is not None:
+            self.receivedMessages += 1
+            self.receivedBytes += len(data)
+            self._deliver(data)
+
+    def _dropPending(self) -> None:
+        """The link is over: forget queued frames and partly received messages."""
+        if self._pumpCall is not None and self._pumpCall.active():
+            self._pumpCall.cancel()
+        self._pumpCall = None
+        self._sendQueue.clear()
+        self._reassembler.discard()
 
     def close(self, reason: str, code: int = hs.CLOSE_NORMAL) -> None:
         """Close the link on purpose (no warning logged)."""
         if self._state is _CLOSED:
             return
         self._cancelTimer()
+        self._dropPending()
         self._state = _CLOSED
         self.closeReason = f"closed by this side: {reason}"
         self._outputs.closeLink(code, reason, False)
@@ -256,14 +419,15 @@ class VortexConnectionCore:
 
     def pauseProducing(self) -> None:
         """The socket is not draining: count what is sent from now on."""
-        if not self._paused:  # Twisted repeats the call on every write while over its buffer
-            self._paused = True
-            self._pausedBytes = 0
+        self._paused = True  # Twisted repeats the call on every write while over its buffer
 
     def resumeProducing(self) -> None:
-        """The socket buffer drained: sending is free again."""
+        """The socket buffer drained: write queued frames; once none waits, the count ends."""
         self._paused = False
-        self._pausedBytes = 0
+        if self._sendQueue and self._pumpCall is None:
+            self._pump()
+        if not self._paused and not self._sendQueue:
+            self._pausedBytes = 0
 
     def stopProducing(self) -> None:
         """The transport is going away; ``connectionClosed`` follows."""
@@ -290,6 +454,7 @@ class VortexConnectionCore:
         uuid = hs.field(msg, "vortexUuid", "ident")
         role = hs.field(msg, "role", "role")
         self.peerHeartbeatSeconds = hs.peerHeartbeat(msg, self.limits.heartbeatSeconds)
+        self._peerReadsChunks = hs.readsChunks(msg)
         if role == hs.ROLE_DEVICE:
             if not self._allowDevices:
                 raise HandshakeError(
@@ -346,6 +511,7 @@ class VortexConnectionCore:
             "vortexName": self.vortexName,
             "vortexUuid": self.vortexUuid,
             "heartbeatSeconds": self.limits.heartbeatSeconds,
+            hs.CHUNKS_KEY: hs.CHUNK_FORMAT,
         }
         if proof is not None:
             welcome["proof"] = proof
@@ -372,6 +538,7 @@ class VortexConnectionCore:
     def _onWelcome(self, msg: dict) -> None:
         hs.checkProtocol(msg)
         self.peerHeartbeatSeconds = hs.peerHeartbeat(msg, self.limits.heartbeatSeconds)
+        self._peerReadsChunks = hs.readsChunks(msg)
         if self._secret is None:
             name = hs.field(msg, "vortexName", "ident")
             self._claimedName = name
@@ -393,6 +560,8 @@ class VortexConnectionCore:
         self.peer = peer
         self._state = _OPEN
         self._transcript = None
+        if self._peerReadsChunks:
+            self._wholeMax = self._chunkPayloadBytes
         self._heard = False
         self._missed = 0
         own = self.limits.heartbeatSeconds
@@ -446,6 +615,7 @@ class VortexConnectionCore:
         """Close because of a peer fault, logging why and who."""
         logger.warning("Vortex link %s: closing (code %d): %s", self.describePeer(), code, reason)
         self._cancelTimer()
+        self._dropPending()
         self._state = _CLOSED
         self.closeReason = reason
         self._outputs.closeLink(code, reason, abort)

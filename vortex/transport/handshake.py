@@ -20,9 +20,16 @@ NONCE_BYTES = 32
 ROLE_SERVICE = "service"
 ROLE_DEVICE = "device"
 
+#: The hello and welcome key announcing the chunk frame format this side reads
+#: (``vortex.transport.chunking``), and that format.
+CHUNKS_KEY = "chunks"
+CHUNK_FORMAT = 1
+
 # Websocket close codes used by the transport (4000-4999 are for applications, RFC 6455 7.4.2).
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+#: A chunk frame broke its format (``vortex.transport.chunking``).
+CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_BAD_HANDSHAKE = 4001
@@ -147,6 +154,15 @@ def peerHeartbeat(message: dict, ownSeconds: float) -> float:
             f"to {MAX_HEARTBEAT_SECONDS:g})",
         )
     return float(value)
+
+
+def readsChunks(message: dict) -> bool:
+    """True when a hello or welcome says its sender reads chunk frames of our format.
+
+    Any other value (or none: an older peer) means the peer gets every payload whole.
+    """
+    value = message.get(CHUNKS_KEY)
+    return type(value) is int and value == CHUNK_FORMAT
 
 
 @dataclass(frozen=True)

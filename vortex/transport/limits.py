@@ -15,8 +15,17 @@ from vortex.transport.handshake import (
 class TransportLimits:
     """Bounds that protect a vortex process from a misbehaving or dead peer."""
 
-    #: Largest message (bytes) accepted or sent; a peer sending more is disconnected.
+    #: Largest websocket message (bytes) accepted, and the largest sent whole to a peer that
+    #: does not read chunk frames; a peer sending more is disconnected.
     maxMessageBytes: int = 16 * 1024 * 1024
+    #: A payload longer than this goes to a peer that reads chunk frames as frames of this
+    #: many bytes (``vortex.transport.chunking``), so one bulk transfer holds the link for at
+    #: most one frame at a time. Capped at ``maxMessageBytes`` less the chunk header.
+    chunkBytes: int = 256 * 1024
+    #: Bytes of chunked messages one link may hold while putting them back together, and so
+    #: the largest payload sent or received in chunks; a message over it is dropped with a
+    #: logged error (the link stays up).
+    maxReassemblyBytes: int = 64 * 1024 * 1024
     #: Bytes a connection may queue while the socket is not draining; past it: disconnect.
     maxQueuedBytes: int = 64 * 1024 * 1024
     #: Interval between the heartbeats this side sends (0.1 to 300 s), announced in the
@@ -32,7 +41,13 @@ class TransportLimits:
 
     def __post_init__(self) -> None:
         """Reject values that would disable a protection by accident."""
-        for name in ("maxMessageBytes", "maxQueuedBytes", "missedHeartbeats"):
+        for name in (
+            "maxMessageBytes",
+            "maxQueuedBytes",
+            "missedHeartbeats",
+            "chunkBytes",
+            "maxReassemblyBytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"TransportLimits.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("handshakeTimeoutSeconds", "closeTimeoutSeconds"):

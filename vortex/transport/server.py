@@ -9,6 +9,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from vortex.transport.chunking import ReassemblyBudget
 from vortex.transport.connection_core import DeviceAdmission
 from vortex.transport.handshake import CLOSE_GOING_AWAY, checkIdentifier
 from vortex.transport.limits import DEFAULT_LIMITS, TransportLimits
@@ -36,6 +37,9 @@ class VortexServerEndpoint(LinkOwner):
 
     Service peers must prove ``secret`` (HMAC challenge-response); anonymous device peers
     (browsers) are accepted only when ``allowDevices`` and are marked ``isDevice``.
+    ``permessageDeflate`` accepts a client's offer of compression; by default an endpoint
+    that allows devices accepts it (browsers offer it) and one for services only does not.
+    Chunked messages being received on its links share ``reassemblyBudget``.
     """
 
     def __init__(
@@ -51,7 +55,8 @@ class VortexServerEndpoint(LinkOwner):
         admitDevice: DeviceAdmission | None = None,
         limits: TransportLimits = DEFAULT_LIMITS,
         reactor: IVortexReactor | None = None,
-        permessageDeflate: bool = False,
+        permessageDeflate: bool | None = None,
+        reassemblyBudget: ReassemblyBudget | None = None,
     ) -> None:
         if reactor is None:
             reactor = globalReactor()
@@ -67,6 +72,11 @@ class VortexServerEndpoint(LinkOwner):
         #: Asked for each device before its link opens (None: every device is admitted).
         self.admitDevice = admitDevice
         self.limits = limits
+        self.reassemblyBudget = (
+            reassemblyBudget if reassemblyBudget is not None else ReassemblyBudget()
+        )
+        #: True when a client's offer of permessage-deflate is accepted.
+        self.permessageDeflate = allowDevices if permessageDeflate is None else permessageDeflate
         self.clock = reactor
         self.onMessage = onMessage
         self._reactor = reactor
@@ -79,7 +89,7 @@ class VortexServerEndpoint(LinkOwner):
         self._countByHost: dict[str, int] = {}
         factory = VortexServerFactory(self)
         factory.setProtocolOptions(
-            **protocolOptions(limits), **serverDeflateOptions(permessageDeflate)
+            **protocolOptions(limits), **serverDeflateOptions(self.permessageDeflate)
         )
         #: The ``twisted.web`` resource to mount at ``/vortexws`` (``VORTEX_WS_PATH``).
         self.resource = WebSocketResource(factory)

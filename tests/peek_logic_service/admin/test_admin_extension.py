@@ -61,6 +61,7 @@ def test_start_listens_and_puts_vortex_behind_login(tmp_path):
     assert (port, interface) == (18010, "127.0.0.1")
     [listen] = vortex.listens
     assert (listen["secret"], listen["allowDevices"]) == (None, True)
+    assert listen["permessageDeflate"] is True  # httpServer.admin.compressDeviceLinks
     # Without a session the upgrade reaches the endpoint, which refuses the link (4010).
     assert "log in to the admin site first" in listen["admitDevice"]("127.0.0.1:5000")
     assert extension.auth.requiredPermission == "admin"

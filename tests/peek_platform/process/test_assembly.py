@@ -74,6 +74,7 @@ def test_a_site_added_to_a_description_is_served_without_other_edits(tmp_path):
     assert json.loads((home / "config.json").read_text())["httpServer"]["kiosk"] == {
         "sitePort": 18004,
         "bindAddress": "0.0.0.0",
+        "compressDeviceLinks": True,
         "requireLogin": True,
         "anonymousPermissions": [],
         "deviceEnrolment": "auto",

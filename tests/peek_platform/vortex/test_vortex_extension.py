@@ -60,6 +60,31 @@ def test_client_links_to_server_and_logs_both_ends(makeCtx, running, peekSpin, c
     assert f"link up with peek-logic-service (uuid {server.factory.vortexUuid})" in text
 
 
+@pytest.mark.parametrize(
+    ("logicCompress", "agentCompress", "compressed"),
+    [(False, False, False), (True, False, False), (False, True, False), (True, True, True)],
+)
+def test_data_exchange_is_compressed_only_when_both_ends_say_so(
+    makeCtx, running, peekSpin, logicCompress, agentCompress, compressed
+):
+    """``dataExchange.compress`` (off by default) compresses a service link only when logic
+    accepts and the connecting service offers."""
+    server = running(
+        DataExchangeServerExtension(),
+        makeCtx(LOGIC, port=0, secret=SECRET, compress=logicCompress),
+    )
+    agentCtx = makeCtx(
+        AGENT,
+        port=server.listeningPort.getHost().port,
+        secret=SECRET,
+        reconnectMaxSeconds=0.1,
+        compress=agentCompress,
+    )
+    client = running(DataExchangeClientExtension(), agentCtx)
+    peekSpin(lambda: client.client.connected)
+    assert client.client.connection.isCompressed is compressed
+
+
 def test_client_factory_uses_the_default_payload_io(makeCtx, running):
     """Each process's factory dispatches to PayloadIO.default() and is the default factory."""
     from vortex.PayloadIO import PayloadIO

@@ -238,7 +238,7 @@ def test_platform_hook_resources_are_served_under_the_plugin(fakeVortex, clock, 
 class _Ctx:
     """The parts of ServiceContext the extension reads."""
 
-    def __init__(self, spec, reactor, port=0):
+    def __init__(self, spec, reactor, port=0, compress=True):
         self.spec = spec
         self.reactor = reactor
         self.loader = None
@@ -246,6 +246,7 @@ class _Ctx:
         self.config = {
             f"httpServer.{key}.sitePort": port,
             f"httpServer.{key}.bindAddress": "127.0.0.1",
+            f"httpServer.{key}.compressDeviceLinks": compress,
             f"httpServer.{key}.requireLogin": False,
             f"httpServer.{key}.anonymousPermissions": ["tests.kiosk"],
             f"httpServer.{key}.deviceLinksPerAddress": 100,
@@ -283,6 +284,21 @@ def test_extension_listens_on_configured_port_and_mounts_device_vortex(fakeVorte
     kiosk = listen["deviceIdentity"]("127.0.0.1:5000")
     assert kiosk.isAnonymous and kiosk.permissions == {"tests.kiosk"} and kiosk.site == "field"
     assert browser.get("/vortexws").body == b"vortex endpoint"
+    assert listen["permessageDeflate"] is True
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_compress_device_links_setting_reaches_the_device_vortex(fakeVortex, compress):
+    """``httpServer.<site>.compressDeviceLinks`` decides whether the device endpoint accepts
+    the browsers' offer of permessage-deflate."""
+    extension = AppSiteExtension(
+        OFFICE.site("office"), SiteResources("office"), vortexFactory=lambda: fakeVortex
+    )
+    ctx = _Ctx(OFFICE, MemoryReactorClock(), compress=compress)
+    extension.startBeforePlugins(ctx)
+    extension.startAfterPlugins(ctx)
+    [listen] = fakeVortex.listens
+    assert listen["permessageDeflate"] is compress
 
 
 class _RecordingPort:

@@ -14,6 +14,7 @@ from peek_plugin_base.testing.ReactorWait import spinReactorUntil
 from peek_plugin_base.testing.TestCertificates import TestPki
 from vortex.transport import (
     Backoff,
+    ReassemblyBudget,
     TransportLimits,
     VortexClient,
     VortexConnectionCore,
@@ -24,7 +25,11 @@ SECRET = b"s" * 32  # the same values as in the test modules
 
 
 class Wire:
-    """Records what a core asks its I/O layer to do, optionally forwarding frames to a peer."""
+    """Records what a core asks its I/O layer to do, optionally forwarding frames to a peer.
+
+    With ``pauseAbove`` set it plays Twisted's write buffer too: writing a frame longer than
+    that pauses ``ownCore`` (its producer), and :meth:`drain` resumes it.
+    """
 
     def __init__(self) -> None:
         self.written: list[tuple[bytes, bool]] = []
@@ -32,11 +37,21 @@ class Wire:
         self.up: list = []
         self.delivered: list[bytes] = []
         self.peerCore: VortexConnectionCore | None = None
+        self.ownCore: VortexConnectionCore | None = None
+        self.pauseAbove: int | None = None
 
     def writeMessage(self, data: bytes, isBinary: bool) -> None:
         self.written.append((data, isBinary))
         if self.peerCore is not None:
             self.peerCore.messageReceived(data, isBinary)
+        if self.pauseAbove is not None and len(data) > self.pauseAbove:
+            assert self.ownCore is not None
+            self.ownCore.pauseProducing()
+
+    def drain(self) -> None:
+        """The socket took everything written: resume the core."""
+        assert self.ownCore is not None
+        self.ownCore.resumeProducing()
 
     def closeLink(self, code: int, reason: str, abort: bool) -> None:
         self.closed.append((code, reason, abort))
@@ -74,10 +89,11 @@ def makeCore(
     secret: bytes | None,
     limits: TransportLimits,
     allowDevices: bool = False,
+    reassemblyBudget: ReassemblyBudget | None = None,
 ) -> VortexConnectionCore:
     """Build a core with deterministic nonces."""
     counter = iter(range(1, 1000))
-    return VortexConnectionCore(
+    core = VortexConnectionCore(
         isServer=isServer,
         vortexName=name,
         vortexUuid=f"{name}-uuid",
@@ -88,7 +104,10 @@ def makeCore(
         peerAddress="192.0.2.7:4242" if isServer else "192.0.2.1:8011",
         limits=limits,
         randomBytes=lambda n: bytes([next(counter) + (0 if isServer else 100)]) * n,
+        reassemblyBudget=reassemblyBudget,
     )
+    wire.ownCore = core
+    return core
 
 
 @pytest.fixture
@@ -102,12 +121,19 @@ def makePair() -> Callable[..., CorePair]:
         limits: TransportLimits | None = None,
         wired: bool = True,
         serverLimits: TransportLimits | None = None,
+        reassemblyBudget: ReassemblyBudget | None = None,
     ) -> CorePair:
         limits = limits or TransportLimits()
         clock = task.Clock()
         cw, sw = Wire(), Wire()
         client = makeCore(
-            cw, clock, isServer=False, name="peek-agent-service", secret=clientSecret, limits=limits
+            cw,
+            clock,
+            isServer=False,
+            name="peek-agent-service",
+            secret=clientSecret,
+            limits=limits,
+            reassemblyBudget=reassemblyBudget,
         )
         server = makeCore(
             sw,
@@ -117,6 +143,7 @@ def makePair() -> Callable[..., CorePair]:
             secret=serverSecret,
             limits=serverLimits or limits,
             allowDevices=allowDevices,
+            reassemblyBudget=reassemblyBudget,
         )
         if wired:
             cw.peerCore, sw.peerCore = server, client

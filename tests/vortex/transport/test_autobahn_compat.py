@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import zlib
 from collections import deque
 
 import autobahn.websocket.protocol as autobahnProtocol
@@ -16,11 +17,19 @@ from autobahn.twisted.websocket import (
     WebSocketServerFactory,
     WebSocketServerProtocol,
 )
+from autobahn.websocket.compress import PerMessageDeflate
 from autobahn.websocket.protocol import TrafficStats, WebSocketProtocol
 
 from vortex.transport import TransportLimits
-from vortex.transport._autobahn_compat import STATE_OPEN, AutobahnShortcuts
+from vortex.transport._autobahn_compat import (
+    DEFLATE_LEVEL,
+    STATE_OPEN,
+    AutobahnShortcuts,
+    FastDeflate,
+)
 from vortex.transport.protocol import (
+    DEFLATE_MEM_LEVEL,
+    DEFLATE_WINDOW_BITS,
     VortexClientFactory,
     VortexClientProtocol,
     VortexServerFactory,
@@ -138,6 +147,48 @@ def test_permessage_deflate_is_read_from_autobahn(kit, spin):
     client, serverPeer, _clientPeer = _openLink(kit, spin, permessageDeflate=True)
     for protocol in (client._protocol, serverPeer.connected[0]._protocol):
         assert protocol._perMessageCompress is not None and protocol.isPerMessageCompressed()
+
+
+def test_negotiated_deflate_compresses_at_level_one_in_a_small_window(kit, spin):
+    """Both sides' negotiated compressor becomes ``FastDeflate``: autobahn's own class and
+    attributes, compressing at DEFLATE_LEVEL with our window and memory level (the server
+    asked the client for that window), so its bytes are exactly zlib's for those settings."""
+    client, serverPeer, _clientPeer = _openLink(kit, spin, permessageDeflate=True)
+    message = b"".join(b'{"id":%d,"name":"item-%06d"},' % (i, i) for i in range(2000))
+    for protocol, isServer in (
+        (client._protocol, False),
+        (serverPeer.connected[0]._protocol, True),
+    ):
+        compression = protocol._perMessageCompress
+        assert type(compression) is FastDeflate and compression._is_server is isServer
+        assert (compression.client_max_window_bits, compression.mem_level) == (
+            DEFLATE_WINDOW_BITS,
+            DEFLATE_MEM_LEVEL,
+        )
+        own = compression.server_max_window_bits if isServer else compression.client_max_window_bits
+        assert own == DEFLATE_WINDOW_BITS
+        compression._compressor = None
+        compression.start_compress_message()
+        sent = compression.compress_message_data(message) + compression.end_compress_message()
+        zlibCompressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -own, DEFLATE_MEM_LEVEL)
+        expected = zlibCompressor.compress(message) + zlibCompressor.flush(zlib.Z_SYNC_FLUSH)
+        assert sent == expected[:-4]
+        assert len(sent) < len(message) / 5
+
+
+def test_fast_deflate_reads_every_attribute_it_needs_from_autobahn():
+    """``FastDeflate.start_compress_message`` reads the attributes autobahn's version sets."""
+    source = inspect.getsource(PerMessageDeflate.start_compress_message)
+    for name in (
+        "_is_server",
+        "_compressor",
+        "server_no_context_takeover",
+        "client_no_context_takeover",
+        "server_max_window_bits",
+        "client_max_window_bits",
+        "mem_level",
+    ):
+        assert f"self.{name}" in source, name
 
 
 def test_overridden_read_and_write_paths_deliver_frames(kit, spin, monkeypatch):

@@ -220,14 +220,39 @@ def test_text_frame_on_open_link_closes(makePair):
 
 
 def test_send_refuses_empty_and_oversized_messages(makePair):
-    """send() rejects empty (heartbeat) and oversized messages without closing."""
-    pair = makePair(limits=TransportLimits(maxMessageBytes=10))
+    """send() rejects empty (heartbeat) messages, and messages over maxReassemblyBytes (the
+    largest sent in chunks), without closing."""
+    pair = makePair(limits=TransportLimits(maxMessageBytes=100, maxReassemblyBytes=1000))
     pair.open()
     with pytest.raises(ValueError, match="reserved for heartbeats"):
         pair.client.send(b"")
-    with pytest.raises(ValueError, match=r"1\.\.10"):
-        pair.client.send(b"x" * 11)
+    with pytest.raises(ValueError, match=r"1\.\.1000 \(maxReassemblyBytes\)"):
+        pair.client.sendPriority(b"x" * 1001)
     assert pair.client.isOpen
+
+
+def test_message_over_the_frame_limit_is_refused_for_a_peer_without_chunks(makePair):
+    """A peer whose hello does not announce chunk frames never gets one: a message over
+    maxMessageBytes is refused as before chunking existed."""
+    pair = makePair(clientSecret=None, allowDevices=True, wired=False)
+    pair.server.connectionOpened()
+    pair.server.messageReceived(
+        hs.encode(
+            {
+                "type": "hello",
+                "protocol": 1,
+                "role": "device",
+                "vortexName": "old-app",
+                "vortexUuid": "u1",
+            }
+        ),
+        True,
+    )
+    assert pair.server.isOpen and not pair.server.peerReadsChunks
+    with pytest.raises(ValueError, match=r"1\.\.16777216 \(the peer does not read chunk"):
+        pair.server.send(b"{" * (16 * 1024 * 1024 + 1))
+    pair.server.send(b"{" * 300_000)  # whole, as a peer without chunks expects
+    assert pair.serverWire.written[-1] == (b"{" * 300_000, True)
 
 
 def test_send_on_closed_link_raises(makePair):

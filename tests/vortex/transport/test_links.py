@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from autobahn.websocket.compress import PerMessageDeflateOffer
 from twisted.internet import task
 
 from vortex.transport import TransportLimits
+from vortex.transport.protocol import clientDeflateOptions, serverDeflateOptions
 
 
 def test_link_up_both_ways_with_identities(kit, spin):
@@ -170,6 +172,43 @@ def test_deflate_is_off_by_default(kit, spin):
     client = kit.client(clientPeer, port.getHost().port)
     spin(lambda: client.connected)
     assert not client.connection.isCompressed
+
+
+def test_device_links_are_compressed_by_default(kit, spin):
+    """A device endpoint accepts compression unless told not to, and a device client offers
+    it as Chromium does; the server asks for the small window in its answer."""
+    serverPeer, clientPeer = kit.peer(), kit.peer()
+    server, port = kit.server(serverPeer, secret=None, allowDevices=True)
+    client = kit.client(clientPeer, port.getHost().port, name="peek-field-app", secret=None)
+    spin(lambda: client.connected and serverPeer.connected)
+    assert server.permessageDeflate and client.permessageDeflate
+    assert client.connection.isCompressed and serverPeer.connected[0].isCompressed
+    assert client._protocol.websocket_extensions_in_use[0].client_max_window_bits == 12
+
+
+def test_browser_offer_string_is_accepted_by_a_device_endpoint():
+    """The Python device client's offer is Chromium's, and a device endpoint accepts exactly
+    that offer, asking for a 4 KiB client window."""
+    offer = clientDeflateOptions(True)["perMessageCompressionOffers"][0]
+    assert offer.get_extension_string() == "permessage-deflate; client_max_window_bits"
+    chromiumOffer = PerMessageDeflateOffer.parse({"client_max_window_bits": [True]})
+    accept = serverDeflateOptions(True)["perMessageCompressionAccept"]([chromiumOffer])
+    assert accept.get_extension_string() == "permessage-deflate; client_max_window_bits=12"
+    assert serverDeflateOptions(False)["perMessageCompressionAccept"]([chromiumOffer]) is None
+
+
+def test_compression_setting_off_turns_it_off_for_devices_and_services_never_use_it(kit, spin):
+    """``permessageDeflate=False`` on a device endpoint refuses the device's offer; a
+    service-only endpoint refuses it by default, even from a client told to offer."""
+    devicePeer, deviceClientPeer = kit.peer(), kit.peer()
+    _off, offPort = kit.server(devicePeer, secret=None, allowDevices=True, permessageDeflate=False)
+    device = kit.client(deviceClientPeer, offPort.getHost().port, name="app", secret=None)
+    servicePeer, serviceClientPeer = kit.peer(), kit.peer()
+    services, servicePort = kit.server(servicePeer)
+    service = kit.client(serviceClientPeer, servicePort.getHost().port, permessageDeflate=True)
+    spin(lambda: device.connected and service.connected)
+    assert not device.connection.isCompressed and not services.permessageDeflate
+    assert not service.connection.isCompressed
 
 
 def test_failing_message_callback_keeps_the_link(kit, spin, caplog):
